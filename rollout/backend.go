@@ -1,0 +1,96 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Backend runs instances of revisions: local processes, or Kubernetes
+// Deployments. Implementations pass the suite in backend/backendtest.
+type Backend interface {
+	// Scale sets how many instances of rev should run. It returns once the
+	// wish is recorded; instances start and stop in the background. Stopping
+	// is graceful: out of traffic first, drained, then terminated.
+	Scale(ctx context.Context, rev Revision, replicas int) error
+	// Instances returns a snapshot of an app's instances in an environment,
+	// of every revision, including those still terminating.
+	Instances(app, env string) []Instance
+}
+
+// InstanceState is where an instance is in its life.
+type InstanceState int
+
+// Instance states.
+const (
+	// Starting: the process runs but has not yet passed readiness.
+	Starting InstanceState = iota + 1
+	// Running: started; see Ready for whether it takes traffic.
+	Running
+	// BackingOff: it exited or failed liveness and waits to be restarted.
+	BackingOff
+	// Terminating: out of traffic, draining and stopping.
+	Terminating
+)
+
+// String returns the state's name.
+func (s InstanceState) String() string {
+	switch s {
+	case Starting:
+		return "Starting"
+	case Running:
+		return "Running"
+	case BackingOff:
+		return "BackingOff"
+	case Terminating:
+		return "Terminating"
+	}
+	return fmt.Sprintf("InstanceState(%d)", int(s))
+}
+
+// MarshalText writes the state's name.
+func (s InstanceState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state's name.
+func (s *InstanceState) UnmarshalText(b []byte) error {
+	for v := Starting; v <= Terminating; v++ {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown instance state %q", b)
+}
+
+// Instance is one running copy of a revision.
+type Instance struct {
+	ID       string        `json:"id"`
+	App      string        `json:"app"`
+	Env      string        `json:"env"`
+	Revision int           `json:"revision"`
+	Version  string        `json:"version"`
+	State    InstanceState `json:"state"`
+	// Addr is where it serves, host:port.
+	Addr string `json:"addr"`
+	PID  int    `json:"pid,omitempty"`
+	// Ready says it passes readiness and takes traffic; ReadySince is when it became so.
+	Ready      bool      `json:"ready"`
+	ReadySince time.Time `json:"readySince,omitzero"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	// Restarts counts restarts after exits or liveness failures.
+	Restarts int `json:"restarts"`
+	// LastExit says why it last stopped, such as "exit status 2" or "liveness probe failed: HTTP 500".
+	LastExit string `json:"lastExit,omitempty"`
+	// CPUMillis is CPU use in thousandths of a core, averaged over the last sample period.
+	CPUMillis int64 `json:"cpuMillis"`
+	// RSSBytes is resident memory.
+	RSSBytes int64 `json:"rssBytes"`
+	// Health is the body of the last liveness probe response (often
+	// application/health+json); empty when none.
+	Health string `json:"health,omitempty"`
+}
+
+// Available reports whether the instance has been ready for minReady.
+func (i Instance) Available(now time.Time, minReady time.Duration) bool {
+	return i.Ready && i.State == Running && !now.Before(i.ReadySince.Add(minReady))
+}

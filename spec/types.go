@@ -1,0 +1,199 @@
+package spec
+
+// APIVersion is the apiVersion every gantry.yaml document declares.
+const APIVersion = "gantry.dev/v1"
+
+// KindApp is the kind of the document that describes one application.
+const KindApp = "App"
+
+// App is one gantry.yaml document: an application, how it runs, how it is
+// rolled out, and the environments it is deployed to.
+type App struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       AppSpec  `json:"spec"`
+	// Environments lists where the app is deployed, in promotion order
+	// (for example development, staging, production).
+	Environments []Environment `json:"environments,omitempty"`
+}
+
+// Metadata names the app.
+type Metadata struct {
+	// Name is a DNS-label style name (lowercase letters, digits, '-'), at most 63 characters.
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// AppSpec is how the app runs and is rolled out. A Revision stores the
+// AppSpec resolved for one environment (overrides applied, defaults set).
+type AppSpec struct {
+	// Replicas is the number of instances to run. Default 3.
+	Replicas *int `json:"replicas,omitempty"`
+	// Workload says what one instance runs.
+	Workload Workload `json:"workload"`
+	// Resources are the instance's requests and limits, Kubernetes-style.
+	Resources Resources `json:"resources,omitempty"`
+	// LivenessProbe restarts an instance that fails it. Nil: no liveness probe.
+	LivenessProbe *Probe `json:"livenessProbe,omitempty"`
+	// ReadinessProbe gates traffic to an instance. Nil: ready once started.
+	ReadinessProbe *Probe `json:"readinessProbe,omitempty"`
+	// Strategy says how a new revision replaces the old one.
+	Strategy Strategy `json:"strategy,omitempty"`
+	// MinReadySeconds is how long an instance must be ready before it counts
+	// as available. Default 0.
+	MinReadySeconds int `json:"minReadySeconds,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout may go without progress
+	// before it is rolled back. Default 600.
+	ProgressDeadlineSeconds *int `json:"progressDeadlineSeconds,omitempty"`
+	// RevisionHistoryLimit is how many old revisions are kept for undo. Default 10.
+	RevisionHistoryLimit *int `json:"revisionHistoryLimit,omitempty"`
+	// TerminationGracePeriodSeconds is how long an instance has between SIGTERM
+	// and SIGKILL. Default 30.
+	TerminationGracePeriodSeconds *int `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+// Workload is what one instance runs. Command, Args, Env values and
+// WorkingDir may use the placeholders {{.Version}}, {{.Port}}, {{.App}},
+// {{.Env}}, {{.Instance}} and {{.Revision}}.
+type Workload struct {
+	// Command is the program to run (local backend). Required for local environments.
+	Command string `json:"command,omitempty"`
+	// Args are the program's arguments.
+	Args []string `json:"args,omitempty"`
+	// Env is extra environment for the instance.
+	Env []EnvVar `json:"env,omitempty"`
+	// WorkingDir is the instance's working directory; empty: the spec file's directory.
+	WorkingDir string `json:"workingDir,omitempty"`
+	// Image is the container image (Kubernetes backend); may use {{.Version}}.
+	Image string `json:"image,omitempty"`
+	// Port is the port the instance serves on inside its container (Kubernetes)
+	// or the name given to the assigned port (local backend, where {{.Port}} is
+	// a free loopback port chosen by gantry). Default 8080.
+	Port int `json:"port,omitempty"`
+}
+
+// EnvVar is one environment variable, as in a Kubernetes container.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Resources are Kubernetes-style requests and limits.
+type Resources struct {
+	Requests ResourceList `json:"requests,omitempty"`
+	Limits   ResourceList `json:"limits,omitempty"`
+}
+
+// ResourceList holds quantities in Kubernetes notation ("512Mi", "500m").
+// The parsed values are filled in by Parse.
+type ResourceList struct {
+	Memory string `json:"memory,omitempty"`
+	CPU    string `json:"cpu,omitempty"`
+	// MemoryBytes is Memory parsed; 0 means unset.
+	MemoryBytes int64 `json:"-"`
+	// CPUMillis is CPU parsed, in thousandths of a core; 0 means unset.
+	CPUMillis int64 `json:"-"`
+}
+
+// Probe is a Kubernetes-style probe. Zero fields take Kubernetes' defaults
+// (periodSeconds 10, timeoutSeconds 1, successThreshold 1, failureThreshold 3).
+type Probe struct {
+	HTTPGet             *HTTPGetAction `json:"httpGet,omitempty"`
+	InitialDelaySeconds int            `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       int            `json:"periodSeconds,omitempty"`
+	TimeoutSeconds      int            `json:"timeoutSeconds,omitempty"`
+	SuccessThreshold    int            `json:"successThreshold,omitempty"`
+	FailureThreshold    int            `json:"failureThreshold,omitempty"`
+}
+
+// HTTPGetAction probes with an HTTP GET; a status in [200,400) passes.
+type HTTPGetAction struct {
+	Path string `json:"path,omitempty"`
+	// Port defaults to the workload's port. On the local backend the
+	// workload's port maps to the instance's assigned port.
+	Port   int    `json:"port,omitempty"`
+	Scheme string `json:"scheme,omitempty"`
+}
+
+// StrategyType names a rollout strategy.
+type StrategyType string
+
+// The strategies gantry knows.
+const (
+	RollingUpdate StrategyType = "RollingUpdate"
+	Canary        StrategyType = "Canary"
+	BlueGreen     StrategyType = "BlueGreen"
+)
+
+// Strategy says how a new revision replaces the old one. Type defaults to RollingUpdate.
+type Strategy struct {
+	Type          StrategyType           `json:"type,omitempty"`
+	RollingUpdate *RollingUpdateStrategy `json:"rollingUpdate,omitempty"`
+	Canary        *CanaryStrategy        `json:"canary,omitempty"`
+	BlueGreen     *BlueGreenStrategy     `json:"blueGreen,omitempty"`
+}
+
+// RollingUpdateStrategy mirrors Kubernetes' Deployment rolling update.
+type RollingUpdateStrategy struct {
+	// MaxSurge is how many instances may run above Replicas; percent rounds up. Default 1.
+	MaxSurge *IntOrString `json:"maxSurge,omitempty"`
+	// MaxUnavailable is how many instances may be unavailable; percent rounds down. Default 0.
+	MaxUnavailable *IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// CanaryStrategy is Argo Rollouts' canary vocabulary.
+type CanaryStrategy struct {
+	Steps []CanaryStep `json:"steps,omitempty"`
+}
+
+// CanaryStep is one step: exactly one field is set.
+type CanaryStep struct {
+	// SetWeight sends this percentage of traffic to the canary.
+	SetWeight *int `json:"setWeight,omitempty"`
+	// Pause waits; with no duration it waits for `rollout promote`.
+	Pause *PauseStep `json:"pause,omitempty"`
+}
+
+// PauseStep pauses a canary.
+type PauseStep struct {
+	// Duration such as "30s" or "5m"; empty waits until promoted.
+	Duration string `json:"duration,omitempty"`
+}
+
+// BlueGreenStrategy deploys green beside blue and switches traffic at once.
+type BlueGreenStrategy struct {
+	// PreviewListen is the address green is reachable on before the switch.
+	PreviewListen string `json:"previewListen,omitempty"`
+	// AutoPromotion switches traffic once smoke tests pass. Default true.
+	AutoPromotion *bool `json:"autoPromotion,omitempty"`
+	// ScaleDownDelaySeconds keeps blue running after the switch. Default 30.
+	ScaleDownDelaySeconds *int `json:"scaleDownDelaySeconds,omitempty"`
+}
+
+// Environment is one place the app is deployed to.
+type Environment struct {
+	// Name such as development, staging or production.
+	Name string `json:"name"`
+	// Backend runs the instances: "local" (default) or "kubernetes".
+	Backend string `json:"backend,omitempty"`
+	// Proxy is gantry's traffic proxy for this environment.
+	Proxy ProxyConfig `json:"proxy,omitempty"`
+	// Replicas overrides spec.replicas here.
+	Replicas *int `json:"replicas,omitempty"`
+	// Env adds to (or replaces by name) the workload's environment here.
+	Env []EnvVar `json:"env,omitempty"`
+	// Resources overrides spec.resources here, field by field.
+	Resources *Resources `json:"resources,omitempty"`
+	// Strategy overrides spec.strategy here.
+	Strategy *Strategy `json:"strategy,omitempty"`
+}
+
+// ProxyConfig configures gantry's proxy for one environment.
+type ProxyConfig struct {
+	// Listen is the address the proxy listens on, such as "127.0.0.1:8080".
+	// Empty or port 0: a free loopback port is picked.
+	Listen string `json:"listen,omitempty"`
+	// StickyCookie, when set, pins a client to one revision by this cookie.
+	StickyCookie string `json:"stickyCookie,omitempty"`
+}
