@@ -1,0 +1,90 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ParseFile reads and parses the gantry.yaml at path; errors name the file
+// as path. See Parse.
+func ParseFile(path string) (*App, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read app spec: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates one gantry.yaml document. filename is used
+// in error positions only. It reports every problem at once as an
+// ErrorList (use errors.As), each with file, line, column and field path:
+// YAML syntax, more than one document, unknown fields, duplicate keys,
+// wrong types, out-of-range values and impossible combinations. On success
+// the quantities' MemoryBytes and CPUMillis are filled; defaults are not
+// set (see App.Resolve).
+func Parse(filename string, data []byte) (*App, error) {
+	root, errs := readDocument(filename, data)
+	if errs != nil {
+		return nil, errs.err()
+	}
+	d := newDecoder(filename)
+	var app App
+	d.decode(root, reflect.ValueOf(&app).Elem(), "")
+	v := &validator{file: filename, pos: d.pos, bad: d.bad, errs: d.errs}
+	v.app(&app)
+	if err := v.errs.err(); err != nil {
+		return nil, err
+	}
+	return &app, nil
+}
+
+// readDocument returns the content of the one YAML document in data.
+func readDocument(filename string, data []byte) (*yaml.Node, ErrorList) {
+	at := func(line, col int, format string, args ...any) ErrorList {
+		return ErrorList{{File: filename, Line: line, Column: col, Message: fmt.Sprintf(format, args...)}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, at(1, 1, "empty file; a gantry.yaml starts with apiVersion: %s and kind: %s", APIVersion, KindApp)
+		}
+		return nil, syntaxError(filename, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		line := next.Line
+		if len(next.Content) > 0 {
+			line = next.Content[0].Line
+		}
+		return nil, at(line, 1, "a second YAML document starts here; a gantry.yaml holds exactly one App, so remove the extra '---' and what follows")
+	case !errors.Is(err, io.EOF):
+		return nil, syntaxError(filename, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
+		return nil, at(1, 1, "empty document; a gantry.yaml starts with apiVersion: %s and kind: %s", APIVersion, KindApp)
+	}
+	return doc.Content[0], nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a YAML parser error into a positioned FieldError.
+func syntaxError(filename string, err error) ErrorList {
+	msg := err.Error()
+	fe := &FieldError{File: filename, Message: "YAML syntax: " + msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		fe.Message = "YAML syntax: " + m[2]
+	}
+	return ErrorList{fe}
+}
