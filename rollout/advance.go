@@ -1,0 +1,211 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// advance moves an active rollout one step.
+func (e *Engine) advance(ctx context.Context, r Rollout) error {
+	switch r.Phase {
+	case Pending:
+		_, err := e.transition(ctx, r, Progressing, "RolloutStarted",
+			fmt.Sprintf("rolling out revision %d (from revision %d) with %s", r.ToRevision, r.FromRevision, r.Strategy), Normal)
+		return err
+	case Progressing:
+		return e.progressing(ctx, r)
+	case RollingBack:
+		return e.rollingBack(ctx, r)
+	case Paused:
+		return nil // instances and traffic stay as they are
+	}
+	return fmt.Errorf("rollout %d: no handling for phase %s", r.ID, r.Phase)
+}
+
+func (e *Engine) progressing(ctx context.Context, r Rollout) error {
+	target, err := e.revision(ctx, r.App, r.Env, r.ToRevision)
+	if err != nil {
+		return err
+	}
+	strategy, ok := e.opts.Strategies[r.Strategy]
+	if !ok {
+		_, err := e.transition(ctx, r, RollingBack, "UnknownStrategy",
+			fmt.Sprintf("this gantry has no %q strategy", r.Strategy), Warning)
+		return err
+	}
+	now := e.opts.Now()
+	instances := e.opts.Backend.Instances(r.App, r.Env)
+	counts := CountInstances(instances, now, target.Spec.MinReady())
+
+	if v := CheckHealth(HealthInput{
+		Now: now, Rollout: r, Target: target, Instances: instances,
+		CrashLoopRestarts: e.opts.CrashLoopRestarts,
+	}); v.Rollback {
+		_, err := e.transition(ctx, r, RollingBack, v.Reason, v.Message, Warning)
+		return err
+	}
+
+	plan := strategy.Plan(PlanInput{
+		Now: now, Spec: target.Spec, Target: r.ToRevision, Stable: r.FromRevision,
+		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts,
+	})
+
+	if plan.Complete {
+		r, err = e.transition(ctx, r, Succeeded, "RolloutSucceeded",
+			fmt.Sprintf("revision %d (%s) serves all traffic: %s", target.Number, target.Version, plan.Message), Normal)
+		if err != nil {
+			return err
+		}
+		delete(e.progress, r.ID)
+		if err := e.pruneHistory(ctx, r, target.Spec.HistoryLimit()); err != nil {
+			e.opts.Logf("prune revisions: %v", err)
+		}
+		return e.act(ctx, r, plan)
+	}
+
+	changed := false
+	if e.progressed(r.ID, r.ToRevision, counts) {
+		r.LastProgressAt, changed = now, true
+	}
+	if plan.Step != r.Step {
+		r.Step, r.StepStartedAt, changed = plan.Step, now, true
+	}
+	if plan.Message != r.Message {
+		r.Message, changed = plan.Message, true
+	}
+	if changed {
+		r.UpdatedAt = now
+		if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
+			return fmt.Errorf("rollout %d: record progress: %w", r.ID, err)
+		}
+	}
+	return e.act(ctx, r, plan)
+}
+
+// progressed reports whether the target gained instances or available ones,
+// or old instances went away, since the last reconcile.
+func (e *Engine) progressed(id int64, target int, counts []RevisionCount) bool {
+	var m progressMark
+	for _, c := range counts {
+		if c.Revision == target {
+			m.total, m.available = c.Total, c.Available
+		} else {
+			m.old += c.Total
+		}
+	}
+	prev, seen := e.progress[id]
+	e.progress[id] = m
+	if !seen {
+		return false
+	}
+	return m.available > prev.available || m.total > prev.total || m.old < prev.old
+}
+
+// rollingBack returns instances and traffic to the stable revision. The
+// stable revision gets all traffic as soon as it has a ready instance.
+func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
+	now := e.opts.Now()
+	if r.FromRevision == 0 {
+		// Nothing to go back to: stop the new revision.
+		left := 0
+		for _, in := range e.opts.Backend.Instances(r.App, r.Env) {
+			if in.Revision == r.ToRevision {
+				left++
+			}
+		}
+		if left == 0 {
+			_, err := e.transition(ctx, r, RolledBack, r.Reason,
+				r.Message+"; no earlier revision exists, so nothing serves", Warning)
+			return err
+		}
+		return e.act(ctx, r, Plan{Replicas: map[int]int{}})
+	}
+	stable, err := e.revision(ctx, r.App, r.Env, r.FromRevision)
+	if err != nil {
+		return err
+	}
+	counts := CountInstances(e.opts.Backend.Instances(r.App, r.Env), now, stable.Spec.MinReady())
+	plan := e.opts.Strategies[spec.RollingUpdate].Plan(PlanInput{
+		Now: now, Spec: stable.Spec, Target: r.FromRevision, Stable: r.ToRevision, Revisions: counts,
+	})
+	if (PlanInput{Revisions: counts}).Count(r.FromRevision).Ready > 0 {
+		plan.Traffic = Traffic{Weights: map[int]int{r.FromRevision: 100}}
+	}
+	if plan.Complete {
+		if r, err = e.transition(ctx, r, RolledBack, r.Reason, r.Message, Warning); err != nil {
+			return err
+		}
+		return e.act(ctx, r, plan)
+	}
+	if now.Sub(r.LastProgressAt) > stable.Spec.ProgressDeadline() {
+		_, err := e.transition(ctx, r, Failed, "RollbackStalled",
+			fmt.Sprintf("rollback to revision %d did not finish within %s: %s (was: %s)",
+				r.FromRevision, stable.Spec.ProgressDeadline(), plan.Message, r.Message), Warning)
+		return err
+	}
+	if e.progressed(r.ID, r.FromRevision, counts) {
+		r.LastProgressAt, r.UpdatedAt = now, now
+		if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
+			return fmt.Errorf("rollout %d: record rollback progress: %w", r.ID, err)
+		}
+	}
+	return e.act(ctx, r, plan)
+}
+
+// pruneHistory deletes revisions beyond the history limit, keeping the
+// stable one and any an active rollout uses.
+func (e *Engine) pruneHistory(ctx context.Context, r Rollout, limit int) error {
+	revs, err := e.opts.Store.ListRevisions(ctx, r.App, r.Env)
+	if err != nil {
+		return err
+	}
+	excess := len(revs) - 1 - limit
+	var errs []string
+	for _, rev := range revs {
+		if excess <= 0 {
+			break
+		}
+		if rev.Number == r.ToRevision || rev.Number == r.FromRevision {
+			continue
+		}
+		if err := e.opts.Store.DeleteRevision(ctx, r.App, r.Env, rev.Number); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		delete(e.revisions, revisionKey{r.App, r.Env, rev.Number})
+		excess--
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("delete old revisions: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// CountInstances counts each revision's instances, ignoring terminating ones.
+func CountInstances(instances []Instance, now time.Time, minReady time.Duration) []RevisionCount {
+	var out []RevisionCount
+	idx := map[int]int{}
+	for _, in := range instances {
+		if in.State == Terminating {
+			continue
+		}
+		i, ok := idx[in.Revision]
+		if !ok {
+			i = len(out)
+			idx[in.Revision] = i
+			out = append(out, RevisionCount{Revision: in.Revision})
+		}
+		out[i].Total++
+		if in.Ready && in.State == Running {
+			out[i].Ready++
+		}
+		if in.Available(now, minReady) {
+			out[i].Available++
+		}
+	}
+	return out
+}

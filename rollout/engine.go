@@ -1,0 +1,255 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// Options configure an Engine. Store, Backend, Router and Strategies are required.
+type Options struct {
+	Store   Store
+	Backend Backend
+	Router  Router
+	// Strategies maps each strategy type to its planner. RollingUpdate is
+	// required: every rollback rolls back with it.
+	Strategies map[spec.StrategyType]Strategy
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Interval is how often every environment is reconciled; 0: 250ms.
+	Interval time.Duration
+	// CrashLoopRestarts is how many restarts of one instance of the new
+	// revision count as a crash loop and roll it back; 0: 3.
+	CrashLoopRestarts int
+	// Logf receives diagnostics; nil: silent.
+	Logf func(format string, args ...any)
+}
+
+// Engine drives rollouts. It is the only code that changes a rollout: each
+// reconcile it writes a transition to the Store first and acts on the
+// Backend and Router after. All its state beyond a few caches is in the
+// Store, so a restarted engine carries on where the last one stopped.
+type Engine struct {
+	opts Options
+	kick chan struct{}
+
+	mu        sync.Mutex // serializes reconciles and commands
+	revisions map[revisionKey]Revision
+	progress  map[int64]progressMark
+	scaled    map[revisionKey]int
+}
+
+type revisionKey struct {
+	app, env string
+	number   int
+}
+
+// progressMark is what a rollout's target looked like at the last reconcile.
+type progressMark struct {
+	total, available, old int
+}
+
+// New checks opts and returns an engine; call Run to start it.
+func New(opts Options) (*Engine, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("rollout engine: no store")
+	case opts.Backend == nil:
+		return nil, errors.New("rollout engine: no backend")
+	case opts.Router == nil:
+		return nil, errors.New("rollout engine: no router")
+	case opts.Strategies[spec.RollingUpdate] == nil:
+		return nil, errors.New("rollout engine: no RollingUpdate strategy (rollbacks use it)")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 250 * time.Millisecond
+	}
+	if opts.CrashLoopRestarts <= 0 {
+		opts.CrashLoopRestarts = 3
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	return &Engine{
+		opts:      opts,
+		kick:      make(chan struct{}, 1),
+		revisions: map[revisionKey]Revision{},
+		progress:  map[int64]progressMark{},
+		scaled:    map[revisionKey]int{},
+	}, nil
+}
+
+// Run reconciles every environment of every app until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			e.opts.Logf("reconcile: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-e.kick:
+		}
+	}
+}
+
+// Kick asks Run to reconcile now rather than at the next tick.
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Reconcile brings every environment of every applied app one step closer
+// to what its stored rollouts say.
+func (e *Engine) Reconcile(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	apps, err := e.opts.Store.ListApps(ctx)
+	if err != nil {
+		return fmt.Errorf("list apps: %w", err)
+	}
+	var errs []error
+	for _, a := range apps {
+		for _, env := range a.Spec.Environments {
+			if err := e.reconcileEnv(ctx, a.Name, env.Name); err != nil {
+				errs = append(errs, fmt.Errorf("%s/%s: %w", a.Name, env.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) reconcileEnv(ctx context.Context, app, env string) error {
+	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: app, Env: env, Limit: 8})
+	if err != nil {
+		return fmt.Errorf("list rollouts: %w", err)
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	latest := rs[0]
+	// A newer rollout supersedes any older one still active.
+	for _, old := range rs[1:] {
+		if !old.Phase.Final() {
+			if _, err := e.transition(ctx, old, Superseded, "Superseded",
+				fmt.Sprintf("superseded by rollout %d", latest.ID), Normal); err != nil {
+				return err
+			}
+		}
+	}
+	if latest.Phase.Final() {
+		return e.steady(ctx, latest)
+	}
+	return e.advance(ctx, latest)
+}
+
+// steady keeps the stable revision running at its replica count and
+// everything else stopped.
+func (e *Engine) steady(ctx context.Context, r Rollout) error {
+	stable := r.Stable()
+	plan := Plan{Replicas: map[int]int{}}
+	if stable != 0 {
+		rev, err := e.revision(ctx, r.App, r.Env, stable)
+		if err != nil {
+			return err
+		}
+		plan.Replicas[stable] = rev.Spec.ReplicaCount()
+	}
+	return e.act(ctx, r, plan)
+}
+
+// transition writes r's new phase to the store and records an event; the
+// caller acts on it only after this returns without error.
+func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason, message string, typ EventType) (Rollout, error) {
+	now := e.opts.Now()
+	from := r.Phase
+	r.Phase, r.Reason, r.Message, r.UpdatedAt = to, reason, message, now
+	if to.Final() {
+		r.FinishedAt = now
+	}
+	if to == Progressing && from == Pending {
+		r.LastProgressAt, r.StepStartedAt = now, now
+	}
+	if to == RollingBack {
+		r.LastProgressAt = now
+	}
+	stored, err := e.opts.Store.UpdateRollout(ctx, r)
+	if err != nil {
+		return r, fmt.Errorf("rollout %d %s -> %s: %w", r.ID, from, to, err)
+	}
+	e.event(ctx, stored, typ, reason, fmt.Sprintf("%s -> %s: %s", from, to, message), "gantry")
+	return stored, nil
+}
+
+func (e *Engine) event(ctx context.Context, r Rollout, typ EventType, reason, message, actor string) {
+	_, err := e.opts.Store.AppendEvent(ctx, Event{
+		Time: e.opts.Now(), App: r.App, Env: r.Env, RolloutID: r.ID,
+		Type: typ, Reason: reason, Message: message, Actor: actor,
+	})
+	if err != nil {
+		e.opts.Logf("record event %s: %v", reason, err)
+	}
+}
+
+// revision returns a stored revision, cached: revisions never change.
+func (e *Engine) revision(ctx context.Context, app, env string, n int) (Revision, error) {
+	k := revisionKey{app, env, n}
+	if rev, ok := e.revisions[k]; ok {
+		return rev, nil
+	}
+	rev, err := e.opts.Store.GetRevision(ctx, app, env, n)
+	if err != nil {
+		return Revision{}, fmt.Errorf("revision %d: %w", n, err)
+	}
+	e.revisions[k] = rev
+	return rev, nil
+}
+
+// act scales every revision as plan says (those it does not name to zero)
+// and applies its traffic split.
+func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
+	want := map[int]int{}
+	for n, c := range plan.Replicas {
+		want[n] = c
+	}
+	for _, in := range e.opts.Backend.Instances(r.App, r.Env) {
+		if _, ok := want[in.Revision]; !ok && in.State != Terminating {
+			want[in.Revision] = 0
+		}
+	}
+	var errs []error
+	for n, c := range want {
+		rev, err := e.revision(ctx, r.App, r.Env, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := e.opts.Backend.Scale(ctx, rev, c); err != nil {
+			errs = append(errs, fmt.Errorf("scale revision %d to %d: %w", n, c, err))
+			continue
+		}
+		k := revisionKey{r.App, r.Env, n}
+		if prev, ok := e.scaled[k]; !ok || prev != c {
+			if ok || c > 0 {
+				e.event(ctx, r, Normal, "Scaled", fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c), "gantry")
+			}
+			e.scaled[k] = c
+		}
+	}
+	if err := e.opts.Router.SetTraffic(r.App, r.Env, plan.Traffic); err != nil {
+		errs = append(errs, fmt.Errorf("set traffic: %w", err))
+	}
+	return errors.Join(errs...)
+}

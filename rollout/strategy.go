@@ -1,0 +1,65 @@
+package rollout
+
+import (
+	"time"
+
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// Strategy plans the next move of a rollout from what is running now. It is
+// a pure function of its input: no I/O, no clock (Now comes in the input).
+// Implementations live in package strategy, one file per strategy.
+type Strategy interface {
+	Plan(in PlanInput) Plan
+}
+
+// PlanInput is what a strategy sees on each engine tick.
+type PlanInput struct {
+	Now time.Time
+	// Spec is the target revision's resolved spec (replicas, surge, steps, ...).
+	Spec spec.AppSpec
+	// Target is the revision being moved to; Stable the one being replaced
+	// (0: none). While rolling back, Target is the stable revision being
+	// restored and Stable the revision being removed.
+	Target, Stable int
+	// Step and StepStartedAt are the rollout's stored step state.
+	Step          int
+	StepStartedAt time.Time
+	// Revisions counts the instances of every revision that has any.
+	Revisions []RevisionCount
+}
+
+// RevisionCount counts one revision's instances, ignoring terminating ones.
+type RevisionCount struct {
+	Revision int
+	// Total counts instances that are not terminating; Ready those passing
+	// readiness; Available those ready for at least minReadySeconds.
+	Total, Ready, Available int
+}
+
+// Count returns the counts for revision n (zero when it has no instances).
+func (in PlanInput) Count(n int) RevisionCount {
+	for _, c := range in.Revisions {
+		if c.Revision == n {
+			return c
+		}
+	}
+	return RevisionCount{Revision: n}
+}
+
+// Plan is a strategy's answer: how many instances each revision should have,
+// how traffic is split, and whether the rollout is complete.
+type Plan struct {
+	// Replicas maps a revision to its desired instance count. Revisions not
+	// listed are scaled to zero.
+	Replicas map[int]int
+	// Traffic is the split to apply.
+	Traffic Traffic
+	// Step is the step the rollout should record (unchanged for strategies
+	// without steps).
+	Step int
+	// Complete: the target serves alone and the rollout can finish.
+	Complete bool
+	// Message says what the rollout is waiting for, for status displays.
+	Message string
+}
