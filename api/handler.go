@@ -1,0 +1,255 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// Engine is what the API asks of the rollout engine.
+type Engine interface {
+	Deploy(ctx context.Context, req rollout.DeployRequest) (rollout.Rollout, error)
+	Undo(ctx context.Context, app, env string, toRevision int, actor string) (rollout.Rollout, error)
+	Kick()
+}
+
+// Options configure the handler. Store and Engine are required.
+type Options struct {
+	Store  rollout.Store
+	Engine Engine
+	// Instances lists an environment's instances; nil: none shown.
+	Instances func(app, env string) []rollout.Instance
+	// Traffic returns an environment's proxy address and per-revision
+	// traffic; nil: none shown.
+	Traffic func(app, env string) (addr string, revisions []RevisionTraffic)
+	// LogPath returns the log file of one instance; nil: logs unavailable.
+	LogPath func(app, env, instance string) (string, error)
+	// Applied is called after an app's spec is stored, so the server can
+	// open listeners for new environments; an error is returned to the client.
+	Applied func(ctx context.Context, app spec.App) error
+	// Version is gantry's version, served at /api/v1/version.
+	Version string
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// MaxBodyBytes caps every request body.
+const MaxBodyBytes = 1 << 20
+
+// NewHandler returns the API's http.Handler.
+func NewHandler(opts Options) http.Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &handler{opts: opts}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", h.health)
+	mux.HandleFunc("GET /ready", h.health)
+	mux.HandleFunc("GET /api/v1/version", h.version)
+	mux.HandleFunc("POST /api/v1/apps", h.apply)
+	mux.HandleFunc("GET /api/v1/apps", h.listApps)
+	mux.HandleFunc("GET /api/v1/apps/{app}", h.getApp)
+	env := "/api/v1/apps/{app}/environments/{env}"
+	mux.HandleFunc("POST "+env+"/deploy", h.deploy)
+	mux.HandleFunc("POST "+env+"/undo", h.undo)
+	mux.HandleFunc("GET "+env+"/status", h.status)
+	mux.HandleFunc("GET "+env+"/rollouts", h.history)
+	mux.HandleFunc("GET "+env+"/revisions", h.revisions)
+	mux.HandleFunc("GET "+env+"/events", h.events)
+	mux.HandleFunc("GET "+env+"/instances/{instance}/logs", h.logs)
+	mux.HandleFunc("GET /api/v1/rollouts/{id}", h.getRollout)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound,
+			Message: fmt.Sprintf("no route %s %s: see the API reference in docs/api.md", r.Method, r.URL.Path)})
+	})
+	return mux
+}
+
+type handler struct{ opts Options }
+
+func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "pass"})
+}
+
+func (h *handler) version(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": h.opts.Version, "api": "v1"})
+}
+
+// actor names who made a request; authentication replaces it later.
+func actor(r *http.Request) string {
+	if a := r.Header.Get("X-Gantry-Actor"); a != "" {
+		return a
+	}
+	return "cli"
+}
+
+func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
+	var req ApplyRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.Filename == "" {
+		req.Filename = "gantry.yaml"
+	}
+	app, err := spec.Parse(req.Filename, []byte(req.Source))
+	if err != nil {
+		var list spec.ErrorList
+		if errors.As(err, &list) {
+			writeError(w, http.StatusBadRequest, Error{Code: CodeInvalidSpec,
+				Message: fmt.Sprintf("%s has %d problem(s): fix them and apply again", req.Filename, len(list)), Details: list})
+			return
+		}
+		writeError(w, http.StatusBadRequest, Error{Code: CodeInvalidSpec, Message: err.Error()})
+		return
+	}
+	ctx := r.Context()
+	_, err = h.opts.Store.GetApp(ctx, app.Metadata.Name)
+	created := errors.Is(err, rollout.ErrNotFound)
+	if err != nil && !created {
+		internalError(w, err)
+		return
+	}
+	if err := h.opts.Store.PutApp(ctx, rollout.AppRecord{Name: app.Metadata.Name, Spec: *app, UpdatedAt: h.opts.Now()}); err != nil {
+		internalError(w, err)
+		return
+	}
+	if h.opts.Applied != nil {
+		if err := h.opts.Applied(ctx, *app); err != nil {
+			writeError(w, http.StatusConflict, Error{Code: CodeConflict, Message: err.Error()})
+			return
+		}
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, ApplyResponse{App: app.Metadata.Name, Environments: app.EnvironmentNames(), Created: created})
+}
+
+func (h *handler) listApps(w http.ResponseWriter, r *http.Request) {
+	apps, err := h.opts.Store.ListApps(r.Context())
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	out := make([]AppSummary, 0, len(apps))
+	for _, a := range apps {
+		out = append(out, AppSummary{Name: a.Name, Environments: a.Spec.EnvironmentNames(), Spec: a.Spec})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) getApp(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.app(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, AppSummary{Name: a.Name, Environments: a.Spec.EnvironmentNames(), Spec: a.Spec})
+}
+
+// app loads the path's app, answering 404 when it is unknown.
+func (h *handler) app(w http.ResponseWriter, r *http.Request) (rollout.AppRecord, bool) {
+	name := r.PathValue("app")
+	a, err := h.opts.Store.GetApp(r.Context(), name)
+	if errors.Is(err, rollout.ErrNotFound) {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound,
+			Message: fmt.Sprintf("app %q is not applied: run gantry apply -f gantry.yaml first", name)})
+		return a, false
+	}
+	if err != nil {
+		internalError(w, err)
+		return a, false
+	}
+	return a, true
+}
+
+// appEnv loads the path's app and checks its environment exists.
+func (h *handler) appEnv(w http.ResponseWriter, r *http.Request) (app, env string, ok bool) {
+	a, ok := h.app(w, r)
+	if !ok {
+		return "", "", false
+	}
+	env = r.PathValue("env")
+	if _, found := a.Spec.Environment(env); !found {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound,
+			Message: fmt.Sprintf("app %q has no environment %q; its environments are %v", a.Name, env, a.Spec.EnvironmentNames())})
+		return "", "", false
+	}
+	return a.Name, env, true
+}
+
+func (h *handler) deploy(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	var req DeployRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	ro, err := h.opts.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Env: env, Version: req.Version, Actor: actor(r)})
+	if err != nil {
+		engineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ro)
+}
+
+func (h *handler) undo(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	var req UndoRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.ToRevision < 0 {
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: "toRevision must be a revision number ≥ 1, or 0 for the previous one"})
+		return
+	}
+	ro, err := h.opts.Engine.Undo(r.Context(), app, env, req.ToRevision, actor(r))
+	if err != nil {
+		engineError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, ro)
+}
+
+func (h *handler) getRollout(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: fmt.Sprintf("rollout id %q is not a positive number", r.PathValue("id"))})
+		return
+	}
+	ro, err := h.opts.Store.GetRollout(r.Context(), id)
+	if errors.Is(err, rollout.ErrNotFound) {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: fmt.Sprintf("no rollout %d", id)})
+		return
+	}
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ro)
+}
+
+// intQuery reads a non-negative integer query parameter, answering 400 when malformed.
+func intQuery(w http.ResponseWriter, r *http.Request, name string, def int64) (int64, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, true
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: fmt.Sprintf("query parameter %s=%q must be a whole number ≥ 0", name, s)})
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	st := Status{App: app, Env: env, Revisions: []RevisionStatus{}}
+	rs, err := h.opts.Store.ListRollouts(ctx, rollout.RolloutFilter{App: app, Env: env, Limit: 1})
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	if len(rs) > 0 {
+		st.Rollout = &rs[0]
+		st.Stable = rs[0].Stable()
+	}
+	byRev := map[int]*RevisionStatus{}
+	get := func(n int) *RevisionStatus {
+		if rs, ok := byRev[n]; ok {
+			return rs
+		}
+		rs := &RevisionStatus{Number: n, Instances: []rollout.Instance{}, Traffic: RevisionTraffic{Revision: n}}
+		if rev, err := h.opts.Store.GetRevision(ctx, app, env, n); err == nil {
+			rs.Version = rev.Version
+		}
+		byRev[n] = rs
+		return rs
+	}
+	if st.Rollout != nil {
+		if st.Rollout.FromRevision != 0 {
+			get(st.Rollout.FromRevision)
+		}
+		get(st.Rollout.ToRevision)
+	}
+	if h.opts.Instances != nil {
+		for _, in := range h.opts.Instances(app, env) {
+			rs := get(in.Revision)
+			rs.Instances = append(rs.Instances, in)
+		}
+	}
+	if h.opts.Traffic != nil {
+		addr, traffic := h.opts.Traffic(app, env)
+		st.ProxyAddr = addr
+		for _, t := range traffic {
+			get(t.Revision).Traffic = t
+		}
+	}
+	for _, rs := range byRev {
+		st.Revisions = append(st.Revisions, *rs)
+	}
+	slices.SortFunc(st.Revisions, func(a, b RevisionStatus) int { return a.Number - b.Number })
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *handler) history(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	limit, ok := intQuery(w, r, "limit", 20)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	rs, err := h.opts.Store.ListRollouts(ctx, rollout.RolloutFilter{App: app, Env: env, Limit: int(limit)})
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	versions := map[int]string{}
+	revs, err := h.opts.Store.ListRevisions(ctx, app, env)
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	for _, rev := range revs {
+		versions[rev.Number] = rev.Version
+	}
+	out := make([]HistoryEntry, 0, len(rs))
+	for _, ro := range rs {
+		out = append(out, HistoryEntry{Rollout: ro, FromVersion: versions[ro.FromRevision], ToVersion: versions[ro.ToRevision]})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *handler) revisions(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	revs, err := h.opts.Store.ListRevisions(r.Context(), app, env)
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	if revs == nil {
+		revs = []rollout.Revision{}
+	}
+	writeJSON(w, http.StatusOK, revs)
+}
+
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	after, ok := intQuery(w, r, "after", 0)
+	if !ok {
+		return
+	}
+	limit, ok := intQuery(w, r, "limit", 200)
+	if !ok {
+		return
+	}
+	rid, ok := intQuery(w, r, "rollout", 0)
+	if !ok {
+		return
+	}
+	evs, err := h.opts.Store.ListEvents(r.Context(), rollout.EventFilter{App: app, Env: env, AfterID: after, RolloutID: rid, Limit: int(limit)})
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	if evs == nil {
+		evs = []rollout.Event{}
+	}
+	writeJSON(w, http.StatusOK, evs)
+}
+
+// logs streams the tail of one instance's log file as text.
+func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
+	app, env, ok := h.appEnv(w, r)
+	if !ok {
+		return
+	}
+	tail, ok := intQuery(w, r, "tailBytes", 64<<10)
+	if !ok {
+		return
+	}
+	if h.opts.LogPath == nil {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "this server's backend keeps no instance logs"})
+		return
+	}
+	inst := r.PathValue("instance")
+	path, err := h.opts.LogPath(app, env, inst)
+	if err != nil {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: err.Error()})
+		return
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "instance " + inst + " has written no log yet"})
+		return
+	}
+	if err != nil {
+		internalError(w, err)
+		return
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && tail > 0 && fi.Size() > tail {
+		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
+			internalError(w, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.Copy(w, f)
+}

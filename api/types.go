@@ -1,0 +1,108 @@
+package api
+
+import (
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// ApplyRequest carries a gantry.yaml document to POST /api/v1/apps.
+type ApplyRequest struct {
+	// Filename is used in error positions, such as "gantry.yaml".
+	Filename string `json:"filename"`
+	// Source is the document's YAML text.
+	Source string `json:"source"`
+}
+
+// ApplyResponse says what was applied.
+type ApplyResponse struct {
+	App          string   `json:"app"`
+	Environments []string `json:"environments"`
+	// Created is true for a new app, false when an existing one was replaced.
+	Created bool `json:"created"`
+}
+
+// DeployRequest is the body of POST .../deploy.
+type DeployRequest struct {
+	Version string `json:"version"`
+}
+
+// UndoRequest is the body of POST .../undo. ToRevision 0 means the
+// revision that was stable before the current one.
+type UndoRequest struct {
+	ToRevision int `json:"toRevision,omitempty"`
+}
+
+// Status is an app's state in one environment.
+type Status struct {
+	App string `json:"app"`
+	Env string `json:"env"`
+	// ProxyAddr is where the environment's traffic enters.
+	ProxyAddr string `json:"proxyAddr,omitempty"`
+	// Stable is the revision that serves when no rollout runs; 0: none.
+	Stable int `json:"stable"`
+	// Rollout is the latest rollout, nil before the first deploy.
+	Rollout   *rollout.Rollout `json:"rollout,omitempty"`
+	Revisions []RevisionStatus `json:"revisions"`
+}
+
+// RevisionStatus is one revision's instances and traffic.
+type RevisionStatus struct {
+	Number    int                `json:"number"`
+	Version   string             `json:"version"`
+	Instances []rollout.Instance `json:"instances"`
+	Traffic   RevisionTraffic    `json:"traffic"`
+}
+
+// RevisionTraffic is what the proxy saw of one revision since it started.
+type RevisionTraffic struct {
+	Revision int `json:"revision"`
+	// Weight is the revision's current share of new requests, in percent.
+	Weight   float64 `json:"weight"`
+	Requests uint64  `json:"requests"`
+	// Errors counts 5xx answers, from the instances or from the proxy.
+	Errors uint64 `json:"errors"`
+	// ClientClosed counts requests whose client went away first (499).
+	ClientClosed uint64 `json:"clientClosed"`
+	InFlight     int64  `json:"inFlight"`
+	// Latency quantiles in milliseconds.
+	P50 float64 `json:"p50Ms"`
+	P95 float64 `json:"p95Ms"`
+	P99 float64 `json:"p99Ms"`
+}
+
+// HistoryEntry is one rollout with the versions it moved between.
+type HistoryEntry struct {
+	rollout.Rollout
+	FromVersion string `json:"fromVersion,omitempty"`
+	ToVersion   string `json:"toVersion"`
+}
+
+// AppSummary lists an applied app.
+type AppSummary struct {
+	Name         string   `json:"name"`
+	Environments []string `json:"environments"`
+	Spec         spec.App `json:"spec"`
+}
+
+// Error is the body of every error response.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Details lists every problem of an invalid spec.
+	Details []*spec.FieldError `json:"details,omitempty"`
+}
+
+// ErrorBody wraps Error as {"error": {...}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error codes.
+const (
+	CodeBadRequest  = "bad_request"
+	CodeInvalidSpec = "invalid_spec"
+	CodeNotFound    = "not_found"
+	CodeConflict    = "conflict"
+	CodeTooLarge    = "body_too_large"
+	CodeInternal    = "internal"
+)
