@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -85,6 +86,26 @@ func syntaxError(filename string, err error) ErrorList {
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		fe.Line, _ = strconv.Atoi(m[1])
 		fe.Message = "YAML syntax: " + m[2]
+		if parserProblem(m[2]) {
+			// The YAML parser (unlike its scanner) counts lines from 0.
+			fe.Line++
+		}
 	}
 	return ErrorList{fe}
+}
+
+// parserProblem says whether a YAML error comes from the parser stage,
+// whose problems all read "did not find expected ..." or "found ...
+// directive/handle/document".
+func parserProblem(msg string) bool {
+	for _, p := range []string{
+		"did not find expected ',' or ", "did not find expected '-' indicator",
+		"did not find expected <", "did not find expected key", "did not find expected node content",
+		"found duplicate %", "found incompatible YAML document", "found undefined tag handle",
+	} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -97,11 +97,10 @@ func checkTemplate(text string) error {
 	}
 	if t.Tree != nil {
 		if name, ok := unknownVar(t.Tree.Root); ok {
-			msg := fmt.Sprintf("unknown placeholder {{.%s}}", name)
 			if s, ok := closest(name, templateVarNames); ok {
-				msg += fmt.Sprintf("; did you mean {{.%s}}?", s)
+				return fmt.Errorf("unknown placeholder {{.%s}}; did you mean {{.%s}}?", name, s)
 			}
-			return fmt.Errorf("%s; known placeholders: %s", msg, placeholderList())
+			return fmt.Errorf("unknown placeholder {{.%s}}; known placeholders: %s", name, placeholderList())
 		}
 	}
 	sample := TemplateVars{Version: "v1", App: "app", Env: "env", Instance: "app-1", Port: DefaultPort, Revision: 1}
