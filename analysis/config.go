@@ -1,0 +1,169 @@
+package analysis
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Config sets the analysis' triggers and tests. Start from DefaultConfig;
+// its values are gantry's deployment plan's. A zero Config is not usable:
+// New fills every zero field with its default (so a zero field means
+// "default", never "off"); turn a check off with Disabled.
+type Config struct {
+	// Alpha is the false-rollback budget of the sequential tests over a
+	// whole rollout, split evenly between errors and latency: each test
+	// rolls back when its e-value reaches 2/Alpha. Default 0.01.
+	Alpha float64
+	// Window is how far back the threshold triggers ErrorRate and
+	// LatencyRatio look, measured on Observation.At. Default 60s.
+	Window time.Duration
+
+	// MaxUnhealthyShare: roll back when more than this share of canary
+	// instances is unhealthy. Default 0.10.
+	MaxUnhealthyShare float64
+	// MaxErrorRate: roll back when the canary's 5xx share over Window is
+	// above it. Default 0.05.
+	MaxErrorRate float64
+	// MinErrorRequests is how many canary requests Window must hold before
+	// ErrorRate can fire. Default 100.
+	MinErrorRequests int
+	// MaxLatencyRatio: roll back when the canary's LatencyQuantile over
+	// Window is above this multiple of the baseline's. Default 2.
+	MaxLatencyRatio float64
+	// LatencyQuantile is the quantile LatencyRatio compares. Default 0.95.
+	LatencyQuantile float64
+	// MinLatencyRequests is how many canary requests Window must hold
+	// before LatencyRatio can fire. Default 100.
+	MinLatencyRequests int
+	// ResourceFor is how many consecutive observations memory or CPU must
+	// be above the limit before Memory or CPU fires, so that a single spike
+	// does not roll back. Default 3.
+	ResourceFor int
+	// DependencyFor is how many consecutive observations a canary instance
+	// must report a failing dependency before Dependency fires. Default 1.
+	DependencyFor int
+
+	// SlowQuantile is the baseline quantile that makes a request "slow" for
+	// LatencyTest: the slow threshold is the request-weighted mean of the
+	// baseline's SlowQuantile over the Window before each observation.
+	// Default 0.99.
+	SlowQuantile float64
+	// SlowThreshold, when positive, fixes the slow threshold instead.
+	// Zero: derive it from the baseline (SlowQuantile).
+	SlowThreshold time.Duration
+
+	// MinRequests is how many canary requests a step must see before the
+	// verdict can be anything but Hold or Rollback. Default 500.
+	MinRequests int
+	// PromoteMargin: Promote needs evidence that the canary's error rate
+	// and slow-request rate are each below this multiple of the baseline's.
+	// Default 2.
+	PromoteMargin float64
+	// PromoteAlpha is the error allowed in that evidence: it is found when
+	// an e-value reaches 1/PromoteAlpha. Default 0.05.
+	PromoteAlpha float64
+	// NegligibleErrorRate: errors are also shown not worse when the
+	// canary's error rate is shown below this share, which lets a canary be
+	// promoted while the baseline has too few errors to compare. Default
+	// 0.005.
+	NegligibleErrorRate float64
+
+	// Disabled lists the checks that are off. A disabled ErrorEvidence or
+	// LatencyEvidence is not required for Promote.
+	Disabled []Trigger
+}
+
+// DefaultConfig returns gantry's defaults (see each Config field).
+func DefaultConfig() Config {
+	return Config{
+		Alpha:               0.01,
+		Window:              60 * time.Second,
+		MaxUnhealthyShare:   0.10,
+		MaxErrorRate:        0.05,
+		MinErrorRequests:    100,
+		MaxLatencyRatio:     2,
+		LatencyQuantile:     0.95,
+		MinLatencyRequests:  100,
+		ResourceFor:         3,
+		DependencyFor:       1,
+		SlowQuantile:        0.99,
+		MinRequests:         500,
+		PromoteMargin:       2,
+		PromoteAlpha:        0.05,
+		NegligibleErrorRate: 0.005,
+	}
+}
+
+// Enabled reports whether check t is on.
+func (c Config) Enabled(t Trigger) bool { return !slices.Contains(c.Disabled, t) }
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setI := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setF(&c.Alpha, d.Alpha)
+	if c.Window == 0 {
+		c.Window = d.Window
+	}
+	setF(&c.MaxUnhealthyShare, d.MaxUnhealthyShare)
+	setF(&c.MaxErrorRate, d.MaxErrorRate)
+	setI(&c.MinErrorRequests, d.MinErrorRequests)
+	setF(&c.MaxLatencyRatio, d.MaxLatencyRatio)
+	setF(&c.LatencyQuantile, d.LatencyQuantile)
+	setI(&c.MinLatencyRequests, d.MinLatencyRequests)
+	setI(&c.ResourceFor, d.ResourceFor)
+	setI(&c.DependencyFor, d.DependencyFor)
+	setF(&c.SlowQuantile, d.SlowQuantile)
+	setI(&c.MinRequests, d.MinRequests)
+	setF(&c.PromoteMargin, d.PromoteMargin)
+	setF(&c.PromoteAlpha, d.PromoteAlpha)
+	setF(&c.NegligibleErrorRate, d.NegligibleErrorRate)
+	return c
+}
+
+// Validate reports the first field out of range, naming it and its range.
+// Zero fields are valid: they take their defaults.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	inOpen := func(name string, v float64) error {
+		if !(v > 0 && v < 1) {
+			return fmt.Errorf("analysis config: %s is %g; want a share between 0 and 1 (exclusive)", name, v)
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"alpha", c.Alpha}, {"maxUnhealthyShare", c.MaxUnhealthyShare}, {"maxErrorRate", c.MaxErrorRate},
+		{"latencyQuantile", c.LatencyQuantile}, {"slowQuantile", c.SlowQuantile},
+		{"promoteAlpha", c.PromoteAlpha}, {"negligibleErrorRate", c.NegligibleErrorRate},
+	} {
+		if err := inOpen(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if c.MaxLatencyRatio <= 1 {
+		return fmt.Errorf("analysis config: maxLatencyRatio is %g; want more than 1 (2 means twice the baseline)", c.MaxLatencyRatio)
+	}
+	if c.PromoteMargin <= 1 {
+		return fmt.Errorf("analysis config: promoteMargin is %g; want more than 1 (2 means at most twice the baseline's rate)", c.PromoteMargin)
+	}
+	if c.Window < 0 || c.SlowThreshold < 0 {
+		return fmt.Errorf("analysis config: window and slowThreshold must not be negative")
+	}
+	if c.MinErrorRequests < 0 || c.MinLatencyRequests < 0 || c.ResourceFor < 0 || c.DependencyFor < 0 || c.MinRequests < 0 {
+		return fmt.Errorf("analysis config: counts (minRequests, minErrorRequests, minLatencyRequests, resourceFor, dependencyFor) must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+// Package analysis decides, from per-interval counts, whether a canary (or
+// the green side of a blue-green rollout) should go on, wait, be promoted
+// past its step, or be rolled back; and says why, with the numbers.
+//
+// It does no I/O and reads no clock: an Observation carries each
+// revision's requests, 5xx errors and latency histogram for one interval
+// (typically one second), the canary's instance state, and the time. An
+// Analyzer folds observations into its state and returns a Verdict:
+//
+//	a, _ := analysis.New(analysis.DefaultConfig())
+//	for obs := range observations {
+//		v := a.Observe(obs)
+//		switch v.Action { case analysis.Rollback: ...; case analysis.Promote: ... }
+//	}
+//
+// # Rollback triggers
+//
+// Each is on by default with the deployment plan's value and can be set or
+// turned off in Config:
+//
+//   - UnhealthyInstances: more than 10% of canary instances unhealthy.
+//   - ErrorRate: the canary's 5xx share over the last Window (60s) above
+//     5%, once the window holds MinErrorRequests (100) canary requests.
+//   - LatencyRatio: the canary's p95 over the last Window above 2× the
+//     baseline's, once the window holds MinLatencyRequests (100) canary
+//     requests. Histograms of different intervals cannot be merged into a
+//     quantile through the Latencies interface, so the trigger uses an
+//     equivalent form: the canary's p95 is above 2× the baseline's p95
+//     exactly when more than 5% of the canary's requests took longer than
+//     2× the baseline's p95. Each interval counts the canary's requests
+//     above 2× that interval's baseline p95; the window sums those counts.
+//   - Memory and CPU: the largest canary instance's use above the
+//     workload's limit for ResourceFor (3) consecutive observations, so
+//     that a single spike (a garbage collection, a burst) does not roll
+//     back; a limit of zero never fires.
+//   - Dependency: a canary instance's health check reports a failing
+//     dependency (such as its database connection) for DependencyFor (1)
+//     consecutive observations.
+//   - ErrorTest and LatencyTest: the sequential tests below.
+//
+// A Rollback verdict is final: the Analyzer returns it for every later
+// observation.
+//
+// # Sequential tests: is the canary worse than the baseline?
+//
+// The absolute thresholds miss a canary that is several times worse than
+// the baseline but still under 5% errors. The sequential tests compare the
+// two revisions directly and may be looked at after every observation
+// without inflating false alarms. They follow Lindon & Malek, "Anytime-
+// valid inference for multinomial count data" (NeurIPS 2022), adapted to a
+// canary share that changes from one interval to the next.
+//
+// Events. For errors, an event is a 5xx response. For latency, an event is
+// a slow request: one that took longer than a threshold c_t fixed before
+// interval t is seen (Config.SlowThreshold, or the request-weighted mean of
+// the baseline's p99 over the Window before t).
+//
+// Model. In interval t the canary served n_t requests and the baseline
+// m_t; the canary's share is p_t = n_t / (n_t + m_t), from the actual
+// request counts (configured weights are not what was served). Suppose each
+// request of interval t is an event with probability q_t on the baseline
+// and ρ·q_t on the canary. q_t may change freely over time (load, time of
+// day, a shared dependency): it cancels out. The null hypothesis of the
+// rollback test is H0: ρ ≤ 1 (the canary is no worse).
+//
+// Conditioning on each interval's request counts and its number of events
+// k_t = x_t + y_t (x_t on the canary, y_t on the baseline), and treating
+// events as rare (Poisson), x_t is Binomial(k_t, θ_t) where
+//
+//	θ_t(ρ) = ρ·p_t / (ρ·p_t + 1 − p_t)
+//
+// is the probability that an event lands on the canary. Under ρ = 1 that is
+// θ_t(1) = p_t: each event lands on the canary with probability equal to
+// its traffic share.
+//
+// E-process. For one alternative ρ > 1 the likelihood ratio of interval t is
+//
+//	L_t(ρ) = (θ_t(ρ)/p_t)^x_t · ((1 − θ_t(ρ))/(1 − p_t))^y_t
+//
+// and its expectation given the past and (n_t, m_t, k_t) is exactly 1 under
+// ρ = 1 (it is a likelihood ratio of the conditional distribution), and at
+// most 1 under any ρ < 1 (L_t grows with x_t, and x_t is stochastically
+// smaller when θ is smaller). So M_T(ρ) = Π_{t≤T} L_t(ρ) is a nonnegative
+// supermartingale under H0 with M_0 = 1, however p_t changes, as long as
+// p_t and c_t are known before interval t's events are counted (the
+// counts n_t, m_t are conditioned on; c_t depends only on earlier
+// intervals). The e-process is a mixture over ρ,
+//
+//	E_T = Σ_j w_j · M_T(ρ_j),  ρ ∈ {1.5, 2, 3, 5, 8, 16, 64}, w_j = 1/7,
+//
+// again a nonnegative supermartingale with E_0 = 1. Lindon & Malek use a
+// conjugate Beta (Dirichlet) mixture over the landing probability θ; with
+// a share p_t that changes every interval θ is not a fixed parameter, so
+// the mixture here is a discrete prior over the multiplicative effect ρ,
+// which is what stays fixed. By Ville's inequality,
+//
+//	P_H0(sup_T E_T ≥ 1/a) ≤ a,
+//
+// so rolling back the first time E_T ≥ 1/a has false-rollback probability
+// at most a over the whole rollout, however often it is checked. Alpha
+// (0.01) is split evenly between the error and the latency test (a union
+// bound), so each rolls back at E_T ≥ 2/Alpha = 200.
+//
+// Without the Poisson step. When each request is instead an independent
+// Bernoulli(q_t) event (per revision), x_t given (n_t, m_t, k_t) under ρ = 1
+// is hypergeometric: the k_t events are a uniformly random subset of the
+// interval's requests. L_t is a convex function of x_t, and by Hoeffding
+// (1963, Theorem 4) the expectation of a convex function of a sample drawn
+// without replacement is at most that of the same sample drawn with
+// replacement, the Binomial(k_t, p_t); so E[L_t] ≤ 1 still holds and the
+// rollback tests stay valid under this model too.
+//
+// What validity needs from the caller: within one interval both revisions
+// see the same conditions (intervals short enough, typically 1s), event
+// status does not change which revision a request is sent to, and the
+// latency histograms round CountAbove the same way for both revisions.
+//
+// An interval in which one revision served nothing (p_t = 0 or 1, as after
+// a blue-green switch) carries no comparative evidence and leaves the
+// e-values unchanged; only the threshold triggers judge such a rollout.
+//
+// Detection speed follows from the evidence available. With a 5% canary
+// share, 1,000 requests/s and a 0.1% baseline error rate, about 1.2 errors
+// per second are observed in all; a canary with 5× the error rate makes
+// θ ≈ 0.21 instead of 0.05, worth about 0.15 nats (the Kullback-Leibler
+// divergence) per event, and the test needs log(200·7) ≈ 7.2 nats: about
+// 40 seconds on average. A 2× canary gives 0.017 nats per event and needs
+// several minutes; no valid test can be much faster, because that is how
+// little the data says. bench/analysis measures these times.
+//
+// # Promote: evidence that the canary is not worse
+//
+// A step's verdict is Promote only when, in that step, (1) the canary
+// served at least MinRequests (500) requests, (2) no rollback trigger
+// fired, and (3) for errors and, when latency is observed, for slow
+// requests, an e-test rejected "the canary is worse by at least
+// PromoteMargin (2×)". That dual test uses the same per-interval likelihood
+// ratios with the null ρ ≥ PromoteMargin and a mixture over the
+// alternatives ρ ∈ PromoteMargin × {0.8, 0.6, 0.4, 0.2, 0}; L_t now falls
+// with x_t, so it is a supermartingale under every ρ ≥ PromoteMargin, and
+// reaching 1/PromoteAlpha (20) says, with error at most PromoteAlpha (5%),
+// that the canary's rate is below PromoteMargin times the baseline's: the
+// anytime-valid upper confidence bound on ρ is below the margin. (For this
+// direction the Poisson step is an approximation for rare events.)
+//
+// When the baseline has (almost) no errors, there is nothing to compare,
+// and errors may instead be shown negligible: an e-test of "the canary's
+// error rate is at least NegligibleErrorRate (0.5%)" against lower rates
+// (a mixture over that rate × {0.6, 0.3, 0.1, 0}; each request is a
+// Bernoulli draw). With no canary errors at all it passes after about
+// 900 canary requests.
+//
+// Without the evidence the verdict is Hold while the step has fewer than
+// MinRequests canary requests ("need ≥ 500 canary requests in step 1, have
+// 212"), and Continue after that, its reasons saying which evidence is
+// still missing. Nothing is ever promoted merely because nothing bad was
+// seen. The promote tests start anew at each step; the rollback tests run
+// over the whole rollout.
+package analysis

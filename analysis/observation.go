@@ -1,0 +1,60 @@
+package analysis
+
+import "time"
+
+// Latencies is the latency distribution of one revision's requests in one
+// interval. gantry's proxy.Histogram satisfies it; so does any fixed-bucket
+// histogram. Both methods may round to the histogram's buckets: the tests
+// stay valid as long as the same rounding applies to both revisions.
+type Latencies interface {
+	// Quantile returns the q-quantile (0 ≤ q ≤ 1); 0 when empty.
+	Quantile(q float64) time.Duration
+	// CountAbove returns how many requests took longer than d.
+	CountAbove(d time.Duration) uint64
+}
+
+// Window is what one revision served in one interval (typically one
+// second): counts since the previous observation, not since the start.
+type Window struct {
+	// Requests counts finished requests, excluding those whose client went
+	// away (499): they say nothing about the revision.
+	Requests uint64
+	// Errors counts the requests answered with a 5xx status.
+	Errors uint64
+	// Latency is the distribution of the same requests' durations; nil:
+	// none known, and the latency checks skip this interval.
+	Latency Latencies
+}
+
+// Instances is the state of the canary's instances at one observation.
+// A zero limit means no limit is set, and its trigger cannot fire.
+type Instances struct {
+	// Total counts the canary's instances that should be serving;
+	// Unhealthy those of them failing readiness or liveness, or restarting.
+	Total, Unhealthy int
+	// MaxRSSBytes is the largest resident memory of any canary instance;
+	// MemLimitBytes the workload's memory limit per instance.
+	MaxRSSBytes, MemLimitBytes int64
+	// MaxCPUMillis is the highest CPU use of any canary instance in
+	// thousandths of a core; CPULimitMillis the limit per instance.
+	MaxCPUMillis, CPULimitMillis int64
+	// DependencyFailures names the dependencies that a canary instance's
+	// health check reports failing, such as "database". Empty: none.
+	DependencyFailures []string
+}
+
+// Observation is one interval of traffic plus the canary's instance state.
+type Observation struct {
+	// At is when the interval ended. It must not decrease between
+	// observations; a decreasing At is taken as equal to the previous one.
+	At time.Time
+	// Step is the rollout's step. When it changes, the evidence needed for
+	// Promote and the MinRequests count start anew; the rollback tests go on.
+	Step int
+	// Baseline and Canary are each revision's traffic in the interval. The
+	// canary's traffic share is taken from these request counts, not from
+	// configured weights.
+	Baseline, Canary Window
+	// CanaryInstances is the canary's instance state at At.
+	CanaryInstances Instances
+}
