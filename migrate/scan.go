@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,7 +71,7 @@ func Load(locations []string) (*Set, error) {
 			}
 			rel, _ := filepath.Rel(loc, path)
 			s := &Script{Kind: kind, Version: ver, Description: desc, Name: filepath.ToSlash(rel),
-				Path: path, Checksum: Checksum(content), SQL: string(content)}
+				Path: path, Checksum: Checksum(content), SQL: string(bytes.TrimPrefix(content, bom))}
 			if err := classify(s); err != nil {
 				errs = append(errs, err)
 				return nil
