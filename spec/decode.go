@@ -33,9 +33,21 @@ func newDecoder(file string) *decoder {
 	return &decoder{file: file, pos: map[string]position{}}
 }
 
+// errorf records a decoding error at path. It points at the field's key
+// when one was recorded (so that every error about a field points at the
+// same place), else at n.
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	p, ok := d.pos[path]
+	if !ok {
+		p = position{n.Line, n.Column}
+	}
+	d.errorAt(p, path, format, args...)
+}
+
+// errorAt records a decoding error at p.
+func (d *decoder) errorAt(p position, path, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{
-		File: d.file, Line: n.Line, Column: n.Column, Path: path,
+		File: d.file, Line: p.line, Column: p.col, Path: path,
 		Message: fmt.Sprintf(format, args...),
 	})
 	d.bad = append(d.bad, path)
@@ -154,6 +166,8 @@ func (d *decoder) decodeIntOrString(n *yaml.Node, v reflect.Value, path string) 
 	}
 }
 
+func keyPos(n *yaml.Node) position { return position{n.Line, n.Column} }
+
 // pair is one key and its value in a mapping.
 type pair struct{ key, value *yaml.Node }
 
@@ -212,13 +226,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		name := p.key.Value
 		fpath := joinField(path, name)
 		if line, dup := seen[name]; dup {
-			d.errorf(p.key, fpath, "duplicate key %q (first set on line %d); keep one", name, line)
+			d.errorAt(keyPos(p.key), fpath, "duplicate key %q (first set on line %d); keep one", name, line)
 			continue
 		}
 		seen[name] = p.key.Line
 		idx, ok := fields.index[name]
 		if !ok {
-			d.errorf(p.key, fpath, "%s", unknownField(name, fields.names))
+			d.errorAt(keyPos(p.key), fpath, "%s", unknownField(name, fields.names))
 			continue
 		}
 		d.pos[fpath] = position{p.key.Line, p.key.Column}
@@ -251,7 +265,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		k := p.key.Value
 		kpath := joinKey(path, k)
 		if line, dup := seen[k]; dup {
-			d.errorf(p.key, kpath, "duplicate key %q (first set on line %d); keep one", k, line)
+			d.errorAt(keyPos(p.key), kpath, "duplicate key %q (first set on line %d); keep one", k, line)
 			continue
 		}
 		seen[k] = p.key.Line

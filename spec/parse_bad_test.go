@@ -63,7 +63,7 @@ spec:
   workload: {command: ./server}
 environments: [{name: dev}]
 `,
-			line: 5, col: 13, path: "spec.replicas", fragment: "remove the quotes",
+			line: 5, col: 3, path: "spec.replicas", fragment: "remove the quotes",
 		},
 		{
 			name: "number where a string belongs",
@@ -77,7 +77,7 @@ spec:
       - {name: PORT, value: 8080}
 environments: [{name: dev}]
 `,
-			line: 8, col: 29, path: "spec.workload.env[0].value", fragment: `got the number 8080; quote it: "8080"`,
+			line: 8, col: 22, path: "spec.workload.env[0].value", fragment: `got the number 8080; quote it: "8080"`,
 		},
 		{
 			name: "list where a mapping belongs",
@@ -88,7 +88,7 @@ spec:
   workload: [./server]
 environments: [{name: dev}]
 `,
-			line: 5, col: 13, path: "spec.workload", fragment: "want a mapping of fields, got a list",
+			line: 5, col: 3, path: "spec.workload", fragment: "want a mapping of fields, got a list",
 		},
 		{
 			name: "maxSurge neither number nor percentage",
@@ -102,7 +102,7 @@ spec:
       maxSurge: "1x"
 environments: [{name: dev}]
 `,
-			line: 8, col: 17, path: "spec.strategy.rollingUpdate.maxSurge",
+			line: 8, col: 7, path: "spec.strategy.rollingUpdate.maxSurge",
 			fragment: `"1x" is neither a whole number nor a percentage such as "25%"; use 1 or "25%"`,
 		},
 		{
