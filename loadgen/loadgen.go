@@ -1,0 +1,175 @@
+// Package loadgen drives steady HTTP traffic at a target and counts what
+// came back per version, for the demo and the integration tests. A request
+// fails when it gets no response or a status of 500 or above; the version
+// comes from the "version" field of a JSON body (the sample workload's).
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a load run.
+type Options struct {
+	// URL is requested with GET.
+	URL string
+	// Rate is requests per second across all workers; 0: 200.
+	Rate int
+	// Workers is how many requests may be in flight; 0: 8.
+	Workers int
+	// Timeout bounds each request; 0: 5s.
+	Timeout time.Duration
+}
+
+// Counts is what one version served.
+type Counts struct {
+	Version string `json:"version"`
+	OK      uint64 `json:"ok"`
+	Failed  uint64 `json:"failed"`
+}
+
+// Load is a running load; read it at any time, stop it with its context.
+type Load struct {
+	opts   Options
+	client *http.Client
+	total  atomic.Uint64
+	failed atomic.Uint64
+
+	mu        sync.Mutex
+	byVersion map[string]*Counts
+	lastErr   string
+	done      chan struct{}
+}
+
+// Start begins sending requests until ctx ends.
+func Start(ctx context.Context, opts Options) *Load {
+	if opts.Rate <= 0 {
+		opts.Rate = 200
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	l := &Load{
+		opts: opts,
+		client: &http.Client{Timeout: opts.Timeout, Transport: &http.Transport{
+			MaxIdleConnsPerHost: opts.Workers, DisableCompression: true,
+		}},
+		byVersion: map[string]*Counts{},
+		done:      make(chan struct{}),
+	}
+	tokens := make(chan struct{}, opts.Workers)
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range tokens {
+				l.one(ctx)
+			}
+		}()
+	}
+	go func() {
+		defer close(l.done)
+		defer wg.Wait()
+		defer close(tokens)
+		t := time.NewTicker(time.Second / time.Duration(opts.Rate))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				select {
+				case tokens <- struct{}{}:
+				default: // every worker busy: the target is slower than the rate
+				}
+			}
+		}
+	}()
+	return l
+}
+
+// Wait blocks until the load has stopped and every request has finished.
+func (l *Load) Wait() { <-l.done }
+
+func (l *Load) one(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	req, _ := http.NewRequest(http.MethodGet, l.opts.URL, nil)
+	resp, err := l.client.Do(req)
+	version := "?"
+	ok := false
+	var why string
+	if err != nil {
+		why = err.Error()
+	} else {
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		var v struct {
+			Version string `json:"version"`
+		}
+		if json.Unmarshal(body, &v) == nil && v.Version != "" {
+			version = v.Version
+		}
+		switch {
+		case rerr != nil:
+			why = "read body: " + rerr.Error()
+		case resp.StatusCode >= 500:
+			why = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		default:
+			ok = true
+		}
+	}
+	l.total.Add(1)
+	if !ok {
+		l.failed.Add(1)
+	}
+	l.mu.Lock()
+	c, found := l.byVersion[version]
+	if !found {
+		c = &Counts{Version: version}
+		l.byVersion[version] = c
+	}
+	if ok {
+		c.OK++
+	} else {
+		c.Failed++
+		l.lastErr = why
+	}
+	l.mu.Unlock()
+}
+
+// Total and Failed count every request so far.
+func (l *Load) Total() uint64  { return l.total.Load() }
+func (l *Load) Failed() uint64 { return l.failed.Load() }
+
+// LastError describes the most recent failed request, "" if none.
+func (l *Load) LastError() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastErr
+}
+
+// ByVersion returns the counts per version, sorted by version.
+func (l *Load) ByVersion() []Counts {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]Counts, 0, len(l.byVersion))
+	for _, c := range l.byVersion {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out
+}
