@@ -1,0 +1,128 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"time"
+)
+
+// forward routes the request in c.req, exchanges it with an endpoint and
+// records the outcome. It reports whether the client connection may carry
+// another request.
+func (c *clientConn) forward(start time.Time) bool {
+	rt := c.p.routing.Load()
+	var r *route
+	if c.req.sticky != nil {
+		r = rt.byCookie(c.req.sticky)
+	}
+	stuck := r
+	if r == nil {
+		r = rt.pick()
+	}
+	if r == nil {
+		return c.noEndpoint(start)
+	}
+	t, err := c.connect(rt, r)
+	if t.uc == nil {
+		if err == nil { // every endpoint left the table meanwhile
+			return c.noEndpoint(start)
+		}
+		return c.connectFailed(r, err, start)
+	}
+	st := t.route.stats
+	st.inFlight.Add(1)
+	var setCookie []byte
+	if t.route != stuck {
+		setCookie = t.route.setCookie
+	}
+	o, keep := c.exchange(t, setCookie, st, start)
+	t.ep.inFlight.Add(-1)
+	st.inFlight.Add(-1)
+	if !o.recorded {
+		st.record(o, time.Since(start))
+	}
+	return keep
+}
+
+// target is where a request goes: a route, one of its endpoints and a
+// connection to it.
+type target struct {
+	route  *route
+	ep     *endpoint
+	uc     *upstreamConn
+	reused bool // uc came from the idle pool
+}
+
+// connect returns a connection to an endpoint of r, or of another route
+// when every endpoint of r refuses. It tries each endpoint at most once and
+// only retries failures to connect, which no backend can have seen. On
+// success the endpoint's in-flight count has been incremented.
+func (c *clientConn) connect(rt *routing, r *route) (target, error) {
+	tried := c.tried[:0]
+	var lastErr error
+	for len(tried) < len(c.tried) {
+		ep := r.endpoint(tried)
+		if ep == nil {
+			if r = rt.other(tried); r == nil {
+				break
+			}
+			continue
+		}
+		tried = append(tried, ep)
+		ep.inFlight.Add(1)
+		if ep.removed.Load() { // left the table after we read it: route again
+			ep.inFlight.Add(-1)
+			rt = c.p.routing.Load()
+			if r = rt.pick(); r == nil {
+				break
+			}
+			continue
+		}
+		uc, reused, err := ep.get()
+		if err == nil {
+			return target{route: r, ep: ep, uc: uc, reused: reused}, nil
+		}
+		ep.inFlight.Add(-1)
+		lastErr = err
+		c.p.logf("connect to endpoint %s (%s) of revision %d: %v", ep.id, ep.addr, r.revision, err)
+	}
+	return target{}, lastErr
+}
+
+// noEndpoint answers 503 when no revision has a ready endpoint.
+func (c *clientConn) noEndpoint(start time.Time) bool {
+	st := c.p.noRoute
+	st.inFlight.Add(1)
+	keep := c.req.keepAlive() && !c.req.hasBody() && !c.p.shutting.Load()
+	c.br.Discard(len(c.req.head))
+	o := outcome{status: 503, proxyError: true}
+	if err := c.writeError(503, keep); err != nil {
+		o = outcome{clientClosed: true}
+		keep = false
+	}
+	st.inFlight.Add(-1)
+	st.record(o, time.Since(start))
+	return keep
+}
+
+// connectFailed answers 502 (or 504 when connecting timed out) after every
+// endpoint tried refused, charging the failure to route r.
+func (c *clientConn) connectFailed(r *route, err error, start time.Time) bool {
+	code := 502
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		code = 504
+	}
+	st := r.stats
+	st.inFlight.Add(1)
+	keep := c.req.keepAlive() && !c.req.hasBody() && !c.p.shutting.Load()
+	c.br.Discard(len(c.req.head))
+	o := outcome{status: code, proxyError: true}
+	if werr := c.writeError(code, keep); werr != nil {
+		o = outcome{clientClosed: true}
+		keep = false
+	}
+	st.inFlight.Add(-1)
+	st.record(o, time.Since(start))
+	return keep
+}

@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Proxy forwards the HTTP/1.x requests arriving on one address to the
+// endpoints of the revisions in its Table. It is safe for concurrent use.
+type Proxy struct {
+	opts    Options
+	ln      net.Listener
+	routing atomic.Pointer[routing]
+	noRoute *revStats // requests no revision could take (revision 0)
+
+	mu        sync.Mutex
+	stats     map[int]*revStats
+	endpoints map[string]*endpoint
+	conns     map[*clientConn]struct{}
+
+	shutting atomic.Bool
+	accepted sync.WaitGroup // the accept loop
+	served   sync.WaitGroup // client connections
+}
+
+// Listen binds opts.Addr and starts serving in background goroutines with an
+// empty table (every request gets 503 until SetTable).
+func Listen(opts Options) (*Proxy, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("proxy %s: listen on %s: %w", opts.Name, opts.Addr, err)
+	}
+	p := &Proxy{
+		opts:      opts,
+		ln:        ln,
+		stats:     map[int]*revStats{},
+		endpoints: map[string]*endpoint{},
+		conns:     map[*clientConn]struct{}{},
+	}
+	p.noRoute = p.statsFor(0, "")
+	p.routing.Store(&routing{})
+	p.accepted.Add(1)
+	go p.acceptLoop()
+	return p, nil
+}
+
+// Addr returns the address the proxy listens on, with the port it bound.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// SetTable replaces the routing table. Requests already routed finish on
+// the endpoints they were sent to; endpoints no longer in the table have
+// their idle connections closed. Safe concurrently with traffic.
+func (p *Proxy) SetTable(t Table) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rt := p.compile(t)
+	p.routing.Store(rt)
+	live := make(map[*endpoint]bool, rt.endpoints)
+	for _, r := range rt.routes {
+		for _, ep := range r.endpoints {
+			live[ep] = true
+		}
+	}
+	for addr, ep := range p.endpoints {
+		if live[ep] {
+			continue
+		}
+		ep.remove()
+		if ep.inFlight.Load() == 0 {
+			delete(p.endpoints, addr)
+		}
+	}
+}
+
+// WaitIdle returns when no request is in flight to the endpoint at
+// endpointAddr (including open upgraded connections), or with ctx's error.
+// Use it to drain an instance after removing it from the table and before
+// stopping it. An address the proxy does not know is idle.
+func (p *Proxy) WaitIdle(ctx context.Context, endpointAddr string) error {
+	p.mu.Lock()
+	ep := p.endpoints[endpointAddr]
+	p.mu.Unlock()
+	if ep == nil {
+		return nil
+	}
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for ep.inFlight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("proxy %s: wait for %s to drain (%d in flight): %w",
+				p.opts.Name, endpointAddr, ep.inFlight.Load(), ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections, closes idle client connections,
+// waits for in-flight requests to finish, then closes upstream connections.
+// When ctx ends first, remaining connections are closed and ctx's error is
+// returned.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.shutting.Store(true)
+	p.ln.Close()
+	p.accepted.Wait()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	var err error
+	for {
+		p.mu.Lock()
+		n := len(p.conns)
+		for c := range p.conns {
+			if c.idle.Load() || err != nil {
+				c.conn.Close()
+			}
+		}
+		p.mu.Unlock()
+		if n == 0 || err != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("proxy %s: shutdown with requests in flight: %w", p.opts.Name, ctx.Err())
+		case <-t.C:
+		}
+	}
+	p.served.Wait()
+	p.mu.Lock()
+	for _, ep := range p.endpoints {
+		ep.remove()
+	}
+	p.mu.Unlock()
+	return err
+}
+
+func (p *Proxy) acceptLoop() {
+	defer p.accepted.Done()
+	var backoff time.Duration
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			if p.shutting.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors or similar: back off and retry.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			p.logf("accept: %v; retrying in %v", err, backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		cc := newClientConn(p, c)
+		p.mu.Lock()
+		if p.shutting.Load() {
+			p.mu.Unlock()
+			c.Close()
+			return
+		}
+		p.conns[cc] = struct{}{}
+		p.served.Add(1)
+		p.mu.Unlock()
+		go cc.serve()
+	}
+}
+
+func (p *Proxy) forget(c *clientConn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+	p.served.Done()
+}
+
+func (p *Proxy) logf(format string, args ...any) {
+	if p.opts.Logf != nil {
+		p.opts.Logf("proxy "+p.opts.Name+": "+format, args...)
+	}
+}
