@@ -53,7 +53,15 @@ func (d *decoder) errorAt(p position, path, format string, args ...any) {
 	d.bad = append(d.bad, path)
 }
 
-var intOrStringType = reflect.TypeOf(IntOrString{})
+var (
+	intOrStringType  = reflect.TypeOf(IntOrString{})
+	resourceListType = reflect.TypeOf(ResourceList{})
+)
+
+// isNumber says whether n is a plain YAML number.
+func isNumber(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float")
+}
 
 // decode sets v from n. v must be settable.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -236,6 +244,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		d.pos[fpath] = position{p.key.Line, p.key.Column}
+		if v.Type() == resourceListType && isNumber(p.value) {
+			// Quantities may be written as plain numbers: cpu: 1, cpu: 0.5.
+			v.Field(idx).SetString(p.value.Value)
+			continue
+		}
 		d.decode(p.value, v.Field(idx), fpath)
 	}
 }

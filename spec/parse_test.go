@@ -201,6 +201,27 @@ environments: [{name: dev}]
 	}
 }
 
+func TestParse_NumericQuantities(t *testing.T) {
+	doc := `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  resources:
+    requests: {cpu: 0.5, memory: 1000000}
+    limits: {cpu: 2}
+environments: [{name: dev}]
+`
+	app, err := Parse("gantry.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := app.Spec.Resources
+	if r.Requests.CPUMillis != 500 || r.Requests.MemoryBytes != 1000000 || r.Limits.CPUMillis != 2000 {
+		t.Errorf("resources = %+v, want requests 500m/1000000 and limits 2000m", r)
+	}
+}
+
 func TestApp_Validate(t *testing.T) {
 	two := 2
 	app := &App{
