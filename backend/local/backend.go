@@ -1,0 +1,315 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+// Options configure a Backend.
+type Options struct {
+	// DataDir holds instance logs, under logs/<app>/<env>/<instance>.log,
+	// and instance records, under instances/. Required.
+	DataDir string
+	// BaseDir is the directory relative workload paths (command, workingDir)
+	// are resolved against: the spec file's directory. Empty: the current
+	// working directory.
+	BaseDir string
+	// OnChange is called whenever an instance's state or readiness changes
+	// or it is removed, synchronously from the instance's supervisor and
+	// before the instance is drained or terminated, so the caller can update
+	// traffic first. Nil: not called.
+	OnChange func(app, env string)
+	// Drain waits until no request to addr (host:port) is in flight; the
+	// context ends at the revision's termination grace period. Nil: no wait.
+	Drain func(ctx context.Context, addr string) error
+	// Event receives what happens to instances: starts, exits, restarts,
+	// liveness failures, kills, adoptions (Type Warning for bad news). It is
+	// called synchronously from the supervisors. Nil: events are dropped.
+	Event func(e rollout.Event)
+	// RestartBackoff is the first delay before restarting an instance after
+	// an exit or liveness failure; it doubles per restart up to
+	// MaxRestartBackoff and resets after 60s of running. Zero: 1s and 30s.
+	RestartBackoff, MaxRestartBackoff time.Duration
+	// StatsInterval is how often /proc is sampled for CPU and memory use,
+	// and how often adopted processes are checked. Zero: 1s.
+	StatsInterval time.Duration
+}
+
+// backoffReset is how long an instance must run for its restart back-off
+// to start again from Options.RestartBackoff.
+const backoffReset = 60 * time.Second
+
+// Event reasons the backend records.
+const (
+	ReasonStarted     = "InstanceStarted"     // Normal: a new instance's process started
+	ReasonRestarted   = "InstanceRestarted"   // Normal: a process started again after an exit or liveness failure
+	ReasonExited      = "InstanceExited"      // Warning: the process exited on its own; a restart follows
+	ReasonUnhealthy   = "InstanceUnhealthy"   // Warning: liveness failed; the process is killed and restarted
+	ReasonKilled      = "InstanceKilled"      // Warning: SIGKILL after the grace period, or Kill (such as a memory limit)
+	ReasonStartFailed = "InstanceStartFailed" // Warning: the process could not be started
+	ReasonStopped     = "InstanceStopped"     // Normal: stopped by a scale-down or shutdown
+	ReasonAdopted     = "InstanceAdopted"     // Normal: a process left by an earlier gantry is supervised again
+	ReasonLost        = "InstanceLost"        // Warning: a recorded process ended while gantry was not running
+)
+
+// Backend runs instances as local processes. It is safe for concurrent use.
+type Backend struct {
+	opts    Options
+	records records
+
+	mu        sync.Mutex
+	instances map[string]*instance // by ID
+	closed    bool
+
+	detach     chan struct{} // closed by Detach
+	detachOnce sync.Once
+	wg         sync.WaitGroup // supervisors and the sampler
+}
+
+var _ rollout.Backend = (*Backend)(nil)
+
+// New returns a Backend that keeps its files in opts.DataDir, creating the
+// directories it needs. Call Recover next to adopt instances an earlier
+// gantry left running.
+func New(opts Options) (*Backend, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("local backend: Options.DataDir is required")
+	}
+	if opts.BaseDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("local backend: base directory: %w", err)
+		}
+		opts.BaseDir = wd
+	}
+	if opts.RestartBackoff <= 0 {
+		opts.RestartBackoff = time.Second
+	}
+	if opts.MaxRestartBackoff <= 0 {
+		opts.MaxRestartBackoff = 30 * time.Second
+	}
+	opts.MaxRestartBackoff = max(opts.MaxRestartBackoff, opts.RestartBackoff)
+	if opts.StatsInterval <= 0 {
+		opts.StatsInterval = time.Second
+	}
+	b := &Backend{
+		opts:      opts,
+		records:   records{dir: filepath.Join(opts.DataDir, "instances")},
+		instances: make(map[string]*instance),
+		detach:    make(chan struct{}),
+	}
+	for _, dir := range []string{b.records.dir, filepath.Join(opts.DataDir, "logs")} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("local backend: %w", err)
+		}
+	}
+	b.wg.Add(1)
+	go b.sample()
+	return b, nil
+}
+
+// Scale starts or stops instances of rev until replicas of them run (not
+// counting those terminating). It returns once the change is set in
+// motion; instances start and stop in the background. Scale-down stops
+// instances that are not ready first, then the newest.
+func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int) error {
+	if replicas < 0 {
+		return fmt.Errorf("scale %s/%s revision %d: replicas %d is negative", rev.App, rev.Env, rev.Number, replicas)
+	}
+	if rev.Spec.Workload.Command == "" {
+		return fmt.Errorf("scale %s/%s revision %d: spec.workload.command is empty; the local backend runs a command", rev.App, rev.Env, rev.Number)
+	}
+	if _, err := b.launchFor(rev, "check", 1); err != nil {
+		return fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("scale %s/%s revision %d: the local backend is shut down", rev.App, rev.Env, rev.Number)
+	}
+	var live []*instance
+	for _, in := range b.instances {
+		if in.info.App == rev.App && in.info.Env == rev.Env && in.info.Revision == rev.Number && !in.stopping {
+			live = append(live, in)
+		}
+	}
+	for n := len(live); n < replicas; n++ {
+		in, err := b.newInstance(rev)
+		if err != nil {
+			return err
+		}
+		b.instances[in.info.ID] = in
+		b.wg.Add(1)
+		go in.supervise(nil)
+	}
+	if len(live) > replicas {
+		// Not ready first, then newest first.
+		slices.SortFunc(live, func(x, y *instance) int {
+			if x.info.Ready != y.info.Ready {
+				if !x.info.Ready {
+					return -1
+				}
+				return 1
+			}
+			return y.created.Compare(x.created)
+		})
+		for _, in := range live[:len(live)-replicas] {
+			in.requestStop()
+		}
+	}
+	return nil
+}
+
+// Instances returns a snapshot of app's instances in env, of every
+// revision, including those still terminating, sorted by revision and ID.
+func (b *Backend) Instances(app, env string) []rollout.Instance {
+	b.mu.Lock()
+	var out []rollout.Instance
+	for _, in := range b.instances {
+		if in.info.App == app && in.info.Env == env {
+			out = append(out, in.info)
+		}
+	}
+	b.mu.Unlock()
+	slices.SortFunc(out, func(x, y rollout.Instance) int {
+		if x.Revision != y.Revision {
+			return x.Revision - y.Revision
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out
+}
+
+// LogPath returns the path of an instance's log file, which holds the
+// output of all its runs and stays after it is stopped. It wraps
+// rollout.ErrNotFound when there is no such instance or log.
+func (b *Backend) LogPath(app, env, instanceID string) (string, error) {
+	for _, s := range []string{app, env, instanceID} {
+		if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) {
+			return "", fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, rollout.ErrNotFound)
+		}
+	}
+	path := b.logPath(app, env, instanceID)
+	b.mu.Lock()
+	in, known := b.instances[instanceID]
+	known = known && in.info.App == app && in.info.Env == env
+	b.mu.Unlock()
+	if known {
+		return path, nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, rollout.ErrNotFound)
+	}
+	return path, nil
+}
+
+func (b *Backend) logPath(app, env, id string) string {
+	return filepath.Join(b.opts.DataDir, "logs", app, env, id+".log")
+}
+
+// Kill ends an instance's process group with SIGKILL at once, without
+// draining; the supervisor restarts it with back-off and reason becomes
+// its LastExit (such as "OOMKilled: 600MiB over the 512MiB memory limit").
+// The engine uses it to enforce limits.
+func (b *Backend) Kill(app, env, instanceID, reason string) error {
+	b.mu.Lock()
+	in, ok := b.instances[instanceID]
+	if !ok || in.info.App != app || in.info.Env != env {
+		b.mu.Unlock()
+		return fmt.Errorf("kill instance %q of %s/%s: %w", instanceID, app, env, rollout.ErrNotFound)
+	}
+	p := in.proc
+	if p != nil {
+		in.killReason = reason
+	}
+	b.mu.Unlock()
+	if p == nil {
+		return nil // not running: backing off or stopped already
+	}
+	return p.signal(syscall.SIGKILL)
+}
+
+// Shutdown stops every instance gracefully and waits until all are gone.
+// When ctx ends first, the remaining process groups are killed and ctx's
+// error is returned. Scale fails afterwards.
+func (b *Backend) Shutdown(ctx context.Context) error {
+	b.mu.Lock()
+	b.closed = true
+	all := make([]*instance, 0, len(b.instances))
+	for _, in := range b.instances {
+		all = append(all, in)
+	}
+	b.mu.Unlock()
+	for _, in := range all {
+		in.requestStop()
+	}
+	var err error
+	for _, in := range all {
+		select {
+		case <-in.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+			in.forceStop()
+			<-in.done
+		}
+	}
+	b.stopSampler()
+	b.wg.Wait()
+	return err
+}
+
+// Detach stops supervising and leaves every process running with its
+// record in place, for a new Backend on the same DataDir to adopt (a
+// server restart). The Backend is unusable afterwards.
+func (b *Backend) Detach() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.stopSampler()
+	b.wg.Wait()
+}
+
+func (b *Backend) stopSampler() { b.detachOnce.Do(func() { close(b.detach) }) }
+
+// event sends an event about an instance, if anyone listens.
+func (b *Backend) event(info rollout.Instance, typ rollout.EventType, reason, format string, args ...any) {
+	if b.opts.Event == nil {
+		return
+	}
+	b.opts.Event(rollout.Event{
+		Time: time.Now(), App: info.App, Env: info.Env, Type: typ, Reason: reason,
+		Message: fmt.Sprintf(format, args...), Actor: "gantry",
+	})
+}
+
+func (b *Backend) changed(app, env string) {
+	if b.opts.OnChange != nil {
+		b.opts.OnChange(app, env)
+	}
+}
+
+// instanceID names a new instance: <app>-<env>-<revision>-<5 random characters>.
+func instanceID(app, env string, rev int) string {
+	const letters = "bcdfghjklmnpqrstvwxz2456789"
+	var r [5]byte
+	rand.Read(r[:])
+	for i := range r {
+		r[i] = letters[int(r[i])%len(letters)]
+	}
+	return fmt.Sprintf("%s-%s-%d-%s", app, env, rev, r[:])
+}

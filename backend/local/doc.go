@@ -1,0 +1,40 @@
+// Package local is gantry's embedded backend: it runs each instance of a
+// revision as a child process listening on a free loopback port, and
+// supervises it the way the kubelet supervises a container.
+//
+// What runs where:
+//
+//   - Scale records the wish and returns; each instance has its own
+//     supervisor goroutine that starts the process, runs its readiness and
+//     liveness probes, restarts it with exponential back-off after an exit or
+//     a liveness failure (state BackingOff, like CrashLoopBackOff), and stops
+//     it gracefully: out of traffic (Options.OnChange), drained
+//     (Options.Drain), SIGTERM to its process group, SIGKILL after the
+//     revision's terminationGracePeriodSeconds.
+//   - One sampler goroutine reads /proc every Options.StatsInterval and
+//     fills each instance's CPU use (utime+stime of its process group) and
+//     resident memory.
+//
+// Each process runs in its own process group (Setpgid), with stdout and
+// stderr appended to DataDir/logs/<app>/<env>/<instance>.log through a file
+// descriptor handed to the child, so no pipe ties the child to gantry and a
+// gantry restart does not kill its instances.
+//
+// # Crash safety and adoption
+//
+// Before an instance counts as started, its state (pid, the process start
+// time from /proc/<pid>/stat, port, app, environment, revision, version,
+// instance id) is written atomically to DataDir/instances/<id>.json; the
+// record is removed once the process is gone. A new Backend on the same
+// DataDir calls Recover: a record whose process is still alive, with the same
+// start time (so the pid was not reused) and GANTRY_INSTANCE=<id> in its
+// environment, is adopted and supervised again; a record whose process is
+// gone is removed; an adopted instance whose revision is unknown is stopped.
+//
+// An adopted process is not gantry's child, so its exit cannot be waited
+// for: the supervisor polls /proc/<pid>/stat instead and learns that it
+// exited, but not its exit status. Signals go to its process group only
+// after checking that the pid still has the recorded start time.
+//
+// The package reads /proc and so runs on Linux only.
+package local
