@@ -60,16 +60,19 @@ func readDocument(filename string, data []byte) (*yaml.Node, ErrorList) {
 		}
 		return nil, syntaxError(filename, err)
 	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		line := next.Line
-		if len(next.Content) > 0 {
-			line = next.Content[0].Line
+	for {
+		// Further documents are an error, except empty ones (a trailing "---").
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		return nil, at(line, 1, "a second YAML document starts here; a gantry.yaml holds exactly one App, so remove the extra '---' and what follows")
-	case !errors.Is(err, io.EOF):
-		return nil, syntaxError(filename, err)
+		if err != nil {
+			return nil, syntaxError(filename, err)
+		}
+		if len(next.Content) > 0 && next.Content[0].ShortTag() != "!!null" {
+			return nil, at(next.Content[0].Line, 1, "a second YAML document starts here; a gantry.yaml holds exactly one App, so remove the extra '---' and what follows")
+		}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" {
 		return nil, at(1, 1, "empty document; a gantry.yaml starts with apiVersion: %s and kind: %s", APIVersion, KindApp)

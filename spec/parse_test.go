@@ -201,6 +201,13 @@ environments: [{name: dev}]
 	}
 }
 
+func TestParse_TrailingEmptyDocument(t *testing.T) {
+	doc := "---\napiVersion: gantry.dev/v1\nkind: App\nmetadata: {name: api}\nspec: {workload: {command: ./server}}\nenvironments: [{name: dev}]\n---\n"
+	if _, err := Parse("gantry.yaml", []byte(doc)); err != nil {
+		t.Errorf("Parse() = %v, want an empty trailing document ignored", err)
+	}
+}
+
 func TestParse_NumericQuantities(t *testing.T) {
 	doc := `apiVersion: gantry.dev/v1
 kind: App
@@ -241,6 +248,10 @@ func TestApp_Validate(t *testing.T) {
 	}
 	if got := app.Spec.Resources.Limits.MemoryBytes; got != 64<<20 {
 		t.Errorf("MemoryBytes = %d after Validate, want %d", got, 64<<20)
+	}
+	lost := ResourceList{Memory: "64Mi", CPU: "250m"}
+	if got := lost.Parsed(); got.MemoryBytes != 64<<20 || got.CPUMillis != 250 {
+		t.Errorf("Parsed() = %+v, want 64Mi and 250m filled in", got)
 	}
 }
 

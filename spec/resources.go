@@ -59,3 +59,11 @@ func (r *ResourceList) parse() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Parsed returns r with MemoryBytes and CPUMillis filled from Memory and
+// CPU, for a ResourceList that lost them (they are not serialized, so a
+// spec read back from JSON has them at 0). An unparsable quantity reads 0.
+func (r ResourceList) Parsed() ResourceList {
+	_ = r.parse()
+	return r
+}
