@@ -1,0 +1,2 @@
+DROP FUNCTION order_count();
+DROP TABLE orders;
