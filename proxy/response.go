@@ -73,10 +73,10 @@ func (r *response) parse(head []byte) error {
 type bodyKind uint8
 
 const (
-	bodyNone    bodyKind = iota // HEAD, 1xx, 204, 304
-	bodyLength                  // Content-Length
-	bodyChunked                 // chunked transfer coding
-	bodyUntilEOF                // close-delimited
+	bodyNone     bodyKind = iota // HEAD, 1xx, 204, 304
+	bodyLength                   // Content-Length
+	bodyChunked                  // chunked transfer coding
+	bodyUntilEOF                 // close-delimited
 )
 
 // bodyKind returns how the body of this response to a request (HEAD or not) is delimited.
