@@ -16,6 +16,7 @@ const (
 	exitError      = 1 // a command failed: bad input, unreachable server, ...
 	exitRolledBack = 2 // deploy --wait: the rollout was rolled back or aborted
 	exitFailed     = 3 // deploy --wait: the rollout failed and needs a person
+	exitSuperseded = 4 // deploy --wait: a newer deploy replaced the rollout
 )
 
 // codedError carries an exit code through cobra.

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/client"
+)
+
+// remote holds the flags every command that talks to a server shares.
+type remote struct {
+	server string
+	output string
+	env    string
+}
+
+func (r *remote) addFlags(cmd *cobra.Command, withEnv bool) {
+	cmd.Flags().StringVar(&r.server, "server", "", "gantry server URL (default $GANTRY_SERVER or "+client.DefaultServer+")")
+	cmd.Flags().StringVarP(&r.output, "output", "o", "", "output format: json, or empty for text")
+	if withEnv {
+		cmd.Flags().StringVarP(&r.env, "env", "e", "", "environment (may be left out when the app has only one)")
+	}
+}
+
+func (r *remote) client() (*client.Client, error) {
+	if err := r.checkOutput(); err != nil {
+		return nil, err
+	}
+	srv := r.server
+	if srv == "" {
+		srv = os.Getenv("GANTRY_SERVER")
+	}
+	actor := os.Getenv("GANTRY_ACTOR")
+	if actor == "" {
+		actor = os.Getenv("USER")
+	}
+	return client.New(client.Options{Server: srv, Actor: actor})
+}
+
+func (r *remote) checkOutput() error {
+	switch r.output {
+	case "", "json", "text":
+		return nil
+	}
+	return fmt.Errorf("--output %q is not supported: use json, or leave it out for text", r.output)
+}
+
+func (r *remote) json() bool { return r.output == "json" }
+
+// environment returns --env, or the app's only environment when it has one.
+func (r *remote) environment(ctx context.Context, c *client.Client, app string) (string, error) {
+	if r.env != "" {
+		return r.env, nil
+	}
+	apps, err := c.Apps(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range apps {
+		if a.Name != app {
+			continue
+		}
+		if len(a.Environments) == 1 {
+			return a.Environments[0], nil
+		}
+		return "", fmt.Errorf("app %s has several environments (%s): choose one with --env", app, strings.Join(a.Environments, ", "))
+	}
+	return "", fmt.Errorf("app %q is not applied: run gantry apply -f gantry.yaml first", app)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/client"
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+func init() { register(newDeployCmd) }
+
+func newDeployCmd() *cobra.Command {
+	var r remote
+	var ver string
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "deploy APP --env ENV --version V [--wait]",
+		Short: "Roll out a version of an app to an environment",
+		Long: `Roll out a version of an app to an environment with the strategy its spec sets.
+
+With --wait, follow the rollout until it ends. Exit codes: 0 succeeded,
+2 rolled back or aborted, 3 failed (needs a person), 4 superseded by a newer
+deploy, 1 any other error (including --timeout).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			ro, err := c.Deploy(ctx, args[0], env, ver)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !wait {
+				if r.json() {
+					return printJSON(out, ro)
+				}
+				fmt.Fprintf(out, "rollout %d started: %s %s to revision %d in %s\n", ro.ID, args[0], ver, ro.ToRevision, env)
+				return nil
+			}
+			if !r.json() {
+				fmt.Fprintf(out, "rollout %d: %s %s to revision %d in %s\n", ro.ID, args[0], ver, ro.ToRevision, env)
+			}
+			return waitRollout(ctx, c, ro, timeout, r.json(), out)
+		},
+	}
+	cmd.Flags().StringVar(&ver, "version", "", "version to deploy (fills {{.Version}} in the workload)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends; the exit code tells how it ended")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "with --wait: give up waiting after this long (the rollout goes on)")
+	r.addFlags(cmd, true)
+	return cmd
+}
+
+// waitRollout follows ro, printing each new event, and turns its end into an exit code.
+func waitRollout(ctx context.Context, c *client.Client, ro rollout.Rollout, timeout time.Duration, asJSON bool, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var after int64
+	final, err := c.WaitRollout(ctx, ro.ID, 500*time.Millisecond, func(cur rollout.Rollout) {
+		if asJSON {
+			return
+		}
+		evs, err := c.Events(ctx, ro.App, ro.Env, after, ro.ID)
+		if err != nil {
+			return
+		}
+		for _, e := range evs {
+			after = e.ID
+			fmt.Fprintf(out, "  %s  %-8s %-22s %s\n", e.Time.Local().Format("15:04:05"), e.Type, e.Reason, e.Message)
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("rollout %d still %s after --timeout %s: follow it with gantry rollout status %s --env %s --watch",
+				ro.ID, final.Phase, timeout, ro.App, ro.Env)
+		}
+		return err
+	}
+	if asJSON {
+		if err := printJSON(out, final); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "rollout %d %s", final.ID, final.Phase)
+		if final.Reason != "" && final.Phase != rollout.Succeeded {
+			fmt.Fprintf(out, ": %s: %s", final.Reason, final.Message)
+		}
+		fmt.Fprintln(out)
+	}
+	return rolloutExit(final)
+}
+
+// rolloutExit maps a finished rollout to the documented exit codes.
+func rolloutExit(r rollout.Rollout) error {
+	switch r.Phase {
+	case rollout.Succeeded:
+		return nil
+	case rollout.RolledBack, rollout.Aborted:
+		return &codedError{exitRolledBack, fmt.Errorf("rollout %d %s: %s", r.ID, r.Phase, r.Reason)}
+	case rollout.Superseded:
+		return &codedError{exitSuperseded, fmt.Errorf("rollout %d was superseded: %s", r.ID, r.Message)}
+	default:
+		return &codedError{exitFailed, fmt.Errorf("rollout %d %s: %s: %s", r.ID, r.Phase, r.Reason, r.Message)}
+	}
+}

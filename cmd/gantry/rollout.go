@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/client"
+)
+
+func init() { register(newRolloutCmd) }
+
+func newRolloutCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollout",
+		Short: "Inspect and steer rollouts: status, history, undo",
+	}
+	cmd.AddCommand(newRolloutStatusCmd(), newRolloutHistoryCmd(), newRolloutUndoCmd())
+	return cmd
+}
+
+func newRolloutStatusCmd() *cobra.Command {
+	var r remote
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "status APP [--env ENV] [--watch]",
+		Short: "Show the latest rollout, instances and traffic per revision",
+		Long: `Show the latest rollout, the instances and the traffic of each revision.
+With --watch, refresh every second until the rollout ends; the exit code is
+then deploy --wait's (0 succeeded, 2 rolled back, 3 failed, 4 superseded).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for {
+				st, err := c.Status(ctx, args[0], env)
+				if err != nil {
+					return err
+				}
+				if r.json() {
+					if err := printJSON(out, st); err != nil {
+						return err
+					}
+				} else {
+					printStatus(out, st)
+				}
+				if !watch || st.Rollout == nil {
+					return nil
+				}
+				if st.Rollout.Phase.Final() {
+					return rolloutExit(*st.Rollout)
+				}
+				if err := sleepCtx(ctx, time.Second); err != nil {
+					return err
+				}
+			}
+		},
+	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh until the rollout ends")
+	r.addFlags(cmd, true)
+	return cmd
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// printStatus renders a Status for people.
+func printStatus(w io.Writer, st api.Status) {
+	fmt.Fprintf(w, "%s in %s", st.App, st.Env)
+	if st.ProxyAddr != "" {
+		fmt.Fprintf(w, " (proxy http://%s)", st.ProxyAddr)
+	}
+	fmt.Fprintln(w)
+	if ro := st.Rollout; ro != nil {
+		fmt.Fprintf(w, "rollout %d: %s, revision %d -> %d (%s)", ro.ID, ro.Phase, ro.FromRevision, ro.ToRevision, ro.Strategy)
+		if ro.Reason != "" {
+			fmt.Fprintf(w, " %s", ro.Reason)
+		}
+		fmt.Fprintln(w)
+		if ro.Message != "" {
+			fmt.Fprintf(w, "  %s\n", ro.Message)
+		}
+	} else {
+		fmt.Fprintln(w, "never deployed")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REVISION\tVERSION\tREADY\tWEIGHT\tREQUESTS\t5XX\tP50\tP99\tINSTANCES")
+	for _, rs := range st.Revisions {
+		ready := 0
+		var inst []string
+		for _, in := range rs.Instances {
+			if in.Ready {
+				ready++
+			}
+			s := fmt.Sprintf("%s:%s", in.ID, in.State)
+			if in.Restarts > 0 {
+				s += fmt.Sprintf("(%d restarts)", in.Restarts)
+			}
+			inst = append(inst, s)
+		}
+		mark := ""
+		if rs.Number == st.Stable {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%d%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%s\n", rs.Number, mark, rs.Version, ready, len(rs.Instances),
+			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, strings.Join(inst, " "))
+	}
+	tw.Flush()
+}
+
+func newRolloutHistoryCmd() *cobra.Command {
+	var r remote
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history APP [--env ENV]",
+		Short: "List an environment's rollouts, newest first, with why each ended",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			hs, err := c.History(ctx, args[0], env, limit)
+			if err != nil {
+				return err
+			}
+			if r.json() {
+				return printJSON(cmd.OutOrStdout(), hs)
+			}
+			printHistory(cmd.OutOrStdout(), hs)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many rollouts to list")
+	r.addFlags(cmd, true)
+	return cmd
+}
+
+func printHistory(w io.Writer, hs []api.HistoryEntry) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLLOUT\tFROM\tTO\tSTRATEGY\tPHASE\tSTARTED\tBY\tREASON")
+	for _, h := range hs {
+		from := "-"
+		if h.FromRevision != 0 {
+			from = fmt.Sprintf("%d (%s)", h.FromRevision, h.FromVersion)
+		}
+		reason := h.Reason
+		if h.Phase.Final() && h.Message != "" && reason != "RolloutSucceeded" {
+			reason += ": " + h.Message
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", h.ID, from, h.ToRevision, h.ToVersion, h.Strategy, h.Phase,
+			h.CreatedAt.Local().Format("2006-01-02 15:04:05"), h.Actor, reason)
+	}
+	tw.Flush()
+}
+
+func newRolloutUndoCmd() *cobra.Command {
+	var r remote
+	var to int
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "undo APP [--env ENV] [--to-revision N] [--wait]",
+		Short: "Roll back to the previous revision, or to --to-revision",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			if to < 0 {
+				return fmt.Errorf("--to-revision %d: give a revision number from gantry rollout history", to)
+			}
+			ro, err := c.Undo(ctx, args[0], env, to)
+			if err != nil {
+				return err
+			}
+			return reportStarted(ctx, c, r, ro.ID, wait, cmd.OutOrStdout(), fmt.Sprintf("rollout %d started: back to revision %d", ro.ID, ro.ToRevision))
+		},
+	}
+	cmd.Flags().IntVar(&to, "to-revision", 0, "revision to go back to (default: the one before the current)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends")
+	r.addFlags(cmd, true)
+	return cmd
+}
+
+// reportStarted prints a started rollout, or follows it with --wait.
+func reportStarted(ctx context.Context, c *client.Client, r remote, id int64, wait bool, out io.Writer, line string) error {
+	ro, err := c.Rollout(ctx, id)
+	if err != nil {
+		return err
+	}
+	if wait {
+		if !r.json() {
+			fmt.Fprintln(out, line)
+		}
+		return waitRollout(ctx, c, ro, 30*time.Minute, r.json(), out)
+	}
+	if r.json() {
+		return printJSON(out, ro)
+	}
+	fmt.Fprintln(out, line)
+	return nil
+}

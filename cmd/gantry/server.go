@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/server"
+)
+
+func init() { register(newServerCmd) }
+
+func newServerCmd() *cobra.Command {
+	var opts server.Options
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the gantry server: API, rollout engine, proxies and the local backend",
+		Long: `Run the gantry server on the embedded defaults: state in SQLite under --data,
+instances as local processes, traffic through gantry's own proxy.
+
+Instances keep running when the server stops (Ctrl-C, or a crash); the next
+server started with the same --data adopts them and carries on with every
+rollout from its stored state.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger := log.New(os.Stderr, "gantry: ", log.LstdFlags)
+			opts.Logf = logger.Printf
+			opts.Version = gantryVersion()
+			s, err := server.New(ctx, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gantry server %s: API on %s, data in %s\n", opts.Version, s.APIURL(), opts.DataDir)
+			return s.Run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data", ".gantry", "data directory: state database and instance logs")
+	cmd.Flags().StringVar(&opts.APIAddr, "listen", server.DefaultAPIAddr, "API listen address")
+	cmd.Flags().StringVar(&opts.BaseDir, "base-dir", "", "directory relative workload paths are resolved from (default: current directory)")
+	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
+	return cmd
+}
