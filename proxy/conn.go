@@ -31,6 +31,7 @@ type clientConn struct {
 	ip   []byte // client IP for X-Forwarded-For
 
 	idle        atomic.Bool // waiting for a request head (Shutdown may close it)
+	linger      bool        // an error was answered with input maybe unread
 	deadlineSet time.Time   // when the read deadline was last moved
 
 	// Per-request scratch space, reused so the request path does not allocate.
@@ -63,6 +64,9 @@ func newClientConn(p *Proxy, c net.Conn) *clientConn {
 }
 
 func (c *clientConn) close() {
+	if c.linger {
+		lingerClose(c.conn)
+	}
 	c.conn.Close()
 	c.br.Reset(nil)
 	c.bw.Reset(nil)
@@ -165,10 +169,22 @@ func (c *clientConn) writeError(code int, keep bool) error {
 	}
 	if !keep {
 		w.WriteString("\r\nConnection: close")
+		c.linger = true
 	}
 	w.WriteString("\r\n\r\n")
 	w.WriteString(body)
 	return w.Flush()
+}
+
+// lingerClose half-closes c and reads what the client still sends for a
+// moment, so that an error response is not destroyed by a reset caused by
+// unread request bytes.
+func lingerClose(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.CopyN(io.Discard, c, 256<<10)
 }
 
 // tunnel copies bytes both ways between the client and an upstream that

@@ -71,14 +71,24 @@ func (h Histogram) Count() uint64 {
 	return n
 }
 
-// CountAbove returns how many observations were slower than d, counting
-// whole buckets whose lower bound is at least d (so it may undercount by the
-// observations sharing d's bucket; choose d on a bucket bound for an exact
-// answer, e.g. 100ms, 200ms, 400ms, 1s is within 25%).
+// CountAbove returns how many observations were slower than d. Buckets
+// wholly above d count in full; the bucket holding d counts in proportion to
+// the part of it above d (observations are assumed spread evenly within a
+// bucket), so the answer is exact when d is a bucket bound and an estimate
+// otherwise.
 func (h Histogram) CountAbove(d time.Duration) uint64 {
+	b := bucketOf(d)
 	var n uint64
-	for i := bucketOf(d) + 1; i < HistogramBuckets; i++ {
+	for i := b + 1; i < HistogramBuckets; i++ {
 		n += h.Counts[i]
+	}
+	if c := h.Counts[b]; c > 0 && b < HistogramBuckets-1 {
+		var lo time.Duration
+		if b > 0 {
+			lo = UpperBound(b - 1)
+		}
+		hi := UpperBound(b)
+		n += uint64(float64(c)*float64(hi-d)/float64(hi-lo) + 0.5)
 	}
 	return n
 }
