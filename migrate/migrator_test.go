@@ -123,7 +123,7 @@ func (e *env) query(sql string) string {
 }
 
 // dump returns pg_dump's schema-and-data dump without its comments and
-// its per-run \\restrict keys.
+// its per-run \restrict keys.
 func (e *env) dump() string {
 	e.t.Helper()
 	out, err := exec.Command("pg_dump", "--no-comments", "--dbname", e.url).Output()

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -190,11 +191,7 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 			latestRep[r.Description] = r
 		}
 	}
-	for _, r := range latest {
-		if r.Success && (r.Type == TypeSQL || r.Type == TypeBaseline) && r.Version.Compare(info.Current) > 0 {
-			info.Current = r.Version
-		}
-	}
+	info.Current = currentVersion(latest)
 	problem := func(k ProblemKind, format string, args ...any) {
 		info.Problems = append(info.Problems, Problem{Kind: k, Message: fmt.Sprintf(format, args...)})
 	}
@@ -334,4 +331,56 @@ func describe(r *Applied) string {
 		return "repeatable migration " + r.Description
 	}
 	return "version " + r.Version.String()
+}
+
+// currentVersion is the highest version whose latest row is a successful
+// migration or the baseline.
+func currentVersion(latest map[string]*Applied) Version {
+	var cur Version
+	for _, r := range latest {
+		if r.Success && (r.Type == TypeSQL || r.Type == TypeBaseline) && r.Version.Compare(cur) > 0 {
+			cur = r.Version
+		}
+	}
+	return cur
+}
+
+// CurrentVersion reads the schema version from a history table: the
+// highest version applied successfully (or baselined) and not undone. It
+// returns the zero Version when the table does not exist or holds no
+// versioned row. schema empty means the current schema; table empty means
+// DefaultTable.
+func CurrentVersion(ctx context.Context, q Querier, schema, tableName string) (Version, error) {
+	if tableName == "" {
+		tableName = DefaultTable
+	}
+	if schema == "" {
+		rows, err := q.Query(ctx, "SELECT current_schema()")
+		if err != nil {
+			return Version{}, fmt.Errorf("read current schema: %w", err)
+		}
+		var cur *string
+		for rows.Next() {
+			if err := rows.Scan(&cur); err != nil {
+				rows.Close()
+				return Version{}, err
+			}
+		}
+		rows.Close()
+		if cur == nil {
+			return Version{}, nil
+		}
+		schema = *cur
+	}
+	rows, err := table{schema: schema, name: tableName}.read(ctx, q)
+	if err != nil {
+		return Version{}, err
+	}
+	latest := map[string]*Applied{}
+	for i := range rows {
+		if !rows[i].Version.IsZero() {
+			latest[key(rows[i].Version)] = &rows[i]
+		}
+	}
+	return currentVersion(latest), nil
 }
