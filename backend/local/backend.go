@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -131,7 +132,13 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 	if rev.Spec.Workload.Command == "" {
 		return fmt.Errorf("scale %s/%s revision %d: spec.workload.command is empty; the local backend runs a command", rev.App, rev.Env, rev.Number)
 	}
-	if _, err := b.launchFor(rev, "check", 1); err != nil {
+	l, err := b.launchFor(rev, "check", 1)
+	if err == nil {
+		if _, lerr := exec.LookPath(l.path); lerr != nil {
+			err = fmt.Errorf("spec.workload.command %q cannot be run (relative paths are resolved against %s): %w", l.path, b.opts.BaseDir, lerr)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -253,11 +260,9 @@ func (b *Backend) Shutdown(ctx context.Context) error {
 	all := make([]*instance, 0, len(b.instances))
 	for _, in := range b.instances {
 		all = append(all, in)
-	}
-	b.mu.Unlock()
-	for _, in := range all {
 		in.requestStop()
 	}
+	b.mu.Unlock()
 	var err error
 	for _, in := range all {
 		select {

@@ -257,6 +257,8 @@ func TestBackend_ScaleErrors(t *testing.T) {
 	bad.Spec.Workload.Args = []string{"{{.Prot}}"}
 	noCmd := sampleRevision("bad", "test", 1, "v1")
 	noCmd.Spec.Workload.Command = ""
+	missing := sampleRevision("bad", "test", 1, "v1")
+	missing.Spec.Workload.Command = "./bin/not-built-yet"
 	tests := []struct {
 		name string
 		rev  rollout.Revision
@@ -266,6 +268,7 @@ func TestBackend_ScaleErrors(t *testing.T) {
 		{"negative", sampleRevision("bad", "test", 1, "v1"), -1, "negative"},
 		{"no command", noCmd, 1, "workload.command"},
 		{"bad placeholder", bad, 1, "Prot"},
+		{"missing command", missing, 1, "not-built-yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

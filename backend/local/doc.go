@@ -36,5 +36,11 @@
 // exited, but not its exit status. Signals go to its process group only
 // after checking that the pid still has the recorded start time.
 //
+// Restarts counts a restart as soon as the exit or liveness failure that
+// causes it is seen, so an instance backing off already shows it. Memory
+// limits are not enforced here: the engine compares RSSBytes with the
+// revision's limit and calls Kill, whose reason (such as "OOMKilled: ...")
+// becomes the instance's LastExit.
+//
 // The package reads /proc and so runs on Linux only.
 package local

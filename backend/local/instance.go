@@ -104,7 +104,7 @@ func (in *instance) supervise(adopted *process) {
 			proc, err = in.start()
 			if err != nil {
 				lastExit = err.Error()
-				b.event(in.info, rollout.Warning, ReasonStartFailed, "instance %s: %v", in.info.ID, err)
+				b.event(in.snapshot(), rollout.Warning, ReasonStartFailed, "instance %s: %v", in.info.ID, err)
 			}
 		}
 		startedAt := time.Now()
@@ -119,7 +119,7 @@ func (in *instance) supervise(adopted *process) {
 			case unhealthy:
 				lastExit = "liveness probe failed: " + why
 				in.update(func(i *rollout.Instance) { i.Ready = false })
-				b.event(in.info, rollout.Warning, ReasonUnhealthy, "instance %s (pid %d) %s; restarting it", in.info.ID, proc.pid, lastExit)
+				b.event(in.snapshot(), rollout.Warning, ReasonUnhealthy, "instance %s (pid %d) %s; restarting it", in.info.ID, proc.pid, lastExit)
 				proc.stop(in.rev.Spec.GracePeriod(), in.force)
 			case exited:
 				lastExit, eventReason = proc.exit, ReasonExited
@@ -206,6 +206,13 @@ func (in *instance) start() (*process, error) {
 		b.event(info, rollout.Normal, ReasonRestarted, "instance %s of revision %d restarted (restart %d): pid %d on %s", info.ID, info.Revision, info.Restarts, info.PID, info.Addr)
 	}
 	return p, nil
+}
+
+// snapshot returns a copy of the instance's info.
+func (in *instance) snapshot() rollout.Instance {
+	in.b.mu.Lock()
+	defer in.b.mu.Unlock()
+	return in.info
 }
 
 func (in *instance) restarts() int {
