@@ -123,8 +123,8 @@ func (k ProblemKind) MarshalText() ([]byte, error) { return []byte(k.String()), 
 
 // Problem is one thing Validate reports, with how to fix it.
 type Problem struct {
-	Kind    ProblemKind
-	Message string
+	Kind    ProblemKind `json:"kind"`
+	Message string      `json:"message"`
 }
 
 // Info is the state of every migration, local and applied.
