@@ -59,6 +59,9 @@ type stepState struct {
 	errShown, errFloorShown  bool
 	slowShown                bool
 	errLogE, floorLogE, slow float64 // peak log e-values
+	// errFound and slowFound are the evidence reasons, kept from the
+	// observation that found the evidence.
+	errFound, slowFound *Reason
 }
 
 // slot is one observation's contribution to the sliding window.
@@ -250,11 +253,17 @@ func (a *Analyzer) progress() Verdict {
 	all := true
 	if a.cfg.Enabled(ErrorEvidence) {
 		r := a.errorEvidence()
+		if r.Fired && a.step.errFound == nil {
+			a.step.errFound = &r
+		}
 		all = all && r.Fired
 		reasons = append(reasons, r)
 	}
 	if a.cfg.Enabled(LatencyEvidence) && a.step.sawLatency {
 		r := a.latencyEvidence()
+		if r.Fired && a.step.slowFound == nil {
+			a.step.slowFound = &r
+		}
 		all = all && r.Fired
 		reasons = append(reasons, r)
 	}
@@ -265,6 +274,9 @@ func (a *Analyzer) progress() Verdict {
 }
 
 func (a *Analyzer) errorEvidence() Reason {
+	if a.step.errFound != nil {
+		return *a.step.errFound
+	}
 	st := a.step.totals
 	need := 1 / a.cfg.PromoteAlpha
 	seen := fmt.Sprintf("5xx %s of %s canary requests vs %s of %s baseline in step %d",
@@ -285,6 +297,9 @@ func (a *Analyzer) errorEvidence() Reason {
 }
 
 func (a *Analyzer) latencyEvidence() Reason {
+	if a.step.slowFound != nil {
+		return *a.step.slowFound
+	}
 	st := a.step.totals
 	need := 1 / a.cfg.PromoteAlpha
 	e := eValue(a.step.slow)
