@@ -68,34 +68,37 @@ func Start(ctx context.Context, opts Options) *Load {
 		byVersion: map[string]*Counts{},
 		done:      make(chan struct{}),
 	}
-	tokens := make(chan struct{}, opts.Workers)
+	// Workers take numbered tickets; ticket n is due at start + n/rate, so
+	// the rate holds on average even when a tick comes late (no drift).
+	var ticket atomic.Int64
+	interval := time.Second / time.Duration(opts.Rate)
+	begin := time.Now()
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range tokens {
+			for {
+				due := begin.Add(time.Duration(ticket.Add(1)-1) * interval)
+				if wait := time.Until(due); wait > 0 {
+					t := time.NewTimer(wait)
+					select {
+					case <-ctx.Done():
+						t.Stop()
+						return
+					case <-t.C:
+					}
+				}
+				if ctx.Err() != nil {
+					return
+				}
 				l.one(ctx)
 			}
 		}()
 	}
 	go func() {
-		defer close(l.done)
-		defer wg.Wait()
-		defer close(tokens)
-		t := time.NewTicker(time.Second / time.Duration(opts.Rate))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				select {
-				case tokens <- struct{}{}:
-				default: // every worker busy: the target is slower than the rate
-				}
-			}
-		}
+		wg.Wait()
+		close(l.done)
 	}()
 	return l
 }
