@@ -467,4 +467,3 @@ func meets(ok bool) string {
 	}
 	return "MISSED"
 }
-
