@@ -101,14 +101,26 @@ func TestBackend_HealthBody(t *testing.T) {
 func TestBackend_GracefulStopFinishesInflight(t *testing.T) {
 	var mu sync.Mutex
 	var changes []rollout.Instance // the instance as OnChange saw it
+	var drained []string // "addr state alive" when Drain was called
 	var b *Backend
-	b, ev := newTestBackend(t, Options{OnChange: func(app, env string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, i := range b.Instances(app, env) {
-			changes = append(changes, i)
-		}
-	}})
+	b, ev := newTestBackend(t, Options{
+		OnChange: func(app, env string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range b.Instances(app, env) {
+				changes = append(changes, i)
+			}
+		},
+		Drain: func(ctx context.Context, addr string) error {
+			all := b.Instances("slow", "test")
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range all {
+				drained = append(drained, fmt.Sprintf("%s %s alive=%v", addr, i.State, syscall.Kill(i.PID, 0) == nil))
+			}
+			return nil
+		},
+	})
 	scale(t, b, sampleRevision("slow", "test", 1, "v1+latency=2s"), 1)
 	in := one(t, b, "slow", "test", "ready", func(i rollout.Instance) bool { return i.Ready })
 
@@ -146,6 +158,9 @@ func TestBackend_GracefulStopFinishesInflight(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if want := in.Addr + " Terminating alive=true"; len(drained) != 1 || drained[0] != want {
+		t.Errorf("Drain calls: %q, want [%q] (before SIGTERM)", drained, want)
+	}
 	sawTerminating := false
 	for _, c := range changes {
 		if c.ID == in.ID && c.State == rollout.Terminating {
