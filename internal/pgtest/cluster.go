@@ -82,6 +82,9 @@ func Start(t testing.TB) *Cluster {
 	}
 
 	if err := initdb(bin, cred, dataDir, dir+"/initdb.log"); err != nil {
+		if cred != nil {
+			t.Fatalf("pgtest: %v\n(as root, pgtest runs PostgreSQL as user %s, which must be able to reach %s; if it cannot, set TMPDIR to a directory every user can traverse, such as /tmp)", err, osUser, dataDir)
+		}
 		t.Fatalf("pgtest: %v", err)
 	}
 

@@ -192,6 +192,23 @@ func testListRollouts(t *testing.T, s rollout.Store) {
 			}
 		})
 	}
+
+	// A rollout that reaches a final phase leaves the active list.
+	r, err := s.GetRollout(ctx(t), ids[6])
+	must(t, "GetRollout", err)
+	r.Phase = rollout.RolledBack
+	_, err = s.UpdateRollout(ctx(t), r)
+	must(t, "UpdateRollout", err)
+	active, err := s.ListRollouts(ctx(t), rollout.RolloutFilter{Active: true})
+	must(t, "ListRollouts", err)
+	var activeIDs []int64
+	for _, r := range active {
+		activeIDs = append(activeIDs, r.ID)
+	}
+	if want := []int64{ids[4], ids[2], ids[1]}; !equalSlices(activeIDs, want) {
+		t.Errorf("active rollouts after one rolled back: %v, want %v", activeIDs, want)
+	}
+
 	got, err := s.ListRollouts(ctx(t), rollout.RolloutFilter{Limit: 1})
 	must(t, "ListRollouts", err)
 	want, err := s.GetRollout(ctx(t), ids[7])
