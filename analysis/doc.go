@@ -53,7 +53,7 @@
 // Events. For errors, an event is a 5xx response. For latency, an event is
 // a slow request: one that took longer than a threshold c_t fixed before
 // interval t is seen (Config.SlowThreshold, or the request-weighted mean of
-// the baseline's p99 over the Window before t).
+// the baseline's p95 (Config.SlowQuantile) over the Window before t).
 //
 // Model. In interval t the canary served n_t requests and the baseline
 // m_t; the canary's share is p_t = n_t / (n_t + m_t), from the actual
@@ -112,8 +112,8 @@
 //
 // What validity needs from the caller: within one interval both revisions
 // see the same conditions (intervals short enough, typically 1s), event
-// status does not change which revision a request is sent to, and the
-// latency histograms round CountAbove the same way for both revisions.
+// status does not change which revision a request is sent to, and
+// Latencies.CountAbove judges each request on its own (see Buckets).
 //
 // An interval in which one revision served nothing (p_t = 0 or 1, as after
 // a blue-green switch) carries no comparative evidence and leaves the

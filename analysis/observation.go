@@ -3,9 +3,12 @@ package analysis
 import "time"
 
 // Latencies is the latency distribution of one revision's requests in one
-// interval. gantry's proxy.Histogram satisfies it; so does any fixed-bucket
-// histogram. Both methods may round to the histogram's buckets: the tests
-// stay valid as long as the same rounding applies to both revisions.
+// interval. Buckets implements it over any fixed-bucket histogram's counts
+// (such as a proxy.Histogram's). Quantile may interpolate, but CountAbove
+// must decide for each request on its own, by its latency or its bucket
+// (as Buckets does), never by interpolating and rounding within a bucket:
+// the latency test is valid only if the same rule applies to each request
+// of both revisions, whatever their numbers.
 type Latencies interface {
 	// Quantile returns the q-quantile (0 ≤ q ≤ 1); 0 when empty.
 	Quantile(q float64) time.Duration
@@ -22,7 +25,8 @@ type Window struct {
 	// Errors counts the requests answered with a 5xx status.
 	Errors uint64
 	// Latency is the distribution of the same requests' durations; nil:
-	// none known, and the latency checks skip this interval.
+	// none known, and the latency checks skip this interval. It is read
+	// only during Observe.
 	Latency Latencies
 }
 
