@@ -101,7 +101,7 @@ func TestBackend_HealthBody(t *testing.T) {
 func TestBackend_GracefulStopFinishesInflight(t *testing.T) {
 	var mu sync.Mutex
 	var changes []rollout.Instance // the instance as OnChange saw it
-	var drained []string // "addr state alive" when Drain was called
+	var drained []string           // "addr state alive" when Drain was called
 	var b *Backend
 	b, ev := newTestBackend(t, Options{
 		OnChange: func(app, env string) {
