@@ -21,16 +21,15 @@ func (s *Store) AppendEvent(ctx context.Context, e rollout.Event) (rollout.Event
 	if e.RolloutID != 0 {
 		rolloutID = e.RolloutID
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, appendLock); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `
-			INSERT INTO events (time, app, env, rollout_id, type, reason, message, actor)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			tstz(e.Time), e.App, e.Env, rolloutID, string(e.Type), e.Reason, e.Message, e.Actor,
-		).Scan(&e.ID)
-	})
+	// The lock is taken before the identity's next value is drawn, and
+	// held until the statement's transaction commits.
+	err := s.pool.QueryRow(ctx, `
+		WITH lock AS (SELECT pg_advisory_xact_lock($1))
+		INSERT INTO events (time, app, env, rollout_id, type, reason, message, actor)
+		SELECT $2, $3, $4, $5, $6, $7, $8, $9 FROM lock
+		RETURNING id`,
+		appendLock, tstz(e.Time), e.App, e.Env, rolloutID, string(e.Type), e.Reason, e.Message, e.Actor,
+	).Scan(&e.ID)
 	if err != nil {
 		return rollout.Event{}, fmt.Errorf("append event %s of %s/%s: %w", e.Reason, e.App, e.Env, err)
 	}
