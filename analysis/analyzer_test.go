@@ -257,3 +257,18 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// A canary worse than the margin must not be shown "not worse": with the
+// rollback triggers off, it stays at Continue.
+func TestAnalyzer_NoPromoteBeyondMargin(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Disabled = []Trigger{ErrorTest, ErrorRate}
+	a := mustNew(t, cfg)
+	// 2.5× the baseline's errors, both well above NegligibleErrorRate.
+	s := errStream{r: rand.New(rand.NewPCG(13, 13)), total: 1000, share: constShare(0.05), baseRate: 0.01, canaryRate: 0.025, start: t0}
+	for i := range 1800 {
+		if v := a.Observe(s.next()); v.Action == Promote || v.Action == Rollback {
+			t.Fatalf("second %d: %v, want Hold or Continue", i+1, v)
+		}
+	}
+}
