@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/analysis"
 	"github.com/gantry-dev/gantry/spec"
 )
 
@@ -21,7 +22,7 @@ func (e *Engine) advance(ctx context.Context, r Rollout) error {
 	case RollingBack:
 		return e.rollingBack(ctx, r)
 	case Paused:
-		return nil // instances and traffic stay as they are
+		return e.progressing(ctx, r)
 	}
 	return fmt.Errorf("rollout %d: no handling for phase %s", r.ID, r.Phase)
 }
@@ -44,15 +45,33 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	if v := CheckHealth(HealthInput{
 		Now: now, Rollout: r, Target: target, Instances: instances,
 		CrashLoopRestarts: e.opts.CrashLoopRestarts,
-	}); v.Rollback {
+	}); v.Rollback && !(r.Phase == Paused && v.Reason == "ProgressDeadlineExceeded") {
 		_, err := e.transition(ctx, r, RollingBack, v.Reason, v.Message, Warning)
 		return err
+	}
+	var verdict AnalysisResult
+	if r.Strategy != spec.RollingUpdate {
+		v, observed, err := e.analyze(r, target, instances, now)
+		if err != nil {
+			return err
+		}
+		if observed && v.Action == analysis.Rollback {
+			_, err := e.transition(ctx, r, RollingBack, rollbackReason(v), verdictMessage(v), Warning)
+			return err
+		}
+		verdict = e.analyses[r.ID].result
 	}
 
 	plan := strategy.Plan(PlanInput{
 		Now: now, Spec: target.Spec, Target: r.ToRevision, Stable: r.FromRevision,
-		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts,
+		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts, Analysis: verdict,
 	})
+	if r.Phase == Paused {
+		// Paused: hold instances and traffic where the plan has them, and
+		// watch; only promote or resume moves on.
+		plan.Step, plan.Complete, plan.SmokeTests = r.Step, false, false
+		return e.act(ctx, r, plan)
+	}
 
 	if plan.Complete {
 		r, err = e.transition(ctx, r, Succeeded, "RolloutSucceeded",
@@ -60,11 +79,24 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		if err != nil {
 			return err
 		}
-		delete(e.progress, r.ID)
 		if err := e.pruneHistory(ctx, r, target.Spec.HistoryLimit()); err != nil {
 			e.opts.Logf("prune revisions: %v", err)
 		}
 		return e.act(ctx, r, plan)
+	}
+	if plan.Pause {
+		r.Message = plan.Message
+		r, err = e.transition(ctx, r, Paused, "PauseStep", plan.Message, Normal)
+		if err != nil {
+			return err
+		}
+		return e.act(ctx, r, plan)
+	}
+	if plan.SmokeTests {
+		if err := e.act(ctx, r, plan); err != nil {
+			return err
+		}
+		return e.smokeTest(ctx, r, target)
 	}
 
 	changed := false
@@ -72,10 +104,19 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		r.LastProgressAt, changed = now, true
 	}
 	if plan.Step != r.Step {
-		r.Step, r.StepStartedAt, changed = plan.Step, now, true
+		e.event(ctx, r, Normal, "StepCompleted", plan.Message, "gantry")
+		r.Step, r.StepStartedAt, r.LastProgressAt, changed = plan.Step, now, now, true
 	}
 	if plan.Message != r.Message {
 		r.Message, changed = plan.Message, true
+	}
+	if r.Strategy != spec.RollingUpdate && plan.Step == r.Step && !changed {
+		// A canary whose instances are all up, holding for evidence or
+		// waiting out a pause, is not stuck: the deadline is for instances.
+		up := (PlanInput{Revisions: counts}).Count(r.ToRevision).Available >= plan.Replicas[r.ToRevision]
+		if up && now.Sub(r.LastProgressAt) > target.Spec.ProgressDeadline()/2 {
+			r.LastProgressAt, changed = now, true
+		}
 	}
 	if changed {
 		r.UpdatedAt = now
@@ -84,6 +125,46 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		}
 	}
 	return e.act(ctx, r, plan)
+}
+
+// smokeTest runs the target's smoke tests and moves the rollout on when
+// they pass, or rolls it back when one fails.
+func (e *Engine) smokeTest(ctx context.Context, r Rollout, target Revision) error {
+	if e.opts.SmokeTests == nil {
+		e.event(ctx, r, Warning, "SmokeTestsSkipped", "this gantry runs no smoke tests", "gantry")
+		return e.nextStep(ctx, r, "no smoke tests run")
+	}
+	results, err := e.opts.SmokeTests.SmokeTest(ctx, target)
+	if err != nil {
+		_, terr := e.transition(ctx, r, RollingBack, "SmokeTestFailed", "smoke tests could not run: "+err.Error(), Warning)
+		return terr
+	}
+	var passed []string
+	for _, res := range results {
+		if !res.Passed {
+			_, err := e.transition(ctx, r, RollingBack, "SmokeTestFailed",
+				fmt.Sprintf("smoke test %q against revision %d (%s) failed: %s", res.Name, target.Number, target.Version, res.Detail), Warning)
+			return err
+		}
+		passed = append(passed, res.Name+": "+res.Detail)
+	}
+	msg := fmt.Sprintf("%d smoke test(s) passed", len(results))
+	if len(passed) > 0 {
+		msg += " (" + strings.Join(passed, "; ") + ")"
+	}
+	e.event(ctx, r, Normal, "SmokeTestsPassed", msg, "gantry")
+	return e.nextStep(ctx, r, msg)
+}
+
+// nextStep records that r moves to its next step.
+func (e *Engine) nextStep(ctx context.Context, r Rollout, message string) error {
+	now := e.opts.Now()
+	r.Step++
+	r.StepStartedAt, r.LastProgressAt, r.UpdatedAt, r.Message = now, now, now, message
+	if _, err := e.opts.Store.UpdateRollout(ctx, r); err != nil {
+		return fmt.Errorf("rollout %d: next step: %w", r.ID, err)
+	}
+	return nil
 }
 
 // progressed reports whether the target gained instances or available ones,
@@ -118,7 +199,11 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 			}
 		}
 		if left == 0 {
-			_, err := e.transition(ctx, r, RolledBack, r.Reason,
+			final := RolledBack
+			if r.Reason == ReasonAborted {
+				final = Aborted
+			}
+			_, err := e.transition(ctx, r, final, r.Reason,
 				r.Message+"; no earlier revision exists, so nothing serves", Warning)
 			return err
 		}
@@ -136,7 +221,11 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 		plan.Traffic = Traffic{Weights: map[int]int{r.FromRevision: 100}}
 	}
 	if plan.Complete {
-		if r, err = e.transition(ctx, r, RolledBack, r.Reason, r.Message, Warning); err != nil {
+		final := RolledBack
+		if r.Reason == ReasonAborted {
+			final = Aborted
+		}
+		if r, err = e.transition(ctx, r, final, r.Reason, r.Message, Warning); err != nil {
 			return err
 		}
 		return e.act(ctx, r, plan)

@@ -130,3 +130,171 @@ func (e *Engine) start(ctx context.Context, rev Revision, actor, reason, message
 	e.Kick()
 	return r, nil
 }
+
+// ReasonAborted is the reason of a rollout a user aborted; its rollback
+// ends in phase Aborted rather than RolledBack.
+const ReasonAborted = "Aborted"
+
+// CommandRequest names the rollout a command acts on and who asks, and why.
+type CommandRequest struct {
+	App, Env string
+	Actor    string
+	// Why is the user's explanation, recorded in the event.
+	Why string
+}
+
+func (c CommandRequest) describe(what string) string {
+	s := what + " by " + c.Actor
+	if c.Actor == "" {
+		s = what
+	}
+	if c.Why != "" {
+		s += ": " + c.Why
+	}
+	return s
+}
+
+// active returns the environment's active rollout.
+func (e *Engine) active(ctx context.Context, app, env string) (Rollout, error) {
+	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: app, Env: env, Limit: 1})
+	if err != nil {
+		return Rollout{}, fmt.Errorf("list rollouts: %w", err)
+	}
+	if len(rs) == 0 || rs[0].Phase.Final() {
+		return Rollout{}, fmt.Errorf("%w: no rollout of %s is in progress in %s", ErrInvalid, app, env)
+	}
+	return rs[0], nil
+}
+
+// Promote moves the active rollout past its current step (a pause, or a
+// step holding for evidence), or with full straight to the end: the new
+// revision takes all traffic. A user's promotion overrides the analysis'
+// wait for evidence, never a rollback already decided.
+func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Rollout, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, err := e.active(ctx, req.App, req.Env)
+	if err != nil {
+		return r, err
+	}
+	if r.Phase == RollingBack {
+		return r, fmt.Errorf("%w: rollout %d is rolling back (%s); deploy again to retry", ErrInvalid, r.ID, r.Reason)
+	}
+	target, err := e.revision(ctx, r.App, r.Env, r.ToRevision)
+	if err != nil {
+		return r, err
+	}
+	last := stepCount(target, r.Strategy)
+	now := e.opts.Now()
+	what := "promoted to the next step"
+	r.Step++
+	if full || r.Step > last {
+		r.Step = last
+		what = "promoted fully"
+	}
+	r.Phase, r.Reason = Progressing, "Promoted"
+	r.StepStartedAt, r.LastProgressAt, r.UpdatedAt = now, now, now
+	r.Message = req.describe(what)
+	stored, err := e.opts.Store.UpdateRollout(ctx, r)
+	if err != nil {
+		return r, fmt.Errorf("promote rollout %d: %w", r.ID, err)
+	}
+	e.event(ctx, stored, Normal, "Promoted", r.Message, req.Actor)
+	e.Kick()
+	return stored, nil
+}
+
+// stepCount is the step index at which a strategy's rollout is fully promoted.
+func stepCount(target Revision, s spec.StrategyType) int {
+	switch s {
+	case spec.Canary:
+		if c := target.Spec.Strategy.Canary; c != nil && len(c.Steps) > 0 {
+			return len(c.Steps)
+		}
+		return len(spec.DefaultCanarySteps())
+	case spec.BlueGreen:
+		return 4 // strategy.BlueGreenCleanup: after the switch and the delay
+	}
+	return 0
+}
+
+// Abort stops the active rollout: the stable revision gets all traffic
+// back and the new revision is scaled away; the rollout ends Aborted.
+func (e *Engine) Abort(ctx context.Context, req CommandRequest) (Rollout, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, err := e.active(ctx, req.App, req.Env)
+	if err != nil {
+		return r, err
+	}
+	if r.Phase == RollingBack {
+		return r, fmt.Errorf("%w: rollout %d is already rolling back (%s)", ErrInvalid, r.ID, r.Reason)
+	}
+	stored, err := e.transition(ctx, r, RollingBack, ReasonAborted, req.describe("aborted"), Warning)
+	if err != nil {
+		return r, err
+	}
+	e.Kick()
+	return stored, nil
+}
+
+// Pause holds the active rollout where it is; Resume lets it go on.
+func (e *Engine) Pause(ctx context.Context, req CommandRequest) (Rollout, error) {
+	return e.setPaused(ctx, req, true)
+}
+
+// Resume continues a paused rollout; at a pause step without a duration it
+// is the same as Promote.
+func (e *Engine) Resume(ctx context.Context, req CommandRequest) (Rollout, error) {
+	e.mu.Lock()
+	r, err := e.active(ctx, req.App, req.Env)
+	e.mu.Unlock()
+	if err == nil && r.Phase == Paused && r.Reason == "PauseStep" {
+		return e.Promote(ctx, req, false)
+	}
+	return e.setPaused(ctx, req, false)
+}
+
+func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) (Rollout, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r, err := e.active(ctx, req.App, req.Env)
+	if err != nil {
+		return r, err
+	}
+	from, to, reason, what := Progressing, Paused, "Paused", "paused"
+	if !pause {
+		from, to, reason, what = Paused, Progressing, "Resumed", "resumed"
+	}
+	if r.Phase != from {
+		return r, fmt.Errorf("%w: rollout %d is %s, not %s", ErrInvalid, r.ID, r.Phase, from)
+	}
+	if !pause {
+		r.LastProgressAt = e.opts.Now()
+	}
+	stored, err := e.transition(ctx, r, to, reason, req.describe(what), Normal)
+	if err != nil {
+		return r, err
+	}
+	e.Kick()
+	return stored, nil
+}
+
+// Retry starts a new rollout to the revision of the environment's latest
+// rollout when that one was rolled back or aborted.
+func (e *Engine) Retry(ctx context.Context, req CommandRequest) (Rollout, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: req.App, Env: req.Env, Limit: 1})
+	if err != nil {
+		return Rollout{}, fmt.Errorf("list rollouts: %w", err)
+	}
+	if len(rs) == 0 || (rs[0].Phase != RolledBack && rs[0].Phase != Aborted && rs[0].Phase != Failed) {
+		return Rollout{}, fmt.Errorf("%w: only a rolled back, aborted or failed rollout can be retried; the latest of %s in %s is not", ErrInvalid, req.App, req.Env)
+	}
+	rev, err := e.revision(ctx, req.App, req.Env, rs[0].ToRevision)
+	if err != nil {
+		return Rollout{}, err
+	}
+	return e.start(ctx, rev, req.Actor, "RolloutRetried", req.describe(fmt.Sprintf("retry of rollout %d (revision %d, %s)", rs[0].ID, rev.Number, rev.Version)))
+}

@@ -25,6 +25,13 @@ type Options struct {
 	// CrashLoopRestarts is how many restarts of one instance of the new
 	// revision count as a crash loop and roll it back; 0: 3.
 	CrashLoopRestarts int
+	// Metrics reads per-revision traffic for the analysis of canary and
+	// blue-green rollouts; nil: the analysis sees no traffic and can judge
+	// only instances (a canary then holds at each step for lack of evidence).
+	Metrics MetricSource
+	// SmokeTests runs a blue-green revision's smoke tests against the
+	// preview listener; nil: smoke tests are skipped with an event.
+	SmokeTests SmokeTester
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }
@@ -41,6 +48,7 @@ type Engine struct {
 	revisions map[revisionKey]Revision
 	progress  map[int64]progressMark
 	scaled    map[revisionKey]int
+	analyses  map[int64]*analysisRun
 }
 
 type revisionKey struct {
@@ -83,6 +91,7 @@ func New(opts Options) (*Engine, error) {
 		revisions: map[revisionKey]Revision{},
 		progress:  map[int64]progressMark{},
 		scaled:    map[revisionKey]int{},
+		analyses:  map[int64]*analysisRun{},
 	}, nil
 }
 
@@ -178,6 +187,8 @@ func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason, me
 	r.Phase, r.Reason, r.Message, r.UpdatedAt = to, reason, message, now
 	if to.Final() {
 		r.FinishedAt = now
+		delete(e.analyses, r.ID)
+		delete(e.progress, r.ID)
 	}
 	if to == Progressing && from == Pending {
 		r.LastProgressAt, r.StepStartedAt = now, now

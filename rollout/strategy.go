@@ -27,6 +27,20 @@ type PlanInput struct {
 	StepStartedAt time.Time
 	// Revisions counts the instances of every revision that has any.
 	Revisions []RevisionCount
+	// Analysis is the latest analysis of the target (canary and blue-green
+	// rollouts). A verdict to roll back never reaches a strategy: the engine
+	// rolls back first.
+	Analysis AnalysisResult
+}
+
+// AnalysisResult is what a strategy needs of the analysis.
+type AnalysisResult struct {
+	// Promote: there is evidence the target is not worse than the stable
+	// revision in the current step.
+	Promote bool
+	// Message says what the analysis is waiting for ("need ≥ 500 canary
+	// requests, have 212"), or what it found.
+	Message string
 }
 
 // RevisionCount counts one revision's instances, ignoring terminating ones.
@@ -62,4 +76,10 @@ type Plan struct {
 	Complete bool
 	// Message says what the rollout is waiting for, for status displays.
 	Message string
+	// Pause asks the engine to pause the rollout until someone promotes or
+	// resumes it (an Argo-style pause step without a duration).
+	Pause bool
+	// SmokeTests asks the engine to run the spec's smoke tests against the
+	// preview listener now; when they pass, the engine moves to Step+1.
+	SmokeTests bool
 }

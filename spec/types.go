@@ -51,6 +51,34 @@ type AppSpec struct {
 	// TerminationGracePeriodSeconds is how long an instance has between SIGTERM
 	// and SIGKILL. Default 30.
 	TerminationGracePeriodSeconds *int `json:"terminationGracePeriodSeconds,omitempty"`
+	// Analysis tunes the checks that watch a canary or a blue-green release
+	// and roll it back; a RollingUpdate ignores it. Nil: every check on with
+	// the plan's values.
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+}
+
+// AnalysisSpec tunes the rollback triggers and the canary-versus-baseline
+// statistics. Zero fields take the defaults shown.
+type AnalysisSpec struct {
+	// MaxUnhealthyPercent: roll back when more than this percentage (0 to
+	// 100) of the new revision's instances is unhealthy. Default 10.
+	MaxUnhealthyPercent *int `json:"maxUnhealthyPercent,omitempty"`
+	// MaxErrorPercent: roll back when the new revision's 5xx share over the
+	// last minute is above this percentage (above 0, at most 100). Default 5.
+	MaxErrorPercent *float64 `json:"maxErrorPercent,omitempty"`
+	// MaxLatencyRatio: roll back when the new revision's p95 latency is above
+	// this multiple of the stable revision's. Default 2.
+	MaxLatencyRatio *float64 `json:"maxLatencyRatio,omitempty"`
+	// Alpha is the false-rollback budget of the sequential tests over one
+	// rollout (0 < alpha ≤ 0.5). Default 0.01.
+	Alpha *float64 `json:"alpha,omitempty"`
+	// MinRequests is how many requests the canary must serve in a step
+	// before it can be promoted past it (1 to 10,000,000). Default 500.
+	MinRequests *int `json:"minRequests,omitempty"`
+	// Disabled names checks to turn off, each once, from AnalysisChecks:
+	// UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency,
+	// ErrorTest, LatencyTest, ErrorEvidence, LatencyEvidence. Empty: all on.
+	Disabled []string `json:"disabled,omitempty"`
 }
 
 // Workload is what one instance runs. Command, Args, Env values and
@@ -169,6 +197,34 @@ type BlueGreenStrategy struct {
 	AutoPromotion *bool `json:"autoPromotion,omitempty"`
 	// ScaleDownDelaySeconds keeps blue running after the switch. Default 30.
 	ScaleDownDelaySeconds *int `json:"scaleDownDelaySeconds,omitempty"`
+	// SmokeTests run against green on the preview listener before the
+	// switch; one failing rolls the release back.
+	SmokeTests []SmokeTest `json:"smokeTests,omitempty"`
+}
+
+// SmokeTest is one check of a blue-green release before its switch: an HTTP
+// request to the preview listener (Path set), or a command (Command set)
+// that gets the preview URL in GANTRY_PREVIEW_URL and passes on exit 0.
+type SmokeTest struct {
+	// Name labels the check in events; default: the method and path, or the command.
+	Name string `json:"name,omitempty"`
+	// Method is the HTTP method, in capitals (GET, HEAD, POST, PUT, PATCH,
+	// DELETE or OPTIONS); only with Path. Default GET.
+	Method string `json:"method,omitempty"`
+	// Path is requested on the preview listener, such as /health. Exactly
+	// one of Path and Command is set.
+	Path string `json:"path,omitempty"`
+	// Body is sent with the request; only with Path.
+	Body string `json:"body,omitempty"`
+	// ExpectStatus is the status that passes (100 to 599); only with Path.
+	// Default 200.
+	ExpectStatus int `json:"expectStatus,omitempty"`
+	// ExpectBody, when set, must appear in the response body; only with Path.
+	ExpectBody string `json:"expectBody,omitempty"`
+	// Command is a program and its arguments; the first element is required.
+	Command []string `json:"command,omitempty"`
+	// TimeoutSeconds bounds the check (0 to 3600; 0 means the default). Default 10.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
 }
 
 // Environment is one place the app is deployed to.

@@ -1,0 +1,227 @@
+package rollout
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gantry-dev/gantry/analysis"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// MetricSource reads what the router saw of each revision. Counters are
+// cumulative since an arbitrary origin; the engine takes differences.
+type MetricSource interface {
+	RevisionMetrics(app, env string) map[int]RevisionMetrics
+}
+
+// RevisionMetrics are one revision's cumulative request counters.
+type RevisionMetrics struct {
+	// Requests counts finished requests, ClientClosed those whose client
+	// went away first (never errors), Errors the 5xx answers.
+	Requests, Errors, ClientClosed uint64
+	// LatencyBounds are the inclusive upper bounds of the latency buckets
+	// (increasing, the same for every revision); LatencyCounts the
+	// cumulative count per bucket.
+	LatencyBounds []time.Duration
+	LatencyCounts []uint64
+}
+
+// analysisRun is the analysis of one rollout: the sequential state and
+// the last counters seen.
+type analysisRun struct {
+	an        *analysis.Analyzer
+	prev      map[int]RevisionMetrics
+	lastAt    time.Time
+	everReady map[string]bool
+	result    AnalysisResult
+}
+
+// analysisConfig maps the spec's analysis block onto the analysis package's
+// configuration; unset fields keep the plan's defaults.
+func analysisConfig(s *spec.AnalysisSpec) (analysis.Config, error) {
+	cfg := analysis.DefaultConfig()
+	if s == nil {
+		return cfg, nil
+	}
+	if s.MaxUnhealthyPercent != nil {
+		cfg.MaxUnhealthyShare = float64(*s.MaxUnhealthyPercent) / 100
+	}
+	if s.MaxErrorPercent != nil {
+		cfg.MaxErrorRate = *s.MaxErrorPercent / 100
+	}
+	if s.MaxLatencyRatio != nil {
+		cfg.MaxLatencyRatio = *s.MaxLatencyRatio
+	}
+	if s.Alpha != nil {
+		cfg.Alpha = *s.Alpha
+	}
+	if s.MinRequests != nil {
+		cfg.MinRequests = *s.MinRequests
+	}
+	for _, name := range s.Disabled {
+		var t analysis.Trigger
+		if err := t.UnmarshalText([]byte(name)); err != nil {
+			return cfg, fmt.Errorf("spec.analysis.disabled: %w", err)
+		}
+		cfg.Disabled = append(cfg.Disabled, t)
+	}
+	return cfg, nil
+}
+
+// analyze feeds the analysis one more interval of r's traffic and
+// instances, at most once a second, and returns its verdict. ok is false
+// when no new observation was made (too soon).
+func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now time.Time) (v analysis.Verdict, ok bool, err error) {
+	run := e.analyses[r.ID]
+	if run == nil {
+		cfg, err := analysisConfig(target.Spec.Analysis)
+		if err != nil {
+			return v, false, err
+		}
+		an, err := analysis.New(cfg)
+		if err != nil {
+			return v, false, fmt.Errorf("analysis: %w", err)
+		}
+		run = &analysisRun{an: an, everReady: map[string]bool{}, result: AnalysisResult{Message: "starting"}}
+		e.analyses[r.ID] = run
+	}
+	for _, in := range instances {
+		if in.Ready {
+			run.everReady[in.ID] = true
+		}
+	}
+	if !run.lastAt.IsZero() && now.Sub(run.lastAt) < time.Second {
+		return v, false, nil
+	}
+	var cur map[int]RevisionMetrics
+	if e.opts.Metrics != nil {
+		cur = e.opts.Metrics.RevisionMetrics(r.App, r.Env)
+	}
+	first := run.prev == nil
+	obs := analysis.Observation{
+		At:              now,
+		Step:            r.Step,
+		Baseline:        window(cur[r.FromRevision], run.prev[r.FromRevision]),
+		Canary:          window(cur[r.ToRevision], run.prev[r.ToRevision]),
+		CanaryInstances: canaryInstances(instances, target, run.everReady),
+	}
+	run.prev, run.lastAt = cur, now
+	if first {
+		// The first sample only sets the origin of the counters.
+		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
+	}
+	v = run.an.Observe(obs)
+	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v)}
+	return v, true, nil
+}
+
+// window is the difference of two cumulative samples as one interval.
+func window(cur, prev RevisionMetrics) analysis.Window {
+	if cur.Requests < prev.Requests { // counters restarted
+		prev = RevisionMetrics{}
+	}
+	w := analysis.Window{
+		Requests: sub(cur.Requests, prev.Requests) - min(sub(cur.Requests, prev.Requests), sub(cur.ClientClosed, prev.ClientClosed)),
+		Errors:   sub(cur.Errors, prev.Errors),
+	}
+	if len(cur.LatencyCounts) > 0 && len(cur.LatencyBounds) == len(cur.LatencyCounts) {
+		counts := make([]uint64, len(cur.LatencyCounts))
+		for i, c := range cur.LatencyCounts {
+			if i < len(prev.LatencyCounts) {
+				c = sub(c, prev.LatencyCounts[i])
+			}
+			counts[i] = c
+		}
+		w.Latency = analysis.Buckets{UpperBounds: cur.LatencyBounds, Counts: counts}
+	}
+	return w
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}
+
+// canaryInstances summarizes the target's instances for the analysis. An
+// instance counts as unhealthy when it is backing off after a crash, or
+// lost readiness it once had; one still starting up is not unhealthy.
+func canaryInstances(instances []Instance, target Revision, everReady map[string]bool) analysis.Instances {
+	limits := target.Spec.Resources.Limits.Parsed()
+	out := analysis.Instances{MemLimitBytes: limits.MemoryBytes, CPULimitMillis: limits.CPUMillis}
+	deps := map[string]bool{}
+	for _, in := range instances {
+		if in.Revision != target.Number || in.State == Terminating {
+			continue
+		}
+		out.Total++
+		if in.State == BackingOff || (everReady[in.ID] && !in.Ready) {
+			out.Unhealthy++
+		}
+		out.MaxRSSBytes = max(out.MaxRSSBytes, in.RSSBytes)
+		out.MaxCPUMillis = max(out.MaxCPUMillis, in.CPUMillis)
+		for _, d := range failingDependencies(in.Health) {
+			deps[d] = true
+		}
+	}
+	for d := range deps {
+		out.DependencyFailures = append(out.DependencyFailures, d)
+	}
+	sort.Strings(out.DependencyFailures)
+	return out
+}
+
+// failingDependencies reads an application/health+json body and names each
+// check whose status is "fail", with its output: "database:connection (dial tcp ...: connection refused)".
+func failingDependencies(body string) []string {
+	if body == "" || body[0] != '{' {
+		return nil
+	}
+	var doc struct {
+		Checks map[string][]struct {
+			Status string `json:"status"`
+			Output string `json:"output"`
+		} `json:"checks"`
+	}
+	if json.Unmarshal([]byte(body), &doc) != nil {
+		return nil
+	}
+	var out []string
+	for name, checks := range doc.Checks {
+		for _, c := range checks {
+			if c.Status == "fail" {
+				if c.Output != "" {
+					out = append(out, name+" ("+c.Output+")")
+				} else {
+					out = append(out, name)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// verdictMessage joins a verdict's reasons into one line.
+func verdictMessage(v analysis.Verdict) string {
+	if len(v.Reasons) == 0 {
+		return strings.ToLower(v.Action.String())
+	}
+	parts := make([]string, 0, len(v.Reasons))
+	for _, r := range v.Reasons {
+		parts = append(parts, r.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rollbackReason names a rollback verdict after its first trigger.
+func rollbackReason(v analysis.Verdict) string {
+	if len(v.Reasons) == 0 {
+		return "AnalysisFailed"
+	}
+	return v.Reasons[0].Trigger.String()
+}

@@ -1,0 +1,138 @@
+package strategy
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// Canary runs the new revision beside the stable one and moves traffic to
+// it step by step, in Argo Rollouts' vocabulary: setWeight sends that share
+// of requests to the canary (with enough canary instances to carry it),
+// pause waits (for a duration, or until promoted). The stable revision keeps
+// all its instances until the end, so a rollback is an instant switch.
+//
+// A step that leaves the canary with part of the traffic (0 < weight < 100)
+// is left only with evidence that the canary is not worse than the stable
+// revision (AnalysisResult.Promote), never merely because time passed or
+// nothing was seen; a setWeight step followed by a pause leaves the
+// evidence to the pause. After the last step the canary takes everything:
+// it scales to the full replica count, gets all traffic, and the stable
+// revision is scaled away.
+type Canary struct{}
+
+var _ rollout.Strategy = Canary{}
+
+// Plan implements rollout.Strategy.
+func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
+	steps := canarySteps(in.Spec)
+	want := in.Spec.ReplicaCount()
+	canary := in.Count(in.Target)
+	if in.Step >= len(steps) {
+		return promoteFully(in, want, canary, len(steps))
+	}
+	weight := weightAt(steps, in.Step)
+	need := canaryReplicas(want, weight)
+	plan := rollout.Plan{
+		Replicas: map[int]int{in.Target: need},
+		Traffic:  rollout.Traffic{Weights: map[int]int{in.Target: weight}},
+		Step:     in.Step,
+	}
+	if in.Stable != 0 {
+		plan.Replicas[in.Stable] = want
+		plan.Traffic.Weights[in.Stable] = 100 - weight
+	}
+	label := fmt.Sprintf("step %d/%d", in.Step+1, len(steps))
+	step := steps[in.Step]
+	ready := canary.Available >= need
+
+	switch {
+	case step.SetWeight != nil:
+		switch {
+		case !ready:
+			plan.Message = fmt.Sprintf("%s setWeight %d%%: waiting for canary instances, %d/%d available", label, weight, canary.Available, need)
+		case needsEvidence(weight) && !nextIsPause(steps, in.Step) && !in.Analysis.Promote:
+			plan.Message = fmt.Sprintf("%s setWeight %d%%: holding for evidence: %s", label, weight, in.Analysis.Message)
+		default:
+			plan.Step = in.Step + 1
+			plan.Message = fmt.Sprintf("%s setWeight %d%% done", label, weight)
+		}
+	case step.Pause != nil && step.Pause.Wait() == 0:
+		plan.Pause = true
+		plan.Message = fmt.Sprintf("%s paused at %d%% until promoted (gantry rollout promote); analysis: %s", label, weight, in.Analysis.Message)
+	case step.Pause != nil:
+		left := in.StepStartedAt.Add(step.Pause.Wait()).Sub(in.Now)
+		switch {
+		case left > 0:
+			plan.Message = fmt.Sprintf("%s pause at %d%%: %s left; analysis: %s", label, weight, left.Round(time.Second), in.Analysis.Message)
+		case needsEvidence(weight) && !in.Analysis.Promote:
+			plan.Message = fmt.Sprintf("%s pause at %d%% over; holding for evidence: %s", label, weight, in.Analysis.Message)
+		default:
+			plan.Step = in.Step + 1
+			plan.Message = fmt.Sprintf("%s pause at %d%% done: %s", label, weight, in.Analysis.Message)
+		}
+	}
+	return plan
+}
+
+// promoteFully makes the canary the only revision: full replica count,
+// then all traffic, then the stable revision scaled away.
+func promoteFully(in rollout.PlanInput, want int, canary rollout.RevisionCount, step int) rollout.Plan {
+	plan := rollout.Plan{Replicas: map[int]int{in.Target: want}, Step: step}
+	others := 0
+	for _, c := range in.Revisions {
+		if c.Revision != in.Target {
+			others += c.Total
+		}
+	}
+	if canary.Available < want {
+		// Keep the split of the last step until the canary can carry it all.
+		w := weightAt(canarySteps(in.Spec), step-1)
+		plan.Traffic = rollout.Traffic{Weights: map[int]int{in.Target: w}}
+		if in.Stable != 0 {
+			plan.Replicas[in.Stable] = want
+			plan.Traffic.Weights[in.Stable] = 100 - w
+		}
+		plan.Message = fmt.Sprintf("promoting: scaling the canary to %d, %d/%d available", want, canary.Available, want)
+		return plan
+	}
+	plan.Traffic = rollout.Traffic{Weights: map[int]int{in.Target: 100}}
+	plan.Complete = others == 0 && canary.Total == want
+	plan.Message = fmt.Sprintf("promoted: revision %d takes all traffic; %d old instance(s) remaining", in.Target, others)
+	return plan
+}
+
+func canarySteps(s spec.AppSpec) []spec.CanaryStep {
+	if s.Strategy.Canary != nil && len(s.Strategy.Canary.Steps) > 0 {
+		return s.Strategy.Canary.Steps
+	}
+	return spec.DefaultCanarySteps()
+}
+
+// weightAt is the canary's weight at step i: the last setWeight at or before it.
+func weightAt(steps []spec.CanaryStep, i int) int {
+	for ; i >= 0; i-- {
+		if i < len(steps) && steps[i].SetWeight != nil {
+			return *steps[i].SetWeight
+		}
+	}
+	return 0
+}
+
+// canaryReplicas is how many canary instances carry weight percent of
+// want's traffic: rounded up, at least one while the weight is above zero.
+func canaryReplicas(want, weight int) int {
+	if weight <= 0 {
+		return 0
+	}
+	return max(1, (want*weight+99)/100)
+}
+
+// needsEvidence: a step at this weight is left only on evidence.
+func needsEvidence(weight int) bool { return weight > 0 && weight < 100 }
+
+func nextIsPause(steps []spec.CanaryStep, i int) bool {
+	return i+1 < len(steps) && steps[i+1].Pause != nil
+}
