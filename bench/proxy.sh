@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# proxy.sh compares gantry's proxy with nginx as a reverse proxy on this
+# machine: the same two upstreams (stable and canary, split 95/5), the same
+# wrk load, runs interleaved. See bench/README.md.
+#
+# Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
+# PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
+# worker_processes; default: the number of cores).
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+REPS=${REPS:-3}
+PROCS=${PROCS:-$(nproc)}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "proxy.sh: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+		exit 1
+	fi
+	echo "installing ${need[*]} ..." >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_addr FILE: waits (up to 10 s) for a program to print its address.
+wait_addr() {
+	for _ in $(seq 100); do
+		if [ -s "$1" ]; then
+			head -n1 "$1"
+			return
+		fi
+		sleep 0.1
+	done
+	echo "proxy.sh: no address in $1" >&2
+	exit 1
+}
+
+echo "building ..." >&2
+(cd "$ROOT" && go build -o "$TMP/upstream" ./bench/upstream && go build -o "$TMP/proxyrun" ./bench/proxyrun)
+
+"$TMP/upstream" -body "hello from stable" >"$TMP/stable.addr" &
+PIDS+=($!)
+"$TMP/upstream" -body "hello from canary" >"$TMP/canary.addr" &
+PIDS+=($!)
+STABLE=$(wait_addr "$TMP/stable.addr")
+CANARY=$(wait_addr "$TMP/canary.addr")
+
+GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
+GANTRY_PID=$!
+PIDS+=($GANTRY_PID)
+GANTRY=$(wait_addr "$TMP/gantry.addr")
+
+# nginx: as many workers as gantry's GOMAXPROCS (PROCS), so both proxies
+# may use the same number of cores. Upstream
+# keep-alive pool (256) above the client concurrency, HTTP/1.1 upstream with
+# the Connection header cleared, X-Forwarded-For/-Proto set like gantry does,
+# no access log (gantry's metrics are counters, not log lines).
+WORKERS=$PROCS
+NGINX_PORT=$("$TMP/upstream" -free-port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx.conf" <<CONF
+worker_processes $WORKERS;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx/body;
+	proxy_temp_path $TMP/nginx/proxy;
+	fastcgi_temp_path $TMP/nginx/fastcgi;
+	uwsgi_temp_path $TMP/nginx/uwsgi;
+	scgi_temp_path $TMP/nginx/scgi;
+	keepalive_requests 1000000;
+	upstream app {
+		server $STABLE weight=95;
+		server $CANARY weight=5;
+		keepalive 256;
+		keepalive_requests 1000000;
+	}
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location / {
+			proxy_pass http://app;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+		}
+	}
+}
+CONF
+"$NGINX" -c "$TMP/nginx.conf" -e "$TMP/nginx/error.log" &
+PIDS+=($!)
+for _ in $(seq 100); do
+	curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null && break
+	sleep 0.1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/" || { echo "proxy.sh: nginx did not start:" >&2; cat "$TMP/nginx/error.log" >&2; exit 1; }
+curl -fsS -o /dev/null "http://$GANTRY/" || { echo "proxy.sh: gantry proxy does not answer" >&2; exit 1; }
+
+declare -A TARGET=([direct]="$STABLE" [nginx]="127.0.0.1:$NGINX_PORT" [gantry]="$GANTRY")
+declare -A RPS P99
+echo "wrk -t$THREADS -c$CONNS -d$DURATION, $REPS interleaved repetitions; gantry GOMAXPROCS=$PROCS, nginx worker_processes $WORKERS; cores: $(nproc)"
+for rep in $(seq "$REPS"); do
+	for name in direct nginx gantry; do
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://${TARGET[$name]}/" 2>&1)
+		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+		errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
+		printf "run %d %-7s %10.0f req/s  p99 %-8s %s\n" "$rep" "$name" "$rps" "$p99" "$errs"
+		RPS[$name]+="$rps "
+		P99[$name]+="$p99 "
+	done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+for name in direct nginx gantry; do
+	printf "median %-7s %10.0f req/s  p99s: %s\n" "$name" "$(median <<<"${RPS[$name]}")" "${P99[$name]}"
+done
+kill "$GANTRY_PID" 2>/dev/null && wait "$GANTRY_PID" 2>/dev/null || true
+sed 's/^/gantry stats: /' "$TMP/gantry.log" | grep -i "revision" || true
+awk -v g="$(median <<<"${RPS[gantry]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry/nginx: %.2f\n", g / n}'

@@ -1,0 +1,90 @@
+// Command proxyrun runs gantry's proxy for benchmarks: one listener, a
+// stable and a canary upstream split by weight, metrics on. It prints its
+// listen address on the first line of standard output and, on SIGTERM or
+// SIGINT, each revision's request count and p99 on standard error.
+//
+//	proxyrun -addr 127.0.0.1:0 -stable 127.0.0.1:9001 -canary 127.0.0.1:9002 -weights 95/5
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gantry-dev/gantry/proxy"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	stable := flag.String("stable", "", "stable upstream host:port (revision 1)")
+	canary := flag.String("canary", "", "canary upstream host:port (revision 2)")
+	weights := flag.String("weights", "95/5", "stable/canary weights")
+	sticky := flag.String("sticky-cookie", "", "sticky cookie name; empty: none")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "proxyrun:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*addr, *stable, *canary, *weights, *sticky); err != nil {
+		fmt.Fprintln(os.Stderr, "proxyrun:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(addr, stable, canary, weights, sticky string) error {
+	if stable == "" || canary == "" {
+		return fmt.Errorf("-stable and -canary are required (host:port of each upstream)")
+	}
+	ws, wc, ok := strings.Cut(weights, "/")
+	w1, err1 := strconv.Atoi(ws)
+	w2, err2 := strconv.Atoi(wc)
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("-weights %q: want two integers such as 95/5", weights)
+	}
+	p, err := proxy.Listen(proxy.Options{
+		Addr:         addr,
+		Name:         "bench",
+		StickyCookie: sticky,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, format+"\n", args...)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	p.SetTable(proxy.Table{Revisions: []proxy.Route{
+		{Revision: 1, Version: "stable", Weight: w1, Endpoints: []proxy.Endpoint{{ID: "stable-0", Addr: stable}}},
+		{Revision: 2, Version: "canary", Weight: w2, Endpoints: []proxy.Endpoint{{ID: "canary-0", Addr: canary}}},
+	}})
+	fmt.Println(p.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = p.Shutdown(ctx)
+	for _, s := range p.Stats() {
+		if s.Requests == 0 {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "revision %d (%s): %d requests, %d 2xx, %d 5xx, %d client closed, p99 %v\n",
+			s.Revision, s.Version, s.Requests, s.Status2xx, s.Status5xx, s.ClientClosed, s.Latency.Quantile(0.99))
+	}
+	return err
+}

@@ -1,0 +1,66 @@
+package proxy
+
+import (
+	"bufio"
+	"net"
+	"sync/atomic"
+	"testing"
+)
+
+func TestProxy_ReusesUpstreamConnections(t *testing.T) {
+	var conns atomic.Int64
+	fixed := fixedResponder("ok")
+	up := startRaw(t, func(c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		fixed(c, br)
+	})
+	p := startProxy(t, Options{})
+	p.SetTable(table(rev(1, 100, up.addr())))
+	c := newClient(t)
+	for i := 0; i < 100; i++ {
+		if code, body, _ := get(t, c, "http://"+p.Addr()+"/"); code != 200 || body != "ok" {
+			t.Fatalf("request %d: got %d %q", i, code, body)
+		}
+	}
+	if conns.Load() != 1 {
+		t.Errorf("upstream accepted %d connections for 100 sequential requests, want 1", conns.Load())
+	}
+}
+
+func TestProxy_ReusesUpstreamConnectionsConcurrently(t *testing.T) {
+	var conns atomic.Int64
+	fixed := fixedResponder("ok")
+	up := startRaw(t, func(c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		fixed(c, br)
+	})
+	p := startProxy(t, Options{})
+	p.SetTable(table(rev(1, 100, up.addr())))
+	done := make(chan error)
+	for w := 0; w < 16; w++ {
+		go func() {
+			c, err := net.Dial("tcp", p.Addr())
+			if err != nil {
+				done <- err
+				return
+			}
+			defer c.Close()
+			bc := &benchClient{c: c, br: bufio.NewReader(c)}
+			for i := 0; i < 200; i++ {
+				if err := bc.do(); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for w := 0; w < 16; w++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n > 16 {
+		t.Errorf("upstream accepted %d connections for 16 concurrent clients, want at most 16", n)
+	}
+}
