@@ -53,8 +53,10 @@ func (t *totals) add(o totals) {
 
 // stepState is what Promote needs, counted from the start of a step.
 type stepState struct {
-	number                   int
-	totals                   totals
+	number int
+	totals totals
+	// sawLatency: the slow test had both revisions' latencies in this step,
+	// so LatencyEvidence is required for Promote.
 	sawLatency               bool
 	errShown, errFloorShown  bool
 	slowShown                bool
@@ -144,8 +146,8 @@ func (a *Analyzer) observeCounts(obs Observation) {
 	a.errFloor.observe(c.Errors, c.Requests)
 
 	if b.Latency != nil && c.Latency != nil {
-		a.step.sawLatency = true
-		if thr := a.slowThreshold(); thr > 0 {
+		if thr := a.slowThreshold(); thr > 0 && b.Requests > 0 && c.Requests > 0 {
+			a.step.sawLatency = true
 			xc, xb := c.Latency.CountAbove(thr), b.Latency.CountAbove(thr)
 			a.slowTest.observe(xc, xb, p)
 			a.slowMargin.observe(xc, xb, p)

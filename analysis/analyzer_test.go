@@ -272,3 +272,33 @@ func TestAnalyzer_NoPromoteBeyondMargin(t *testing.T) {
 		}
 	}
 }
+
+// After a blue-green switch the baseline serves nothing: the comparative
+// tests have no evidence, and the verdict rests on the canary alone.
+func TestAnalyzer_AllTrafficOnCanary(t *testing.T) {
+	tests := []struct {
+		name   string
+		errors uint64
+		want   Action
+	}{
+		{"no errors: shown negligible", 0, Promote},
+		{"6% errors: above the 5xx limit", 12, Rollback},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := mustNew(t, DefaultConfig())
+			r := rand.New(rand.NewPCG(17, 17))
+			var v Verdict
+			for i := range 10 {
+				v = a.Observe(Observation{
+					At:       at(i + 1),
+					Baseline: Window{Latency: durations{}},
+					Canary:   Window{Requests: 200, Errors: tt.errors, Latency: lognormal(r, 200, 50*time.Millisecond, 0.5)},
+				})
+			}
+			if v.Action != tt.want {
+				t.Fatalf("verdict %v, want %v", v, tt.want)
+			}
+		})
+	}
+}

@@ -132,8 +132,8 @@
 //
 // A step's verdict is Promote only when, in that step, (1) the canary
 // served at least MinRequests (500) requests, (2) no rollback trigger
-// fired, and (3) for errors and, when latency is observed, for slow
-// requests, an e-test rejected "the canary is worse by at least
+// fired, and (3) for errors and, when both revisions' latencies are
+// observed in the step, for slow requests, an e-test rejected "the canary is worse by at least
 // PromoteMargin (2×)". That dual test uses the same per-interval likelihood
 // ratios with the null ρ ≥ PromoteMargin and a mixture over the
 // alternatives ρ ∈ PromoteMargin × {0.8, 0.6, 0.4, 0.2, 0}; L_t now falls

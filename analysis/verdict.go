@@ -59,7 +59,9 @@ const (
 	// Config.MaxErrorRate.
 	ErrorRate
 	// LatencyRatio: the canary's latency quantile (p95) over Config.Window
-	// exceeds Config.MaxLatencyRatio times the baseline's.
+	// exceeds Config.MaxLatencyRatio times the baseline's. Its Observed is
+	// the share of canary requests slower than that multiple of the
+	// baseline's quantile, its Threshold 1 − Config.LatencyQuantile.
 	LatencyRatio
 	// Memory: a canary instance's resident memory exceeds its limit for
 	// Config.ResourceFor consecutive observations.
