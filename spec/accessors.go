@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"strings"
 	"time"
 )
 
@@ -139,3 +140,32 @@ func positiveOr(v, d int) int {
 }
 
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// Label names the smoke test in events and messages: its Name, else the
+// method and path ("GET /health"), else the command joined by spaces.
+func (t SmokeTest) Label() string {
+	switch {
+	case t.Name != "":
+		return t.Name
+	case t.Path != "":
+		return t.HTTPMethod() + " " + t.Path
+	default:
+		return strings.Join(t.Command, " ")
+	}
+}
+
+// Timeout bounds one run of the smoke test. Default 10s.
+func (t SmokeTest) Timeout() time.Duration {
+	return seconds(positiveOr(t.TimeoutSeconds, DefaultSmokeTestTimeoutSeconds))
+}
+
+// Status is the HTTP status that passes. Default 200.
+func (t SmokeTest) Status() int { return positiveOr(t.ExpectStatus, DefaultSmokeTestStatus) }
+
+// HTTPMethod is the method the request is sent with. Default GET.
+func (t SmokeTest) HTTPMethod() string {
+	if t.Method == "" {
+		return DefaultSmokeTestMethod
+	}
+	return t.Method
+}

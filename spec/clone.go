@@ -13,7 +13,22 @@ func (s AppSpec) clone() AppSpec {
 	s.LivenessProbe = s.LivenessProbe.clone()
 	s.ReadinessProbe = s.ReadinessProbe.clone()
 	s.Strategy = s.Strategy.clone()
+	s.Analysis = s.Analysis.clone()
 	return s
+}
+
+func (a *AnalysisSpec) clone() *AnalysisSpec {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.MaxUnhealthyPercent = clonePtr(a.MaxUnhealthyPercent)
+	c.MaxErrorPercent = clonePtr(a.MaxErrorPercent)
+	c.MaxLatencyRatio = clonePtr(a.MaxLatencyRatio)
+	c.Alpha = clonePtr(a.Alpha)
+	c.MinRequests = clonePtr(a.MinRequests)
+	c.Disabled = slices.Clone(a.Disabled)
+	return &c
 }
 
 func (p *Probe) clone() *Probe {
@@ -46,6 +61,10 @@ func (s Strategy) clone() Strategy {
 		b := *s.BlueGreen
 		b.AutoPromotion = clonePtr(b.AutoPromotion)
 		b.ScaleDownDelaySeconds = clonePtr(b.ScaleDownDelaySeconds)
+		b.SmokeTests = slices.Clone(b.SmokeTests)
+		for i := range b.SmokeTests {
+			b.SmokeTests[i].Command = slices.Clone(b.SmokeTests[i].Command)
+		}
 		s.BlueGreen = &b
 	}
 	return s

@@ -99,6 +99,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		if i, ok := d.scalarInt(n, path); ok {
 			v.SetInt(i)
 		}
+	case reflect.Float64:
+		if f, ok := d.scalarFloat(n, path); ok {
+			v.SetFloat(f)
+		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
 			d.errorf(n, path, "want true or false, got %s", describe(n))
@@ -147,6 +151,29 @@ func (d *decoder) scalarInt(n *yaml.Node, path string) (int64, bool) {
 		}
 	}
 	d.errorf(n, path, "want a whole number, got %s", describe(n))
+	return 0, false
+}
+
+func (d *decoder) scalarFloat(n *yaml.Node, path string) (float64, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, "want a number, got %s", describe(n))
+		return 0, false
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.errorf(n, path, "want a finite number, got %s", n.Value)
+			return 0, false
+		}
+		return f, true
+	case "!!str":
+		if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
+			d.errorf(n, path, "want a number, got the string %q; remove the quotes", n.Value)
+			return 0, false
+		}
+	}
+	d.errorf(n, path, "want a number, got %s", describe(n))
 	return 0, false
 }
 

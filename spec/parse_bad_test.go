@@ -612,6 +612,442 @@ environments:
 			line: 10, col: 5, path: "environments[0].replicas", fragment: "both resolve to 0 with 1 replicas in environment dev",
 		},
 		{
+			name: "analysis maxUnhealthyPercent above 100",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxUnhealthyPercent: 101
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxUnhealthyPercent", fragment: "between 0 and 100, got 101",
+		},
+		{
+			name: "analysis maxUnhealthyPercent negative",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxUnhealthyPercent: -1
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxUnhealthyPercent", fragment: "between 0 and 100, got -1",
+		},
+		{
+			name: "analysis maxErrorPercent 0",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxErrorPercent: 0
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxErrorPercent", fragment: "above 0 and at most 100, got 0; leave it out for 5",
+		},
+		{
+			name: "analysis maxErrorPercent above 100",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxErrorPercent: 100.5
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxErrorPercent", fragment: "got 100.5",
+		},
+		{
+			name: "analysis maxErrorPercent quoted",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxErrorPercent: "5"
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxErrorPercent", fragment: "got the string \"5\"; remove the quotes",
+		},
+		{
+			name: "analysis maxErrorPercent not a number",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxErrorPercent: .nan
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxErrorPercent", fragment: "want a finite number",
+		},
+		{
+			name: "analysis maxLatencyRatio not above 1",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxLatencyRatio: 1
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.maxLatencyRatio", fragment: "must be above 1",
+		},
+		{
+			name: "analysis alpha above 0.5",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    alpha: 0.6
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.alpha", fragment: "above 0 and at most 0.5, got 0.6; leave it out for 0.01",
+		},
+		{
+			name: "analysis alpha 0",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    alpha: 0
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.alpha", fragment: "above 0 and at most 0.5, got 0",
+		},
+		{
+			name: "analysis minRequests 0",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    minRequests: 0
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.minRequests", fragment: "between 1 and 10000000, got 0; leave it out for 500",
+		},
+		{
+			name: "analysis minRequests too many",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    minRequests: 10000001
+environments: [{name: dev}]
+`,
+			line: 7, col: 5, path: "spec.analysis.minRequests", fragment: "got 10000001",
+		},
+		{
+			name: "analysis disabled misspelled",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    disabled: [ErrorRate, LatencyRatoi]
+environments: [{name: dev}]
+`,
+			line: 7, col: 27, path: "spec.analysis.disabled[1]", fragment: "\"LatencyRatoi\" is not a check; did you mean LatencyRatio?",
+		},
+		{
+			name: "analysis disabled wrong case",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    disabled: [errorrate]
+environments: [{name: dev}]
+`,
+			line: 7, col: 16, path: "spec.analysis.disabled[0]", fragment: "did you mean ErrorRate?",
+		},
+		{
+			name: "analysis disabled far from any",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    disabled: [Everything]
+environments: [{name: dev}]
+`,
+			line: 7, col: 16, path: "spec.analysis.disabled[0]", fragment: "use one of UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency, ErrorTest, LatencyTest, ErrorEvidence, LatencyEvidence",
+		},
+		{
+			name: "analysis disabled twice",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    disabled: [CPU, Memory, CPU]
+environments: [{name: dev}]
+`,
+			line: 7, col: 29, path: "spec.analysis.disabled[2]", fragment: "CPU is already listed as spec.analysis.disabled[0]",
+		},
+		{
+			name: "smoke test with path and command",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /health, command: [./smoke.sh]}
+environments: [{name: dev}]
+`,
+			line: 10, col: 11, path: "spec.strategy.blueGreen.smokeTests[0]", fragment: "exactly one of path or command, and this one sets both",
+		},
+		{
+			name: "smoke test with neither path nor command",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {name: empty}
+environments: [{name: dev}]
+`,
+			line: 10, col: 11, path: "spec.strategy.blueGreen.smokeTests[0]", fragment: "this one sets neither; add path: /health",
+		},
+		{
+			name: "smoke test path without slash",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: health}
+environments: [{name: dev}]
+`,
+			line: 10, col: 12, path: "spec.strategy.blueGreen.smokeTests[0].path", fragment: "\"health\" must start with '/', such as \"/health\"",
+		},
+		{
+			name: "smoke test method in lowercase",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, method: get}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].method", fragment: "\"get\" must be written in capitals: GET",
+		},
+		{
+			name: "smoke test method misspelled",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, method: FETCH}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].method", fragment: `"FETCH" is not an HTTP method a smoke test can send; did you mean PATCH?`,
+		},
+		{
+			name: "smoke test unknown method",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, method: SUBSCRIBE}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].method", fragment: "use one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+		},
+		{
+			name: "smoke test expectStatus out of range",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, expectStatus: 600}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].expectStatus", fragment: "between 100 and 599, got 600",
+		},
+		{
+			name: "smoke test body with a command",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {command: [./smoke.sh], body: x}
+environments: [{name: dev}]
+`,
+			line: 10, col: 35, path: "spec.strategy.blueGreen.smokeTests[0].body", fragment: "only applies to an HTTP smoke test (one with path)",
+		},
+		{
+			name: "smoke test expectBody with a command",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {command: [./smoke.sh], expectBody: ok}
+environments: [{name: dev}]
+`,
+			line: 10, col: 35, path: "spec.strategy.blueGreen.smokeTests[0].expectBody", fragment: "remove expectBody",
+		},
+		{
+			name: "smoke test command without a program",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {command: ["", --fast]}
+environments: [{name: dev}]
+`,
+			line: 10, col: 12, path: "spec.strategy.blueGreen.smokeTests[0].command", fragment: "must start with the program to run",
+		},
+		{
+			name: "smoke test empty command",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {command: []}
+environments: [{name: dev}]
+`,
+			line: 10, col: 12, path: "spec.strategy.blueGreen.smokeTests[0].command", fragment: "must start with the program to run",
+		},
+		{
+			name: "smoke test timeout above an hour",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, timeoutSeconds: 3601}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].timeoutSeconds", fragment: "between 0 and 3600, got 3601; leave it out for 10",
+		},
+		{
+			name: "smoke test negative timeout",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {path: /, timeoutSeconds: -1}
+environments: [{name: dev}]
+`,
+			line: 10, col: 21, path: "spec.strategy.blueGreen.smokeTests[0].timeoutSeconds", fragment: "got -1",
+		},
+		{
+			name: "smoke test names repeated",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      smokeTests:
+        - {name: up, path: /}
+        - {name: up, path: /health}
+environments: [{name: dev}]
+`,
+			line: 11, col: 12, path: "spec.strategy.blueGreen.smokeTests[1].name", fragment: "\"up\" is already the name of spec.strategy.blueGreen.smokeTests[0]",
+		},
+		{
+			name: "environment smoke tests validated like the base",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+environments:
+  - name: prod
+    strategy:
+      type: BlueGreen
+      blueGreen:
+        smokeTests: [{path: /}, {command: [./smoke.sh], method: POST}]
+`,
+			line: 11, col: 57, path: "environments[0].strategy.blueGreen.smokeTests[1].method", fragment: "only applies to an HTTP smoke test",
+		},
+		{
 			name: "second document",
 			yaml: `apiVersion: gantry.dev/v1
 kind: App

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -87,6 +88,18 @@ func TestParse_Example(t *testing.T) {
 	}
 	if len(listens) != 3 {
 		t.Errorf("proxy listen addresses %v, want 3 distinct ones", listens)
+	}
+	prod := mustResolve(t, app, "production")
+	var labels []string
+	for _, st := range prod.Strategy.BlueGreen.SmokeTests {
+		labels = append(labels, fmt.Sprintf("%s %s %s %d %q", st.Label(), st.HTTPMethod(), st.Path, st.Status(), st.ExpectBody))
+	}
+	if want := []string{`health GET /health 200 "pass"`, `home GET / 200 ""`}; !slices.Equal(labels, want) {
+		t.Errorf("production smoke tests = %q, want %q", labels, want)
+	}
+	if a := prod.Analysis; a == nil || *a.MaxUnhealthyPercent != DefaultMaxUnhealthyPercent || *a.MaxErrorPercent != DefaultMaxErrorPercent ||
+		*a.MaxLatencyRatio != DefaultMaxLatencyRatio || *a.Alpha != DefaultAlpha || *a.MinRequests != DefaultMinRequests || len(a.Disabled) != 0 {
+		t.Errorf("production analysis = %+v, want the defaults written out", a)
 	}
 }
 

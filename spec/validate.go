@@ -106,6 +106,7 @@ func (v *validator) spec(path string, s *AppSpec) {
 	v.probe(joinField(path, "livenessProbe"), s.LivenessProbe, true)
 	v.probe(joinField(path, "readinessProbe"), s.ReadinessProbe, false)
 	v.strategy(joinField(path, "strategy"), &s.Strategy)
+	v.analysis(joinField(path, "analysis"), s.Analysis)
 	v.atLeast(joinField(path, "minReadySeconds"), s.MinReadySeconds, 0, "")
 	if s.ProgressDeadlineSeconds != nil {
 		v.atLeast(joinField(path, "progressDeadlineSeconds"), *s.ProgressDeadlineSeconds, 1, "")

@@ -160,6 +160,7 @@ func (v *validator) strategy(path string, s *Strategy) {
 		if b.ScaleDownDelaySeconds != nil {
 			v.atLeast(joinField(bpath, "scaleDownDelaySeconds"), *b.ScaleDownDelaySeconds, 0, "")
 		}
+		v.smokeTests(joinField(bpath, "smokeTests"), b.SmokeTests)
 	}
 }
 

@@ -1,0 +1,45 @@
+package spec
+
+// AnalysisChecks names the checks AnalysisSpec.Disabled may turn off, in
+// the order the deployment plan lists them: the rollback triggers
+// (UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency),
+// the sequential tests against the baseline (ErrorTest, LatencyTest) and
+// the evidence a step needs before it is promoted (ErrorEvidence,
+// LatencyEvidence).
+var AnalysisChecks = []string{
+	"UnhealthyInstances", "ErrorRate", "LatencyRatio", "Memory", "CPU", "Dependency",
+	"ErrorTest", "LatencyTest", "ErrorEvidence", "LatencyEvidence",
+}
+
+// Defaults and bounds of AnalysisSpec's fields.
+const (
+	// DefaultMaxUnhealthyPercent is analysis.maxUnhealthyPercent when unset.
+	DefaultMaxUnhealthyPercent = 10
+	// DefaultMaxErrorPercent is analysis.maxErrorPercent when unset.
+	DefaultMaxErrorPercent = 5.0
+	// DefaultMaxLatencyRatio is analysis.maxLatencyRatio when unset.
+	DefaultMaxLatencyRatio = 2.0
+	// DefaultAlpha is analysis.alpha when unset.
+	DefaultAlpha = 0.01
+	// MaxAlpha is the largest analysis.alpha gantry accepts.
+	MaxAlpha = 0.5
+	// DefaultMinRequests is analysis.minRequests when unset.
+	DefaultMinRequests = 500
+	// MaxMinRequests is the largest analysis.minRequests gantry accepts.
+	MaxMinRequests = 10_000_000
+)
+
+// Defaults and bounds of SmokeTest's fields.
+const (
+	// DefaultSmokeTestMethod is a smoke test's HTTP method when unset.
+	DefaultSmokeTestMethod = "GET"
+	// DefaultSmokeTestStatus is the status a smoke test expects when unset.
+	DefaultSmokeTestStatus = 200
+	// DefaultSmokeTestTimeoutSeconds bounds a smoke test whose timeoutSeconds is unset (0).
+	DefaultSmokeTestTimeoutSeconds = 10
+	// MaxSmokeTestTimeoutSeconds is the largest timeoutSeconds gantry accepts.
+	MaxSmokeTestTimeoutSeconds = 3600
+)
+
+// SmokeTestMethods are the HTTP methods a smoke test may send.
+var SmokeTestMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

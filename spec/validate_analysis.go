@@ -1,0 +1,50 @@
+package spec
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// analysis checks spec.analysis. It applies whatever the strategy: a
+// RollingUpdate rollout ignores it, but it is checked all the same so an
+// environment that switches to Canary or BlueGreen cannot inherit a bad one.
+func (v *validator) analysis(path string, a *AnalysisSpec) {
+	if a == nil {
+		return
+	}
+	if p := a.MaxUnhealthyPercent; p != nil && (*p < 0 || *p > 100) {
+		v.add(joinField(path, "maxUnhealthyPercent"), "must be a percentage between 0 and 100, got %d; leave it out for %d", *p, DefaultMaxUnhealthyPercent)
+	}
+	if p := a.MaxErrorPercent; p != nil && (*p <= 0 || *p > 100) {
+		v.add(joinField(path, "maxErrorPercent"), "must be a percentage above 0 and at most 100, got %g; leave it out for %g, or disable ErrorRate to turn the check off", *p, DefaultMaxErrorPercent)
+	}
+	if r := a.MaxLatencyRatio; r != nil && *r <= 1 {
+		v.add(joinField(path, "maxLatencyRatio"), "must be above 1 (a multiple of the stable revision's p95 latency), got %g; leave it out for %g", *r, DefaultMaxLatencyRatio)
+	}
+	if al := a.Alpha; al != nil && (*al <= 0 || *al > MaxAlpha) {
+		v.add(joinField(path, "alpha"), "must be above 0 and at most %g, got %g; leave it out for %g", MaxAlpha, *al, DefaultAlpha)
+	}
+	if n := a.MinRequests; n != nil && (*n < 1 || *n > MaxMinRequests) {
+		v.add(joinField(path, "minRequests"), "must be between 1 and %d, got %d; leave it out for %d", MaxMinRequests, *n, DefaultMinRequests)
+	}
+	first := map[string]int{}
+	for i, name := range a.Disabled {
+		ipath := fmt.Sprintf("%s.disabled[%d]", path, i)
+		if !slices.Contains(AnalysisChecks, name) {
+			msg := fmt.Sprintf("%q is not a check", name)
+			if c, ok := closest(name, AnalysisChecks); ok {
+				msg += fmt.Sprintf("; did you mean %s?", c)
+			} else {
+				msg += "; use one of " + strings.Join(AnalysisChecks, ", ")
+			}
+			v.add(ipath, "%s", msg)
+			continue
+		}
+		if j, dup := first[name]; dup {
+			v.add(ipath, "%s is already listed as %s.disabled[%d]; list each check once", name, path, j)
+			continue
+		}
+		first[name] = i
+	}
+}
