@@ -16,6 +16,11 @@ import (
 type Engine interface {
 	Deploy(ctx context.Context, req rollout.DeployRequest) (rollout.Rollout, error)
 	Undo(ctx context.Context, app, env string, toRevision int, actor string) (rollout.Rollout, error)
+	Promote(ctx context.Context, req rollout.CommandRequest, full bool) (rollout.Rollout, error)
+	Abort(ctx context.Context, req rollout.CommandRequest) (rollout.Rollout, error)
+	Pause(ctx context.Context, req rollout.CommandRequest) (rollout.Rollout, error)
+	Resume(ctx context.Context, req rollout.CommandRequest) (rollout.Rollout, error)
+	Retry(ctx context.Context, req rollout.CommandRequest) (rollout.Rollout, error)
 	Kick()
 }
 
@@ -58,6 +63,21 @@ func NewHandler(opts Options) http.Handler {
 	env := "/api/v1/apps/{app}/environments/{env}"
 	mux.HandleFunc("POST "+env+"/deploy", h.deploy)
 	mux.HandleFunc("POST "+env+"/undo", h.undo)
+	mux.HandleFunc("POST "+env+"/promote", h.command(func(ctx context.Context, c CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+		return h.opts.Engine.Promote(ctx, req, c.Full)
+	}))
+	mux.HandleFunc("POST "+env+"/abort", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+		return h.opts.Engine.Abort(ctx, req)
+	}))
+	mux.HandleFunc("POST "+env+"/pause", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+		return h.opts.Engine.Pause(ctx, req)
+	}))
+	mux.HandleFunc("POST "+env+"/resume", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+		return h.opts.Engine.Resume(ctx, req)
+	}))
+	mux.HandleFunc("POST "+env+"/retry", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+		return h.opts.Engine.Retry(ctx, req)
+	}))
 	mux.HandleFunc("GET "+env+"/status", h.status)
 	mux.HandleFunc("GET "+env+"/rollouts", h.history)
 	mux.HandleFunc("GET "+env+"/revisions", h.revisions)
@@ -220,6 +240,26 @@ func (h *handler) undo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, ro)
+}
+
+// command handles a rollout command: promote, abort, pause, resume, retry.
+func (h *handler) command(do func(context.Context, CommandBody, rollout.CommandRequest) (rollout.Rollout, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		app, env, ok := h.appEnv(w, r)
+		if !ok {
+			return
+		}
+		var body CommandBody
+		if !decode(w, r, &body) {
+			return
+		}
+		ro, err := do(r.Context(), body, rollout.CommandRequest{App: app, Env: env, Actor: actor(r), Why: body.Reason})
+		if err != nil {
+			engineError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, ro)
+	}
 }
 
 func (h *handler) getRollout(w http.ResponseWriter, r *http.Request) {

@@ -32,6 +32,14 @@ type UndoRequest struct {
 	ToRevision int `json:"toRevision,omitempty"`
 }
 
+// CommandBody is the body of POST .../promote, abort, pause, resume and retry.
+type CommandBody struct {
+	// Reason is why, recorded with the event.
+	Reason string `json:"reason,omitempty"`
+	// Full, for promote: skip every remaining step.
+	Full bool `json:"full,omitempty"`
+}
+
 // Status is an app's state in one environment.
 type Status struct {
 	App string `json:"app"`

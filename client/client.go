@@ -154,6 +154,13 @@ func (c *Client) Undo(ctx context.Context, app, env string, toRevision int) (rol
 	return out, err
 }
 
+// Command sends a rollout command: "promote", "abort", "pause", "resume" or "retry".
+func (c *Client) Command(ctx context.Context, app, env, command string, body api.CommandBody) (rollout.Rollout, error) {
+	var out rollout.Rollout
+	err := c.do(ctx, http.MethodPost, envPath(app, env)+"/"+command, body, &out)
+	return out, err
+}
+
 // Status returns an environment's rollout, instances and traffic.
 func (c *Client) Status(ctx context.Context, app, env string) (api.Status, error) {
 	var out api.Status

@@ -31,12 +31,19 @@ type envKey struct{ app, env string }
 type envRoute struct {
 	listen  string
 	proxy   *proxy.Proxy
-	traffic rollout.Traffic
+	// preview serves the revision a blue-green release is testing, before
+	// the switch; nil when the environment's strategy is not blue-green.
+	preview       *proxy.Proxy
+	previewListen string
+	traffic       rollout.Traffic
 	// weights is the last table's share per revision, in percent.
 	weights map[int]float64
 }
 
-var _ rollout.Router = (*trafficRouter)(nil)
+var (
+	_ rollout.Router       = (*trafficRouter)(nil)
+	_ rollout.MetricSource = (*trafficRouter)(nil)
+)
 
 func newTrafficRouter(instances func(app, env string) []rollout.Instance, logf func(string, ...any)) *trafficRouter {
 	return &trafficRouter{instances: instances, logf: logf, envs: map[envKey]*envRoute{}}
@@ -71,8 +78,49 @@ func (r *trafficRouter) open(app spec.App) error {
 			return fmt.Errorf("environment %s: open proxy on %s (environments[].proxy.listen): %w", e.Name, listen, err)
 		}
 		r.envs[k] = &envRoute{listen: listen, proxy: p}
+	}
+	for _, e := range app.Environments {
+		k := envKey{app.Metadata.Name, e.Name}
+		if err := r.openPreview(app, e.Name, r.envs[k]); err != nil {
+			return err
+		}
 		r.rebuildLocked(k)
 	}
+	return nil
+}
+
+// openPreview opens (or closes) an environment's preview listener as its
+// strategy asks: blue-green releases get one, at blueGreen.previewListen
+// or a free loopback port.
+func (r *trafficRouter) openPreview(app spec.App, env string, e *envRoute) error {
+	resolved, err := app.Resolve(env)
+	if err != nil {
+		return err
+	}
+	want := ""
+	if resolved.StrategyType() == spec.BlueGreen {
+		want = "127.0.0.1:0"
+		if bg := resolved.Strategy.BlueGreen; bg != nil && bg.PreviewListen != "" {
+			want = bg.PreviewListen
+		}
+	}
+	if e.preview != nil && e.previewListen == want {
+		return nil
+	}
+	if e.preview != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = e.preview.Shutdown(ctx)
+		cancel()
+		e.preview, e.previewListen = nil, ""
+	}
+	if want == "" {
+		return nil
+	}
+	p, err := proxy.Listen(proxy.Options{Addr: want, Name: app.Metadata.Name + "/" + env + " preview", Logf: r.logf})
+	if err != nil {
+		return fmt.Errorf("environment %s: open preview listener on %s (spec.strategy.blueGreen.previewListen): %w", env, want, err)
+	}
+	e.preview, e.previewListen = p, want
 	return nil
 }
 
@@ -118,9 +166,61 @@ func (r *trafficRouter) rebuildLocked(k envKey) {
 	if !ok {
 		return
 	}
-	table, weights := buildTable(r.instances(k.app, k.env), e.traffic)
+	instances := r.instances(k.app, k.env)
+	table, weights := buildTable(instances, e.traffic)
 	e.weights = weights
 	e.proxy.SetTable(table)
+	if e.preview != nil {
+		var preview []rollout.Instance
+		for _, in := range instances {
+			if in.Revision == e.traffic.Preview {
+				preview = append(preview, in)
+			}
+		}
+		t, _ := buildTable(preview, rollout.Traffic{})
+		e.preview.SetTable(t)
+	}
+}
+
+// previewAddr returns the address of an environment's preview listener, "" if none.
+func (r *trafficRouter) previewAddr(app, env string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.envs[envKey{app, env}]; ok && e.preview != nil {
+		return e.preview.Addr()
+	}
+	return ""
+}
+
+// latencyBounds are the proxy histogram's bucket bounds, shared by every
+// RevisionMetrics.
+var latencyBounds = func() []time.Duration {
+	b := make([]time.Duration, proxy.HistogramBuckets)
+	for i := range b {
+		b[i] = proxy.UpperBound(i)
+	}
+	return b
+}()
+
+// RevisionMetrics implements rollout.MetricSource from the proxy's counters.
+func (r *trafficRouter) RevisionMetrics(app, env string) map[int]rollout.RevisionMetrics {
+	r.mu.Lock()
+	e, ok := r.envs[envKey{app, env}]
+	r.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	out := map[int]rollout.RevisionMetrics{}
+	for _, s := range e.proxy.Stats() {
+		if s.Revision == 0 {
+			continue
+		}
+		out[s.Revision] = rollout.RevisionMetrics{
+			Requests: s.Requests, Errors: s.Status5xx, ClientClosed: s.ClientClosed,
+			LatencyBounds: latencyBounds, LatencyCounts: s.Latency.Counts[:],
+		}
+	}
+	return out
 }
 
 // buildTable makes a proxy table: ready instances grouped by revision,
@@ -236,6 +336,9 @@ func (r *trafficRouter) close(ctx context.Context) {
 	for k, e := range r.envs {
 		if err := e.proxy.Shutdown(ctx); err != nil && err != net.ErrClosed {
 			r.logf("proxy %s/%s: shutdown: %v", k.app, k.env, err)
+		}
+		if e.preview != nil {
+			_ = e.preview.Shutdown(ctx)
 		}
 		delete(r.envs, k)
 	}

@@ -116,8 +116,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		Router:  s.router,
 		Strategies: map[spec.StrategyType]rollout.Strategy{
 			spec.RollingUpdate: strategy.Rolling{},
+			spec.Canary:        strategy.Canary{},
+			spec.BlueGreen:     strategy.BlueGreen{},
 		},
-		Interval: opts.Interval,
+		Metrics:    s.router,
+		SmokeTests: &smokeTester{router: s.router, baseDir: opts.BaseDir, client: &http.Client{}},
+		Interval:   opts.Interval,
 		Logf:     opts.Logf,
 	})
 	if err != nil {
@@ -160,6 +164,10 @@ func (s *Server) Traffic(app, env string) (string, []api.RevisionTraffic) {
 
 // ProxyAddr returns the address of an environment's proxy, "" if none.
 func (s *Server) ProxyAddr(app, env string) string { return s.router.proxyAddr(app, env) }
+
+// PreviewAddr returns the address of an environment's blue-green preview
+// listener, "" if none.
+func (s *Server) PreviewAddr(app, env string) string { return s.router.previewAddr(app, env) }
 
 // Run serves the API and drives rollouts until ctx ends, then stops every
 // part: the API, the engine, the proxies (letting requests finish) and,

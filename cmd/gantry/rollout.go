@@ -19,9 +19,51 @@ func init() { register(newRolloutCmd) }
 func newRolloutCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Inspect and steer rollouts: status, history, undo",
+		Short: "Inspect and steer rollouts: status, history, promote, abort, pause, resume, retry, undo",
 	}
-	cmd.AddCommand(newRolloutStatusCmd(), newRolloutHistoryCmd(), newRolloutUndoCmd())
+	cmd.AddCommand(newRolloutStatusCmd(), newRolloutHistoryCmd(), newRolloutUndoCmd(),
+		newRolloutCommandCmd("promote", "Move the rollout past its current step (a pause, or a step holding for evidence); --full: to the end"),
+		newRolloutCommandCmd("abort", "Stop the rollout: the stable revision gets all traffic back and the new one is removed"),
+		newRolloutCommandCmd("pause", "Hold the rollout where it is; the analysis keeps watching"),
+		newRolloutCommandCmd("resume", "Let a paused rollout go on"),
+		newRolloutCommandCmd("retry", "Roll out again the revision of a rolled back, aborted or failed rollout"),
+	)
+	return cmd
+}
+
+// newRolloutCommandCmd builds one of the commands that steer a rollout.
+func newRolloutCommandCmd(name, short string) *cobra.Command {
+	var r remote
+	var body api.CommandBody
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   name + " APP [--env ENV] [--reason TEXT]",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			ro, err := c.Command(ctx, args[0], env, name, body)
+			if err != nil {
+				return err
+			}
+			return reportStarted(ctx, c, r, ro.ID, wait, cmd.OutOrStdout(),
+				fmt.Sprintf("rollout %d: %s (%s)", ro.ID, ro.Phase, ro.Message))
+		},
+	}
+	cmd.Flags().StringVar(&body.Reason, "reason", "", "why, recorded with the event")
+	if name == "promote" {
+		cmd.Flags().BoolVar(&body.Full, "full", false, "skip every remaining step: the new revision takes all traffic")
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends")
+	r.addFlags(cmd, true)
 	return cmd
 }
 
