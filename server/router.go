@@ -29,8 +29,8 @@ type trafficRouter struct {
 type envKey struct{ app, env string }
 
 type envRoute struct {
-	listen  string
-	proxy   *proxy.Proxy
+	listen string
+	proxy  *proxy.Proxy
 	// preview serves the revision a blue-green release is testing, before
 	// the switch; nil when the environment's strategy is not blue-green.
 	preview       *proxy.Proxy

@@ -122,7 +122,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		Metrics:    s.router,
 		SmokeTests: &smokeTester{router: s.router, baseDir: opts.BaseDir, client: &http.Client{}},
 		Interval:   opts.Interval,
-		Logf:     opts.Logf,
+		Logf:       opts.Logf,
 	})
 	if err != nil {
 		return nil, err
