@@ -42,9 +42,10 @@ type Cluster struct {
 	// Version is what `postgres --version` printed, such as "postgres (PostgreSQL) 15.8".
 	Version string
 
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	logPath string
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	logPath   string
+	removeDir string // removed by Stop: Launch's temporary directory
 }
 
 // Start runs a new PostgreSQL cluster for t and stops it in t.Cleanup. It
@@ -52,40 +53,79 @@ type Cluster struct {
 // are missing, unless GANTRY_REQUIRE_POSTGRES=1.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	c, err := launch(t.TempDir())
+	if errors.Is(err, ErrUnavailable) {
+		skipOrFail(t, err.Error())
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	return c
+}
+
+// ErrUnavailable marks a Launch that could not start because the
+// PostgreSQL programs (or, as root, the postgres OS user) are missing.
+var ErrUnavailable = errors.New("PostgreSQL unavailable")
+
+// Launch runs a new PostgreSQL cluster in a new temporary directory, for
+// programs other than tests (benchmarks). The caller must Stop it. An
+// error wrapping ErrUnavailable says PostgreSQL is not installed.
+func Launch() (*Cluster, error) {
+	root, err := os.MkdirTemp("", "pgtest-")
+	if err != nil {
+		return nil, fmt.Errorf("make cluster directory: %w", err)
+	}
+	dir := root + "/cluster"
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		os.RemoveAll(root)
+		return nil, fmt.Errorf("make cluster directory: %w", err)
+	}
+	c, err := launch(dir)
+	if err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	c.removeDir = root
+	return c, nil
+}
+
+// launch initializes a cluster in dir/data and starts it.
+func launch(dir string) (*Cluster, error) {
 	bin, err := findBinDir()
 	if err != nil {
-		skipOrFail(t, err.Error())
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	cred, err := runAs()
 	if err != nil {
-		skipOrFail(t, err.Error())
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	version, err := exec.Command(bin+"/postgres", "--version").Output()
 	if err != nil {
-		t.Fatalf("pgtest: run %s/postgres --version: %v", bin, err)
+		return nil, fmt.Errorf("run %s/postgres --version: %w", bin, err)
 	}
 
-	dir := t.TempDir()
 	dataDir := dir + "/data"
 	if err := prepareDirs(cred, dir, dataDir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 	// A unix socket path is limited to about 100 bytes, and t.TempDir's
 	// names can be long: keep the socket in a short directory of its own.
 	sockDir, err := os.MkdirTemp("", "pgtest")
 	if err != nil {
-		t.Fatalf("pgtest: make socket directory: %v", err)
+		return nil, fmt.Errorf("make socket directory: %w", err)
 	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	if err := chown(cred, sockDir); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		os.RemoveAll(sockDir)
+		return nil, err
 	}
 
 	if err := initdb(bin, cred, dataDir, dir+"/initdb.log"); err != nil {
+		os.RemoveAll(sockDir)
 		if cred != nil {
-			t.Fatalf("pgtest: %v\n(as root, pgtest runs PostgreSQL as user %s, which must be able to reach %s; if it cannot, set TMPDIR to a directory every user can traverse, such as /tmp)", err, osUser, dataDir)
+			return nil, fmt.Errorf("%v\n(as root, pgtest runs PostgreSQL as user %s, which must be able to reach %s; if it cannot, set TMPDIR to a directory every user can traverse, such as /tmp)", err, osUser, dataDir)
 		}
-		t.Fatalf("pgtest: %v", err)
+		return nil, err
 	}
 
 	c := &Cluster{
@@ -100,14 +140,13 @@ func Start(t testing.TB) *Cluster {
 	for attempt := 1; ; attempt++ {
 		err = c.start(bin, cred)
 		if err == nil {
-			break
+			return c, nil
 		}
 		if attempt == 3 || !strings.Contains(c.logTail(), "could not bind") {
-			t.Fatalf("pgtest: %v", err)
+			os.RemoveAll(sockDir)
+			return nil, err
 		}
 	}
-	t.Cleanup(c.stop)
-	return c
 }
 
 // URL returns a postgres:// URL for database dbname over TCP, as the
@@ -128,15 +167,24 @@ func (c *Cluster) CreateDB(t testing.TB, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	url, err := c.CreateDatabase(ctx, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return url
+}
+
+// CreateDatabase creates an empty database called name and returns its URL.
+func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, error) {
 	conn, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
-		t.Fatalf("pgtest: connect to create database %q: %v", name, err)
+		return "", fmt.Errorf("connect to create database %q: %w", name, err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("pgtest: create database %q: %v", name, err)
+		return "", fmt.Errorf("create database %q: %w", name, err)
 	}
-	return c.URL(name)
+	return c.URL(name), nil
 }
 
 // start launches postgres on a fresh free port and waits until it accepts
@@ -200,8 +248,17 @@ func (c *Cluster) ping(ctx context.Context) error {
 	return conn.Close(ctx)
 }
 
-// stop shuts the server down fast (SIGINT), then, if it lingers, kills its
-// whole process group.
+// Stop shuts the server down fast (SIGINT), then, if it lingers, kills its
+// whole process group, and removes the socket directory (and, after
+// Launch, the cluster's files).
+func (c *Cluster) Stop() {
+	c.stop()
+	os.RemoveAll(c.SocketDir)
+	if c.removeDir != "" {
+		os.RemoveAll(c.removeDir)
+	}
+}
+
 func (c *Cluster) stop() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return

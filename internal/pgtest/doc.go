@@ -14,6 +14,10 @@
 // test is skipped (or fails under GANTRY_REQUIRE_POSTGRES=1) with a message
 // saying so.
 //
+// Launch does the same for programs that are not tests (bench/store): it
+// returns an error wrapping ErrUnavailable instead of skipping, and the
+// caller stops the cluster with Stop.
+//
 // The server trusts every local connection and runs with fsync and
 // synchronous_commit off: it is fast, and nothing it holds survives the test.
 package pgtest
