@@ -108,7 +108,7 @@ func progressLine(st api.Status, load *loadgen.Load) string {
 				ready++
 			}
 		}
-		if len(rs.Instances) == 0 && rs.Traffic.Requests == 0 {
+		if len(rs.Instances) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, " | rev %d %s: ready %d/%d, weight %3.0f%%, %d req, %d 5xx", rs.Number, rs.Version, ready, len(rs.Instances),
@@ -147,5 +147,5 @@ func summarize(w io.Writer, res Result) {
 		fmt.Fprintf(w, "Something went wrong:\n%v\n", err)
 		return
 	}
-	fmt.Fprintln(w, "Every rollout ended as it should, with zero failed requests.")
+	fmt.Fprintln(w, "Every rollout ended as it should, with zero failed requests outside the bad canary's own errors.")
 }

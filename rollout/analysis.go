@@ -212,7 +212,12 @@ func verdictMessage(v analysis.Verdict) string {
 		return strings.ToLower(v.Action.String())
 	}
 	parts := make([]string, 0, len(v.Reasons))
-	for _, r := range v.Reasons {
+	for i, r := range v.Reasons {
+		if i == 0 && v.Action == analysis.Rollback {
+			// The rollout's reason names the first trigger already.
+			parts = append(parts, r.Message)
+			continue
+		}
 		parts = append(parts, r.String())
 	}
 	return strings.Join(parts, "; ")
