@@ -27,6 +27,9 @@ type Knobs struct {
 	NeverReady bool
 	// SlowStart keeps /ready at 503 for this long after start; 0: ready at once.
 	SlowStart time.Duration
+	// UnreadyAfter turns /ready to 503 this long after start, while the
+	// process keeps running and serving; 0: never.
+	UnreadyAfter time.Duration
 	// MemGrowth allocates and touches this many bytes per second; 0: none.
 	MemGrowth int64
 	// CPUBurn keeps this fraction of one core busy, from 0 to 1; 0: none.
@@ -77,6 +80,11 @@ var knobList = []knob{
 	{"slow-start", "a duration such as slow-start=5s", func(k *Knobs, v string) error {
 		d, err := parseDuration(v)
 		k.SlowStart = d
+		return err
+	}},
+	{"unready-after", "a duration such as unready-after=10s", func(k *Knobs, v string) error {
+		d, err := parseDuration(v)
+		k.UnreadyAfter = d
 		return err
 	}},
 	{"mem-growth", "bytes per second such as mem-growth=20MiB/s", func(k *Knobs, v string) error {
@@ -163,6 +171,7 @@ func (k Knobs) String() string {
 	add("crash-after", k.CrashAfter != 0, k.CrashAfter.String())
 	add("never-ready", k.NeverReady, "")
 	add("slow-start", k.SlowStart != 0, k.SlowStart.String())
+	add("unready-after", k.UnreadyAfter != 0, k.UnreadyAfter.String())
 	add("mem-growth", k.MemGrowth != 0, strconv.FormatInt(k.MemGrowth, 10)+"B/s")
 	add("cpu-burn", k.CPUBurn != 0, strconv.FormatFloat(k.CPUBurn, 'g', -1, 64))
 	add("db-down", k.DBDown, "")

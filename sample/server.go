@@ -109,6 +109,8 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 		reason = "shutting down"
 	case k.NeverReady:
 		reason = "never ready (never-ready knob)"
+	case k.UnreadyAfter > 0 && time.Since(s.started) >= k.UnreadyAfter:
+		reason = "lost readiness (unready-after knob)"
 	case time.Since(s.started) < k.SlowStart:
 		reason = "starting: ready " + (k.SlowStart - time.Since(s.started)).Round(time.Millisecond).String() + " from now (slow-start knob)"
 	}
