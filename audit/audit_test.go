@@ -1,0 +1,100 @@
+package audit_test
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/audit"
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/sqlite"
+)
+
+func TestRecord_ComputeHash_coversEveryField(t *testing.T) {
+	base := audit.Record{
+		Seq: 1, Time: time.Unix(100, 0), Actor: "ci", TokenID: "tok_1", Action: "deploy", App: "a", Env: "e",
+		Target: "t", Method: "POST", Path: "/p", RemoteAddr: "127.0.0.1:1", Status: 201, Outcome: "ok",
+		Message: "m", PrevHash: "p",
+	}
+	h := base.ComputeHash()
+	v := reflect.ValueOf(&base).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if name == "Hash" {
+			continue
+		}
+		changed := base
+		f := reflect.ValueOf(&changed).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Int, reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		default:
+			changed.Time = changed.Time.Add(time.Microsecond)
+		}
+		if changed.ComputeHash() == h {
+			t.Errorf("changing %s leaves the hash unchanged", name)
+		}
+	}
+}
+
+func TestDecision(t *testing.T) {
+	tests := []struct {
+		e    rollout.Event
+		want bool
+	}{
+		{rollout.Event{Type: rollout.Warning, Reason: "CrashLoop", Message: "instance restarted 3 times"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "RolloutSucceeded", Message: "Progressing -> Succeeded: all 3 ready"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "Promoted", Message: "Paused -> Progressing: promoted by alice"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "Scaled", Message: "revision 2 (v2) scaled to 3 instance(s)"}, false},
+		{rollout.Event{Type: rollout.Normal, Reason: "StepCompleted", Message: "a -> b: not phases"}, false},
+	}
+	for _, tc := range tests {
+		if got := audit.Decision(tc.e); got != tc.want {
+			t.Errorf("Decision(%s %q) = %v, want %v", tc.e.Reason, tc.e.Message, got, tc.want)
+		}
+	}
+}
+
+func TestOutcomeOf(t *testing.T) {
+	for status, want := range map[int]string{200: "ok", 201: "ok", 400: "rejected", 401: "denied", 403: "denied", 404: "rejected", 413: "rejected", 500: "error"} {
+		if got := audit.OutcomeOf(status); got != want {
+			t.Errorf("OutcomeOf(%d) = %q, want %q", status, got, want)
+		}
+	}
+}
+
+func TestEvents_auditsDecisionsOnly(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gantry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	store := audit.Events(s, audit.New(audit.Options{Store: s}))
+	now := time.Now()
+	for _, e := range []rollout.Event{
+		{Time: now, App: "a", Env: "production", RolloutID: 7, Type: rollout.Normal, Reason: "Scaled", Message: "revision 2 scaled to 1", Actor: "gantry"},
+		{Time: now, App: "a", Env: "production", RolloutID: 7, Type: rollout.Warning, Reason: "ProgressDeadlineExceeded", Message: "Progressing -> RollingBack: no progress for 600s", Actor: "gantry"},
+	} {
+		if _, err := store.AppendEvent(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := s.ListEvents(t.Context(), rollout.EventFilter{})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("events = %d, %v; want both stored", len(events), err)
+	}
+	rs, err := s.ListAudit(t.Context(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 {
+		t.Fatalf("audit records = %d, want 1 (the rollback decision only)", len(rs))
+	}
+	got := rs[0]
+	if got.Action != "ProgressDeadlineExceeded" || got.Actor != "gantry" || got.Env != "production" || got.Target != "rollout 7" || got.Outcome != "Warning" {
+		t.Errorf("audit record = %+v, want the decision by gantry on rollout 7", got)
+	}
+}
