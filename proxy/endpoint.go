@@ -12,6 +12,14 @@ import (
 const (
 	upstreamReadBuf  = 16 << 10 // also the largest response head accepted
 	upstreamWriteBuf = 16 << 10 // holds any request head (≤ clientReadBuf) plus added headers
+
+	// peekAfterIdle is how long a connection must have been idle before it
+	// is checked for a close by the upstream before reuse. Upstreams close
+	// idle connections after their keep-alive timeout (seconds), which the
+	// check catches; skipping it for connections reused within a few
+	// milliseconds saves a system call per request under load. A connection
+	// closed in that short window fails with 502 and is never re-sent.
+	peekAfterIdle = 5 * time.Millisecond
 )
 
 // endpoint is the live state of one instance address: its in-flight count
@@ -41,6 +49,7 @@ type upstreamConn struct {
 	ep        *endpoint
 	conn      net.Conn
 	raw       syscall.RawConn // for the non-blocking liveness peek; nil if unavailable
+	aw        awaitWriter     // under bw
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -85,7 +94,8 @@ func (ep *endpoint) get() (uc *upstreamConn, reused bool, err error) {
 		ep.idle[n-1] = nil
 		ep.idle = ep.idle[:n-1]
 		ep.mu.Unlock()
-		if time.Since(uc.idleSince) > ep.idleTimeout || !uc.open() {
+		idle := time.Since(uc.idleSince)
+		if idle > ep.idleTimeout || idle >= peekAfterIdle && !uc.open() {
 			uc.conn.Close()
 			continue
 		}
@@ -109,7 +119,6 @@ func (ep *endpoint) wrap(c net.Conn) *upstreamConn {
 		ep:   ep,
 		conn: c,
 		br:   bufio.NewReaderSize(c, upstreamReadBuf),
-		bw:   bufio.NewWriterSize(c, upstreamWriteBuf),
 	}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -117,6 +126,8 @@ func (ep *endpoint) wrap(c net.Conn) *upstreamConn {
 			uc.peekFn = uc.peek
 		}
 	}
+	uc.aw.init(c, uc.raw)
+	uc.bw = bufio.NewWriterSize(&uc.aw, upstreamWriteBuf)
 	return uc
 }
 

@@ -172,7 +172,11 @@ func (c *clientConn) sendHead(t *target, length *int64) (*upstreamConn, bool) {
 			uc.bw.Write(b[n:])
 		}
 		buffered := uc.bw.Buffered()
+		// With nothing more to send, wait for the response in the same
+		// poller round as the write (see awaitWriter).
+		uc.aw.armed = inline > 0 || *length == 0 && !c.req.body.chunked
 		err := uc.bw.Flush()
+		uc.aw.armed = false
 		if err == nil {
 			break
 		}

@@ -162,7 +162,11 @@ func TestProxy_StaleKeepAlive(t *testing.T) {
 			ep := p.endpoints[up.addr()]
 			ep.mu.Lock()
 			defer ep.mu.Unlock()
-			return len(ep.idle) == 0 || !ep.idle[len(ep.idle)-1].open()
+			if len(ep.idle) == 0 {
+				return true
+			}
+			uc := ep.idle[len(ep.idle)-1]
+			return time.Since(uc.idleSince) > peekAfterIdle && !uc.open()
 		})
 	}
 	if hits.Load() != 5 {
