@@ -11,7 +11,9 @@ import (
 // Canary runs the new revision beside the stable one and moves traffic to
 // it step by step, in Argo Rollouts' vocabulary: setWeight sends that share
 // of requests to the canary (with enough canary instances to carry it),
-// pause waits (for a duration, or until promoted). The stable revision keeps
+// pause waits (for a duration, or until promoted). A new weight applies
+// once the canary has the instances to carry it; until then the previous
+// step's split holds. The stable revision keeps
 // all its instances until the end, so a rollback is an instant switch.
 //
 // A step that leaves the canary with part of the traffic (0 < weight < 100)
@@ -52,6 +54,12 @@ func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
 	case step.SetWeight != nil:
 		switch {
 		case !ready:
+			// Keep the previous step's split until the canary can carry the new one.
+			prev := weightAt(steps, in.Step-1)
+			plan.Traffic.Weights[in.Target] = prev
+			if in.Stable != 0 {
+				plan.Traffic.Weights[in.Stable] = 100 - prev
+			}
 			plan.Message = fmt.Sprintf("%s setWeight %d%%: waiting for canary instances, %d/%d available", label, weight, canary.Available, need)
 		case needsEvidence(weight) && !nextIsPause(steps, in.Step) && !in.Analysis.Promote:
 			plan.Message = fmt.Sprintf("%s setWeight %d%%: holding for evidence: %s", label, weight, in.Analysis.Message)
