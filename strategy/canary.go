@@ -13,8 +13,8 @@ import (
 // of requests to the canary (with enough canary instances to carry it),
 // pause waits (for a duration, or until promoted). A new weight applies
 // once the canary has the instances to carry it; until then the previous
-// step's split holds. The stable revision keeps
-// all its instances until the end, so a rollback is an instant switch.
+// step's split holds. The stable revision keeps all its instances until
+// the end, so a rollback is an instant switch.
 //
 // A step that leaves the canary with part of the traffic (0 < weight < 100)
 // is left only with evidence that the canary is not worse than the stable
