@@ -84,6 +84,8 @@ type TokenStore interface {
 var (
 	ErrNotFound = errors.New("no such token")
 	ErrConflict = errors.New("token already exists")
+	// ErrInvalidRequest: Issue was asked for a token that cannot be.
+	ErrInvalidRequest = errors.New("invalid token request")
 	// ErrUnauthenticated: the request carries no usable token; the
 	// errors below wrap it.
 	ErrUnauthenticated = errors.New("unauthenticated")
@@ -111,18 +113,18 @@ type IssueRequest struct {
 // stored and cannot be shown again.
 func Issue(ctx context.Context, store TokenStore, req IssueRequest) (secret string, t Token, err error) {
 	if len(req.Grants) == 0 {
-		return "", Token{}, errors.New("issue token: no grants: give a role and at least one environment (--role deployer --env staging)")
+		return "", Token{}, fmt.Errorf("%w: no grants: give a role and at least one environment (--role deployer --env staging)", ErrInvalidRequest)
 	}
 	for _, g := range req.Grants {
 		if _, ok := roleNames[g.Role]; !ok {
-			return "", Token{}, fmt.Errorf("issue token: %v is not a role: use viewer, deployer, approver or admin", g.Role)
+			return "", Token{}, fmt.Errorf("%w: %v is not a role: use viewer, deployer, approver or admin", ErrInvalidRequest, g.Role)
 		}
 		if strings.TrimSpace(g.Env) == "" {
-			return "", Token{}, errors.New("issue token: empty environment name: name one, or \"*\" for every environment")
+			return "", Token{}, fmt.Errorf("%w: empty environment name: name one, or \"*\" for every environment", ErrInvalidRequest)
 		}
 	}
 	if req.TTL < 0 {
-		return "", Token{}, fmt.Errorf("issue token: expiry %v is negative: give a duration such as 720h, or 0 for never", req.TTL)
+		return "", Token{}, fmt.Errorf("%w: expiry %v is negative: give a duration such as 720h, or 0 for never", ErrInvalidRequest, req.TTL)
 	}
 	if req.Name == "" {
 		req.Name = "token"
