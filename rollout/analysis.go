@@ -148,36 +148,45 @@ func sub(a, b uint64) uint64 {
 }
 
 // canaryInstances summarizes the target's instances for the analysis. An
-// instance counts as unhealthy when it is backing off after a crash, or
-// lost readiness it once had; one still starting up is not unhealthy.
+// instance counts as unhealthy when it served once (was ready) and then
+// lost readiness or crashed; one still starting up is not unhealthy, and
+// one that crashes before it is ever ready is a crash loop (CheckHealth).
 func canaryInstances(instances []Instance, target Revision, everReady map[string]bool) analysis.Instances {
 	limits := target.Spec.Resources.Limits.Parsed()
 	out := analysis.Instances{MemLimitBytes: limits.MemoryBytes, CPULimitMillis: limits.CPUMillis}
-	deps := map[string]bool{}
+	deps := map[string]string{} // failing dependency -> what one instance said
 	for _, in := range instances {
 		if in.Revision != target.Number || in.State == Terminating {
 			continue
 		}
 		out.Total++
-		if in.State == BackingOff || (everReady[in.ID] && !in.Ready) {
+		if everReady[in.ID] && (!in.Ready || in.State == BackingOff) {
 			out.Unhealthy++
 		}
 		out.MaxRSSBytes = max(out.MaxRSSBytes, in.RSSBytes)
 		out.MaxCPUMillis = max(out.MaxCPUMillis, in.CPUMillis)
 		for _, d := range failingDependencies(in.Health) {
-			deps[d] = true
+			if _, seen := deps[d.name]; !seen {
+				deps[d.name] = d.output
+			}
 		}
 	}
-	for d := range deps {
-		out.DependencyFailures = append(out.DependencyFailures, d)
+	for name, output := range deps {
+		if output != "" {
+			name += " (" + output + ")"
+		}
+		out.DependencyFailures = append(out.DependencyFailures, name)
 	}
 	sort.Strings(out.DependencyFailures)
 	return out
 }
 
-// failingDependencies reads an application/health+json body and names each
-// check whose status is "fail", with its output: "database:connection (dial tcp ...: connection refused)".
-func failingDependencies(body string) []string {
+// dependency is one failing check of a health+json body.
+type dependency struct{ name, output string }
+
+// failingDependencies reads an application/health+json body and returns
+// each check whose status is "fail", with its output.
+func failingDependencies(body string) []dependency {
 	if body == "" || body[0] != '{' {
 		return nil
 	}
@@ -190,15 +199,11 @@ func failingDependencies(body string) []string {
 	if json.Unmarshal([]byte(body), &doc) != nil {
 		return nil
 	}
-	var out []string
+	var out []dependency
 	for name, checks := range doc.Checks {
 		for _, c := range checks {
 			if c.Status == "fail" {
-				if c.Output != "" {
-					out = append(out, name+" ("+c.Output+")")
-				} else {
-					out = append(out, name)
-				}
+				out = append(out, dependency{name, c.Output})
 				break
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,13 @@ type env struct {
 // and every instance it started.
 func startServer(t *testing.T, progressDeadline int) *env {
 	t.Helper()
+	return startServerWith(t, appSpec("127.0.0.1:0", progressDeadline))
+}
+
+// startServerWith is startServer with a spec of the caller's, then
+// deploys v1 of app web in environment prod.
+func startServerWith(t *testing.T, specText string) *env {
+	t.Helper()
 	ctx := context.Background()
 	s, err := server.New(ctx, server.Options{
 		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", StopInstancesOnExit: true,
@@ -88,7 +96,7 @@ func startServer(t *testing.T, progressDeadline int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(ctx, "gantry.yaml", []byte(appSpec("127.0.0.1:0", progressDeadline))); err != nil {
+	if _, err := c.Apply(ctx, "gantry.yaml", []byte(specText)); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{srv: s, c: c}
@@ -117,7 +125,14 @@ func (e *env) load(t *testing.T) (*loadgen.Load, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := loadgen.Start(ctx, loadgen.Options{URL: "http://" + e.srv.ProxyAddr("web", "prod") + "/", Rate: 250, Workers: 16})
 	start := time.Now()
+	var once sync.Once
 	return l, func() {
+		once.Do(func() { stopLoad(t, l, cancel, start) })
+	}
+}
+
+func stopLoad(t *testing.T, l *loadgen.Load, cancel func(), start time.Time) {
+	{
 		cancel()
 		l.Wait()
 		t.Logf("load: %d requests in %s (%.0f/s), %d failed; by version %+v",
