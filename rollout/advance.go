@@ -67,9 +67,14 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts, Analysis: verdict,
 	})
 	if r.Phase == Paused {
-		// Paused: hold instances and traffic where the plan has them, and
-		// watch; only promote or resume moves on.
+		// Paused: hold every revision's instances where they are and
+		// traffic where the plan has it, and watch; only promote or resume
+		// moves on.
 		plan.Step, plan.Complete, plan.SmokeTests = r.Step, false, false
+		plan.Replicas = map[int]int{}
+		for _, c := range counts {
+			plan.Replicas[c.Revision] = c.Total
+		}
 		return e.act(ctx, r, plan)
 	}
 

@@ -230,7 +230,7 @@ func (e *Engine) Abort(ctx context.Context, req CommandRequest) (Rollout, error)
 	if r.Phase == RollingBack {
 		return r, fmt.Errorf("%w: rollout %d is already rolling back (%s)", ErrInvalid, r.ID, r.Reason)
 	}
-	stored, err := e.transition(ctx, r, RollingBack, ReasonAborted, req.describe("aborted"), Warning)
+	stored, err := e.transitionBy(ctx, r, RollingBack, ReasonAborted, req.describe("aborted"), Warning, req.Actor)
 	if err != nil {
 		return r, err
 	}
@@ -272,7 +272,7 @@ func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) 
 	if !pause {
 		r.LastProgressAt = e.opts.Now()
 	}
-	stored, err := e.transition(ctx, r, to, reason, req.describe(what), Normal)
+	stored, err := e.transitionBy(ctx, r, to, reason, req.describe(what), Normal, req.Actor)
 	if err != nil {
 		return r, err
 	}

@@ -182,6 +182,11 @@ func (e *Engine) steady(ctx context.Context, r Rollout) error {
 // transition writes r's new phase to the store and records an event; the
 // caller acts on it only after this returns without error.
 func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason, message string, typ EventType) (Rollout, error) {
+	return e.transitionBy(ctx, r, to, reason, message, typ, "gantry")
+}
+
+// transitionBy is transition on behalf of actor, the user whose command it is.
+func (e *Engine) transitionBy(ctx context.Context, r Rollout, to Phase, reason, message string, typ EventType, actor string) (Rollout, error) {
 	now := e.opts.Now()
 	from := r.Phase
 	r.Phase, r.Reason, r.Message, r.UpdatedAt = to, reason, message, now
@@ -200,7 +205,7 @@ func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason, me
 	if err != nil {
 		return r, fmt.Errorf("rollout %d %s -> %s: %w", r.ID, from, to, err)
 	}
-	e.event(ctx, stored, typ, reason, fmt.Sprintf("%s -> %s: %s", from, to, message), "gantry")
+	e.event(ctx, stored, typ, reason, fmt.Sprintf("%s -> %s: %s", from, to, message), actor)
 	return stored, nil
 }
 
