@@ -28,14 +28,18 @@ type Client struct {
 	base  string
 	http  *http.Client
 	actor string
+	token string
 }
 
 // Options configure a Client.
 type Options struct {
 	// Server is the base URL, such as http://127.0.0.1:7070; empty: DefaultServer.
 	Server string
-	// Actor names the user in events; empty: "cli".
+	// Actor names the user in events; empty: "cli". A server that
+	// authenticates names the token instead.
 	Actor string
+	// Token is the API token sent as "Authorization: Bearer"; empty: none.
+	Token string
 	// Timeout bounds each call; 0: 30s.
 	Timeout time.Duration
 }
@@ -52,7 +56,7 @@ func New(opts Options) (*Client, error) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	return &Client{base: strings.TrimRight(opts.Server, "/"), http: &http.Client{Timeout: opts.Timeout}, actor: opts.Actor}, nil
+	return &Client{base: strings.TrimRight(opts.Server, "/"), http: &http.Client{Timeout: opts.Timeout}, actor: opts.Actor, token: opts.Token}, nil
 }
 
 // Error is an error answer from the server.
@@ -95,6 +99,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if c.actor != "" {
 		req.Header.Set("X-Gantry-Actor", c.actor)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

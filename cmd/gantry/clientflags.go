@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,12 +17,14 @@ import (
 // remote holds the flags every command that talks to a server shares.
 type remote struct {
 	server string
+	token  string
 	output string
 	env    string
 }
 
 func (r *remote) addFlags(cmd *cobra.Command, withEnv bool) {
-	cmd.Flags().StringVar(&r.server, "server", "", "gantry server URL (default $GANTRY_SERVER or "+client.DefaultServer+")")
+	cmd.Flags().StringVar(&r.server, "server", "", "gantry server URL (default $GANTRY_SERVER, the config file's server:, or "+client.DefaultServer+")")
+	cmd.Flags().StringVar(&r.token, "token", "", "API token (default $GANTRY_TOKEN, or the config file's token: in ~/.config/gantry/config.yaml or $GANTRY_CONFIG)")
 	cmd.Flags().StringVarP(&r.output, "output", "o", "", "output format: json, or empty for text")
 	if withEnv {
 		cmd.Flags().StringVarP(&r.env, "env", "e", "", "environment (may be left out when the app has only one)")
@@ -32,15 +35,17 @@ func (r *remote) client() (*client.Client, error) {
 	if err := r.checkOutput(); err != nil {
 		return nil, err
 	}
-	srv := r.server
-	if srv == "" {
-		srv = os.Getenv("GANTRY_SERVER")
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, err
 	}
+	srv := cmp.Or(r.server, os.Getenv("GANTRY_SERVER"), cfg.Server)
+	token := cmp.Or(r.token, os.Getenv("GANTRY_TOKEN"), cfg.Token)
 	actor := os.Getenv("GANTRY_ACTOR")
 	if actor == "" {
 		actor = os.Getenv("USER")
 	}
-	return client.New(client.Options{Server: srv, Actor: actor})
+	return client.New(client.Options{Server: srv, Actor: actor, Token: strings.TrimSpace(token)})
 }
 
 func (r *remote) checkOutput() error {
