@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,6 +59,24 @@ func WriteSecret(path, secret string) error {
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// EnsureToken makes sure a token with secret (made by NewSecret) is
+// stored: unless one is, it issues one named name with grants that never
+// expires. A stored one is left as it is, revoked or not.
+func EnsureToken(ctx context.Context, store TokenStore, secret, name string, grants []Grant, now time.Time) error {
+	_, err := store.TokenByHash(ctx, HashSecret(secret))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("ensure token %s: %w", name, err)
+	}
+	_, _, err = Issue(ctx, store, IssueRequest{Name: name, Grants: grants, CreatedBy: "gantry", Now: now, Secret: secret})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("ensure token %s: %w", name, err)
 	}
 	return nil
 }

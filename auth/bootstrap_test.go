@@ -75,3 +75,27 @@ func TestIssue_rejects(t *testing.T) {
 		t.Errorf("rejected Issue calls stored %d tokens", len(ts))
 	}
 }
+
+func TestEnsureToken(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gantry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	secret := auth.NewSecret()
+	for i := range 2 { // the second call finds it stored
+		if err := auth.EnsureToken(t.Context(), s, secret, "demo", auth.Grants(auth.Admin, "*"), time.Now()); err != nil {
+			t.Fatalf("EnsureToken %d: %v", i+1, err)
+		}
+	}
+	ts, _ := s.ListTokens(t.Context())
+	if len(ts) != 1 {
+		t.Fatalf("%d tokens stored, want 1", len(ts))
+	}
+	if _, err := auth.Authenticate(t.Context(), s, secret, time.Now()); err != nil {
+		t.Errorf("authenticate with the ensured secret: %v", err)
+	}
+	if err := auth.EnsureToken(t.Context(), s, "short", "x", auth.Grants(auth.Admin, "*"), time.Now()); err == nil {
+		t.Error("EnsureToken with a short secret: no error")
+	}
+}

@@ -46,8 +46,9 @@ func (t Token) State(now time.Time) string {
 // recognize one.
 const SecretPrefix = "gantry_"
 
-// newSecret returns a fresh secret of 256 random bits.
-func newSecret() string {
+// NewSecret returns a fresh token secret: SecretPrefix and 256 random
+// bits in base64url.
+func NewSecret() string {
 	b := make([]byte, 32)
 	rand.Read(b) // never fails: crypto/rand panics rather than return weak bytes
 	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b)
@@ -107,6 +108,10 @@ type IssueRequest struct {
 	CreatedBy string
 	// Now is the issue time; zero: time.Now.
 	Now time.Time
+	// Secret is the token's secret; empty: a fresh one from NewSecret.
+	// Set it only to register a secret made by NewSecret, such as one an
+	// in-process client was given before the server started.
+	Secret string
 }
 
 // Issue creates a token in store and returns its secret, which is never
@@ -132,7 +137,12 @@ func Issue(ctx context.Context, store TokenStore, req IssueRequest) (secret stri
 	if req.Now.IsZero() {
 		req.Now = time.Now()
 	}
-	secret = newSecret()
+	secret = req.Secret
+	if secret == "" {
+		secret = NewSecret()
+	} else if len(secret) < len(SecretPrefix)+43 {
+		return "", Token{}, fmt.Errorf("%w: the given secret is too short to be one from NewSecret", ErrInvalidRequest)
+	}
 	t = Token{
 		ID: newID(), Name: req.Name, Grants: req.Grants, Hash: HashSecret(secret),
 		CreatedAt: req.Now.UTC().Truncate(time.Microsecond), CreatedBy: req.CreatedBy,
