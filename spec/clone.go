@@ -14,6 +14,7 @@ func (s AppSpec) clone() AppSpec {
 	s.ReadinessProbe = s.ReadinessProbe.clone()
 	s.Strategy = s.Strategy.clone()
 	s.Analysis = s.Analysis.clone()
+	s.Database = s.Database.clone()
 	return s
 }
 

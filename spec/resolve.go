@@ -58,6 +58,7 @@ func (s AppSpec) withOverrides(e Environment) AppSpec {
 	if e.Strategy != nil {
 		s.Strategy = e.Strategy.clone()
 	}
+	s.Database = s.Database.merge(e.Database)
 	return s
 }
 

@@ -55,6 +55,9 @@ type AppSpec struct {
 	// and roll it back; a RollingUpdate ignores it. Nil: every check on with
 	// the plan's values.
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// Database is the PostgreSQL database the app owns, migrated as part of
+	// every rollout. Nil: the app has none.
+	Database *Database `json:"database,omitempty"`
 }
 
 // AnalysisSpec tunes the rollback triggers and the canary-versus-baseline
@@ -243,6 +246,8 @@ type Environment struct {
 	Resources *Resources `json:"resources,omitempty"`
 	// Strategy overrides spec.strategy here.
 	Strategy *Strategy `json:"strategy,omitempty"`
+	// Database overrides spec.database here, field by field (url as a whole).
+	Database *Database `json:"database,omitempty"`
 }
 
 // ProxyConfig configures gantry's proxy for one environment.

@@ -50,6 +50,7 @@ func (v *validator) environmentOverrides(path string, e *Environment, base AppSp
 	if e.Strategy != nil {
 		v.strategy(joinField(path, "strategy"), e.Strategy)
 	}
+	v.database(joinField(path, "database"), e.Database, base.Database == nil)
 	resolved := base.withOverrides(*e).WithDefaults()
 	in := fmt.Sprintf(" in environment %s", e.Name)
 	switch {
