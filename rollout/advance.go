@@ -14,6 +14,12 @@ import (
 func (e *Engine) advance(ctx context.Context, r Rollout) error {
 	switch r.Phase {
 	case Pending:
+		if need, err := e.needsMigration(ctx, r); err != nil || need {
+			if err != nil {
+				return err
+			}
+			return e.startMigrating(ctx, r)
+		}
 		_, err := e.transition(ctx, r, Progressing, "RolloutStarted",
 			fmt.Sprintf("rolling out revision %d (from revision %d) with %s", r.ToRevision, r.FromRevision, r.Strategy), Normal)
 		return err
@@ -23,6 +29,8 @@ func (e *Engine) advance(ctx context.Context, r Rollout) error {
 		return e.rollingBack(ctx, r)
 	case Paused:
 		return e.progressing(ctx, r)
+	case Migrating:
+		return e.migrating(ctx, r)
 	}
 	return fmt.Errorf("rollout %d: no handling for phase %s", r.ID, r.Phase)
 }

@@ -32,6 +32,10 @@ type Options struct {
 	// SmokeTests runs a blue-green revision's smoke tests against the
 	// preview listener; nil: smoke tests are skipped with an event.
 	SmokeTests SmokeTester
+	// Database backs up and migrates the database of a revision whose spec
+	// has one, before the revision starts; nil: spec.database is ignored
+	// (with a warning event per rollout).
+	Database DatabaseMigrator
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }
@@ -49,6 +53,8 @@ type Engine struct {
 	progress  map[int64]progressMark
 	scaled    map[revisionKey]int
 	analyses  map[int64]*analysisRun
+	// databaseJobs are the running database jobs (database.go); nil until the first.
+	databaseJobs *dbJobs
 }
 
 type revisionKey struct {

@@ -25,6 +25,9 @@ const (
 	Aborted
 	// Superseded: replaced by a newer rollout of the same app and environment.
 	Superseded
+	// Migrating: the app's database is being backed up and migrated, in the
+	// background, before the new revision starts; the stable revision serves.
+	Migrating
 )
 
 var phaseNames = map[Phase]string{
@@ -37,6 +40,7 @@ var phaseNames = map[Phase]string{
 	Failed:      "Failed",
 	Aborted:     "Aborted",
 	Superseded:  "Superseded",
+	Migrating:   "Migrating",
 }
 
 // String returns the phase's name, such as "Progressing".
