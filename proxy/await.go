@@ -1,8 +1,9 @@
 package proxy
 
 import (
-	"net"
+	"io"
 	"syscall"
+	"unsafe"
 )
 
 // awaitWriter is the writer under an upstream connection's bufio.Writer.
@@ -12,9 +13,9 @@ import (
 // the write) always raises a fresh event. The read that follows finds data
 // instead of failing with EAGAIN first, as net.Conn.Read would: one system
 // call saved per request. Unarmed, or when the write is partial or the
-// socket is full, it behaves as net.Conn.Write.
+// socket is full, it is a plain write.
 type awaitWriter struct {
-	conn  net.Conn
+	out   io.Writer       // the plain writer (the connection or its rawIO)
 	raw   syscall.RawConn // nil: always a plain Write
 	fn    func(fd uintptr) bool
 	armed bool
@@ -25,8 +26,8 @@ type awaitWriter struct {
 	wrote bool // fn already wrote; the next call means "readable"
 }
 
-func (w *awaitWriter) init(c net.Conn, raw syscall.RawConn) {
-	w.conn, w.raw = c, raw
+func (w *awaitWriter) init(out io.Writer, raw syscall.RawConn) {
+	w.out, w.raw = out, raw
 	if raw != nil {
 		w.fn = w.writeThenWait
 	}
@@ -34,7 +35,7 @@ func (w *awaitWriter) init(c net.Conn, raw syscall.RawConn) {
 
 func (w *awaitWriter) Write(p []byte) (int, error) {
 	if !w.armed || w.raw == nil {
-		return w.conn.Write(p)
+		return w.out.Write(p)
 	}
 	w.armed = false
 	w.p, w.n, w.err, w.wrote = p, 0, nil, false
@@ -47,7 +48,7 @@ func (w *awaitWriter) Write(p []byte) (int, error) {
 		return w.n, err
 	}
 	if w.n < len(p) { // partial or would block: finish the ordinary way
-		n, err := w.conn.Write(p[w.n:])
+		n, err := w.out.Write(p[w.n:])
 		return w.n + n, err
 	}
 	return w.n, nil
@@ -59,17 +60,17 @@ func (w *awaitWriter) writeThenWait(fd uintptr) bool {
 	}
 	w.wrote = true
 	for {
-		n, err := syscall.Write(int(fd), w.p)
-		switch err {
-		case nil:
-			w.n = n
-			return n < len(w.p) // all written: wait for the response
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[0])), uintptr(len(w.p)))
+		switch errno {
+		case 0:
+			w.n = int(n)
+			return w.n < len(w.p) // all written: wait for the response
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
 			return true
 		default:
-			w.err = err
+			w.err = errno
 			return true
 		}
 	}

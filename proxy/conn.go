@@ -42,17 +42,21 @@ type clientConn struct {
 
 func newClientConn(p *Proxy, c net.Conn) *clientConn {
 	cc := &clientConn{p: p, conn: c}
+	var rw io.ReadWriter = c
+	if rio := newRawIO(c); rio != nil {
+		rw = rio
+	}
 	if v := clientReaders.Get(); v != nil {
 		cc.br = v.(*bufio.Reader)
-		cc.br.Reset(c)
+		cc.br.Reset(rw)
 	} else {
-		cc.br = bufio.NewReaderSize(c, clientReadBuf)
+		cc.br = bufio.NewReaderSize(rw, clientReadBuf)
 	}
 	if v := clientWriters.Get(); v != nil {
 		cc.bw = v.(*bufio.Writer)
-		cc.bw.Reset(c)
+		cc.bw.Reset(rw)
 	} else {
-		cc.bw = bufio.NewWriterSize(c, clientWriteBuf)
+		cc.bw = bufio.NewWriterSize(rw, clientWriteBuf)
 	}
 	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
 	if err != nil {

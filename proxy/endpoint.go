@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -115,18 +116,15 @@ func (ep *endpoint) dial() (*upstreamConn, error) {
 }
 
 func (ep *endpoint) wrap(c net.Conn) *upstreamConn {
-	uc := &upstreamConn{
-		ep:   ep,
-		conn: c,
-		br:   bufio.NewReaderSize(c, upstreamReadBuf),
+	uc := &upstreamConn{ep: ep, conn: c}
+	var rw io.ReadWriter = c
+	if rio := newRawIO(c); rio != nil {
+		rw = rio
+		uc.raw = rio.raw
+		uc.peekFn = uc.peek
 	}
-	if sc, ok := c.(syscall.Conn); ok {
-		if raw, err := sc.SyscallConn(); err == nil {
-			uc.raw = raw
-			uc.peekFn = uc.peek
-		}
-	}
-	uc.aw.init(c, uc.raw)
+	uc.br = bufio.NewReaderSize(rw, upstreamReadBuf)
+	uc.aw.init(rw, uc.raw)
 	uc.bw = bufio.NewWriterSize(&uc.aw, upstreamWriteBuf)
 	return uc
 }
