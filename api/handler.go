@@ -38,6 +38,9 @@ type Options struct {
 	// Applied is called after an app's spec is stored, so the server can
 	// open listeners for new environments; an error is returned to the client.
 	Applied func(ctx context.Context, app spec.App) error
+	// DatabaseRollback restores an environment's database and restarts the
+	// matching revision; nil: the endpoint answers 501.
+	DatabaseRollback DatabaseRollbackFunc
 	// Version is gantry's version, served at /api/v1/version.
 	Version string
 	// Now is the clock; nil: time.Now.
@@ -78,6 +81,7 @@ func NewHandler(opts Options) http.Handler {
 	mux.HandleFunc("POST "+env+"/retry", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Retry(ctx, req)
 	}))
+	mux.HandleFunc("POST "+env+"/database/rollback", h.databaseRollback)
 	mux.HandleFunc("GET "+env+"/status", h.status)
 	mux.HandleFunc("GET "+env+"/rollouts", h.history)
 	mux.HandleFunc("GET "+env+"/revisions", h.revisions)

@@ -38,6 +38,9 @@ type envRoute struct {
 	traffic       rollout.Traffic
 	// weights is the last table's share per revision, in percent.
 	weights map[int]float64
+	// maintenance empties the table: every request gets 503 + Retry-After
+	// (a database rollback is running; see maintenance.go).
+	maintenance bool
 }
 
 var (
@@ -168,6 +171,9 @@ func (r *trafficRouter) rebuildLocked(k envKey) {
 	}
 	instances := r.instances(k.app, k.env)
 	table, weights := buildTable(instances, e.traffic)
+	if e.maintenance {
+		table, weights = proxy.Table{}, nil
+	}
 	e.weights = weights
 	e.proxy.SetTable(table)
 	if e.preview != nil {

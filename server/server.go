@@ -41,6 +41,9 @@ type Options struct {
 	StopInstancesOnExit bool
 	// RestartBackoff is the first restart delay of a crashed instance; 0: the backend's default.
 	RestartBackoff time.Duration
+	// Backups schedules the daily backup of every app environment with a
+	// database; the zero value backs up at 02:00 and keeps 30 days.
+	Backups BackupSchedule
 	// Version is gantry's version, reported by the API.
 	Version string
 	// Logf receives diagnostics; nil: silent.
@@ -54,8 +57,12 @@ type Server struct {
 	backend *local.Backend
 	router  *trafficRouter
 	engine  *rollout.Engine
-	api     *http.Server
-	ln      net.Listener
+	// held wraps the backend for the engine (database rollbacks hold an
+	// environment at zero); databases migrates and backs up app databases.
+	held      *heldBackend
+	databases *appDatabases
+	api       *http.Server
+	ln        net.Listener
 }
 
 // New opens the store, adopts instances left by an earlier server, opens
@@ -110,10 +117,13 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 			return nil, err
 		}
 	}
+	s.held = newHeldBackend(backend)
+	s.databases = &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
 	s.engine, err = rollout.New(rollout.Options{
-		Store:   s.store,
-		Backend: backend,
-		Router:  s.router,
+		Store:    s.store,
+		Backend:  s.held,
+		Database: s.databases,
+		Router:   s.router,
 		Strategies: map[spec.StrategyType]rollout.Strategy{
 			spec.RollingUpdate: strategy.Rolling{},
 			spec.Canary:        strategy.Canary{},
@@ -132,13 +142,14 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.api = &http.Server{
 		Handler: api.NewHandler(api.Options{
-			Store:     s.store,
-			Engine:    s.engine,
-			Instances: backend.Instances,
-			Traffic:   s.router.traffic,
-			LogPath:   backend.LogPath,
-			Applied:   func(_ context.Context, a spec.App) error { return s.router.open(a) },
-			Version:   opts.Version,
+			Store:            s.store,
+			Engine:           s.engine,
+			Instances:        backend.Instances,
+			Traffic:          s.router.traffic,
+			LogPath:          backend.LogPath,
+			Applied:          func(_ context.Context, a spec.App) error { return s.router.open(a) },
+			DatabaseRollback: s.RollbackDatabase,
+			Version:          opts.Version,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -188,6 +199,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		_ = s.engine.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runBackups(ctx)
 	}()
 	<-ctx.Done()
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 60*time.Second)

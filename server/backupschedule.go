@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gantry-dev/gantry/dbbackup"
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+// BackupSchedule configures the daily backup of every app environment
+// with a database (spec.database) while the server runs. The zero value
+// backs up at 02:00 local time and keeps DefaultBackupKeepLast backups
+// plus every backup younger than 30 days.
+type BackupSchedule struct {
+	// Disabled turns the schedule off.
+	Disabled bool
+	// TimeOfDay is when the daily backup runs, as time since local
+	// midnight; 0: DefaultBackupTimeOfDay.
+	TimeOfDay time.Duration
+	// Interval, when set, replaces the daily run: a backup every Interval
+	// from the server's start (tests use a short one).
+	Interval time.Duration
+	// MaxAge keeps backups younger than this; 0: dbbackup.DefaultMaxAge (30 days).
+	MaxAge time.Duration
+	// KeepLast keeps the newest KeepLast backups whatever their age; 0:
+	// DefaultBackupKeepLast.
+	KeepLast int
+}
+
+// Defaults of BackupSchedule.
+const (
+	DefaultBackupTimeOfDay = 2 * time.Hour
+	DefaultBackupKeepLast  = 7
+)
+
+// next returns when the schedule runs next after now.
+func (b BackupSchedule) next(now time.Time) time.Time {
+	if b.Interval > 0 {
+		return now.Add(b.Interval)
+	}
+	tod := b.TimeOfDay
+	if tod <= 0 {
+		tod = DefaultBackupTimeOfDay
+	}
+	y, m, d := now.Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, now.Location()).Add(tod)
+	if !t.After(now) {
+		t = time.Date(y, m, d+1, 0, 0, 0, 0, now.Location()).Add(tod)
+	}
+	return t
+}
+
+func (b BackupSchedule) retention() dbbackup.Retention {
+	r := dbbackup.Retention{MaxAge: b.MaxAge, KeepLast: b.KeepLast}
+	if r.MaxAge <= 0 {
+		r.MaxAge = dbbackup.DefaultMaxAge
+	}
+	if r.KeepLast <= 0 {
+		r.KeepLast = DefaultBackupKeepLast
+	}
+	return r
+}
+
+// runBackups is the schedule's actor: it backs up and prunes at every
+// scheduled time until ctx ends.
+func (s *Server) runBackups(ctx context.Context) {
+	sched := s.opts.Backups
+	if sched.Disabled {
+		return
+	}
+	for {
+		wait := time.Until(sched.next(time.Now()))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		s.backupAll(ctx, sched.retention())
+	}
+}
+
+// backupAll backs up and prunes every app environment with a database;
+// an environment with a rollout migrating is skipped (it took its own).
+func (s *Server) backupAll(ctx context.Context, keep dbbackup.Retention) {
+	apps, err := s.store.ListApps(ctx)
+	if err != nil {
+		s.opts.Logf("scheduled backup: list apps: %v", err)
+		return
+	}
+	for _, a := range apps {
+		for _, e := range a.Spec.Environments {
+			if ctx.Err() != nil {
+				return
+			}
+			if err := s.backupEnv(ctx, a, e.Name, keep); err != nil {
+				s.recordEvent(rollout.Event{App: a.Name, Env: e.Name, Type: rollout.Warning, Reason: "ScheduledBackupFailed", Message: err.Error()})
+			}
+		}
+	}
+}
+
+func (s *Server) backupEnv(ctx context.Context, a rollout.AppRecord, env string, keep dbbackup.Retention) error {
+	resolved, err := a.Spec.Resolve(env)
+	if err != nil || resolved.Database == nil {
+		return nil
+	}
+	stable := 0
+	if rs, err := s.store.ListRollouts(ctx, rollout.RolloutFilter{App: a.Name, Env: env, Limit: 1}); err == nil && len(rs) > 0 {
+		if rs[0].Phase == rollout.Migrating {
+			return nil
+		}
+		stable = rs[0].Stable()
+	}
+	b, err := s.databases.Backup(ctx, rollout.Revision{App: a.Name, Env: env, Spec: resolved}, stable)
+	if err != nil {
+		return fmt.Errorf("scheduled backup: %w", err)
+	}
+	s.recordEvent(rollout.Event{App: a.Name, Env: env, Type: rollout.Normal, Reason: rollout.ReasonDatabaseBackedUp,
+		Message: fmt.Sprintf("scheduled backup %s: %d bytes in %s, schema version %s", b.ID, b.SizeBytes, b.Duration.Round(time.Millisecond), orNone(b.SchemaVersion))})
+	db, err := s.databases.resolve(a.Name, env, resolved)
+	if err != nil {
+		return err
+	}
+	removed, err := db.backups.Prune(keep, time.Now())
+	if err != nil {
+		return fmt.Errorf("prune backups in %s: %w", db.backups.Dir, err)
+	}
+	if len(removed) > 0 {
+		s.recordEvent(rollout.Event{App: a.Name, Env: env, Type: rollout.Normal, Reason: "BackupsPruned",
+			Message: fmt.Sprintf("removed %d backup(s) beyond %d days and the newest %d, oldest %s", len(removed), int(keep.MaxAge.Hours()/24), keep.KeepLast, removed[len(removed)-1].ID)})
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+// setMaintenance puts an environment's proxy in maintenance (on) or back
+// to its routing table. In maintenance its table is empty, so the proxy
+// answers every request 503 with Retry-After: 1.
+func (r *trafficRouter) setMaintenance(app, env string, on bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := envKey{app, env}
+	e, ok := r.envs[k]
+	if !ok {
+		return false
+	}
+	e.maintenance = on
+	r.rebuildLocked(k)
+	return true
+}
+
+// heldBackend is the backend the engine drives: while an environment is
+// held (a database rollback runs), every Scale of it is to zero, whatever
+// the engine plans.
+type heldBackend struct {
+	rollout.Backend
+
+	mu   sync.Mutex
+	held map[envKey]bool
+}
+
+var _ rollout.Backend = (*heldBackend)(nil)
+
+func newHeldBackend(b rollout.Backend) *heldBackend {
+	return &heldBackend{Backend: b, held: map[envKey]bool{}}
+}
+
+// Scale implements rollout.Backend.
+func (b *heldBackend) Scale(ctx context.Context, rev rollout.Revision, n int) error {
+	b.mu.Lock()
+	if b.held[envKey{rev.App, rev.Env}] {
+		n = 0
+	}
+	b.mu.Unlock()
+	return b.Backend.Scale(ctx, rev, n)
+}
+
+// hold starts or ends holding app's instances in env at zero.
+func (b *heldBackend) hold(app, env string, on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if on {
+		b.held[envKey{app, env}] = true
+	} else {
+		delete(b.held, envKey{app, env})
+	}
+}
