@@ -29,6 +29,12 @@ type RevisionMetrics struct {
 	LatencyCounts []uint64
 }
 
+// LatencyWarmUp is how long the latency checks ignore a canary after its
+// share of traffic changes (a new step, a new ready instance, a blue-green
+// switch): the first requests to new instances pay for cold caches and new
+// connections. Errors, instances and resources are judged throughout.
+const LatencyWarmUp = 5 * time.Second
+
 // analysisRun is the analysis of one rollout: the sequential state and
 // the last counters seen.
 type analysisRun struct {
@@ -36,6 +42,11 @@ type analysisRun struct {
 	prev      map[int]RevisionMetrics
 	lastAt    time.Time
 	everReady map[string]bool
+	// split is the step and the number of ready canary instances last
+	// seen; when it changes the canary's traffic changes, and latency is
+	// ignored until warmUntil.
+	split     [2]int
+	warmUntil time.Time
 	result    AnalysisResult
 }
 
@@ -100,6 +111,15 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 	if e.opts.Metrics != nil {
 		cur = e.opts.Metrics.RevisionMetrics(r.App, r.Env)
 	}
+	split := [2]int{r.Step, 0}
+	for _, in := range instances {
+		if in.Revision == r.ToRevision && in.Ready {
+			split[1]++
+		}
+	}
+	if split != run.split {
+		run.split, run.warmUntil = split, now.Add(LatencyWarmUp)
+	}
 	first := run.prev == nil
 	obs := analysis.Observation{
 		At:              now,
@@ -112,6 +132,11 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 	if first {
 		// The first sample only sets the origin of the counters.
 		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
+	}
+	if now.Before(run.warmUntil) {
+		// New canary instances and fresh connections to them are slower for
+		// a moment; that is not the version's latency.
+		obs.Baseline.Latency, obs.Canary.Latency = nil, nil
 	}
 	v = run.an.Observe(obs)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v)}
