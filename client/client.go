@@ -161,6 +161,15 @@ func (c *Client) Undo(ctx context.Context, app, env string, toRevision int) (rol
 	return out, err
 }
 
+// RollbackDatabase restores app's database in env to backup to (an ID,
+// or "latest") or undoes it to schema version to, and restarts the app at
+// the matching revision.
+func (c *Client) RollbackDatabase(ctx context.Context, app, env, to string) (api.DatabaseRollback, error) {
+	var out api.DatabaseRollback
+	err := c.do(ctx, http.MethodPost, envPath(app, env)+"/database/rollback", api.DatabaseRollbackRequest{To: to}, &out)
+	return out, err
+}
+
 // Command sends a rollout command: "promote", "abort", "pause", "resume" or "retry".
 func (c *Client) Command(ctx context.Context, app, env, command string, body api.CommandBody) (rollout.Rollout, error) {
 	var out rollout.Rollout

@@ -77,7 +77,8 @@ a password file (~/.pgpass, PGPASSFILE). Passwords are never printed.`,
 	pf.StringVar(&f.backupDir, "backup-dir", "backups", "directory holding the backups")
 	pf.StringVarP(&f.output, "output", "o", "", "output format: json, or empty for text")
 	cmd.AddCommand(newDBInfoCmd(f), newDBMigrateCmd(f), newDBValidateCmd(f), newDBUndoCmd(f), newDBBaselineCmd(f),
-		newDBRepairCmd(f), newDBBackupCmd(f), newDBBackupsCmd(f), newDBRestoreCmd(f), newDBPruneCmd(f), newDBDrillCmd(f))
+		newDBRepairCmd(f), newDBBackupCmd(f), newDBBackupsCmd(f), newDBRestoreCmd(f), newDBPruneCmd(f), newDBDrillCmd(f),
+		newDBRollbackCmd(f))
 	return cmd
 }
 
@@ -466,4 +467,57 @@ func meets(ok bool) string {
 		return "met"
 	}
 	return "MISSED"
+}
+
+func newDBRollbackCmd(f *dbFlags) *cobra.Command {
+	var r remote
+	var to string
+	cmd := &cobra.Command{
+		Use:   "rollback APP --env ENV --to BACKUP|latest|VERSION",
+		Short: "Restore an app's database through the gantry server and restart the matching revision",
+		Long: `Asks the gantry server to roll the database of APP in ENV back: its proxy answers 503 with
+Retry-After while every instance is drained and stopped, the backup is restored (or the schema
+undone to VERSION), and the app restarts at the revision the backup was taken with. Refused when the
+environment has no spec.database, the backup is unknown or corrupt, or a rollout is in progress.
+The database URL comes from the spec; --url is not used.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to == "" {
+				return fmt.Errorf("--to is required: a backup ID (gantry db backups), latest, or a schema version")
+			}
+			r.output = f.output
+			ctx := cmd.Context()
+			c, err := r.client()
+			if err != nil {
+				return err
+			}
+			env, err := r.environment(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			res, err := c.RollbackDatabase(ctx, args[0], env, to)
+			if err != nil {
+				return err
+			}
+			if f.json() {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			what := "schema undone to version " + res.SchemaVersion
+			if res.BackupID != "" {
+				what = fmt.Sprintf("backup %s restored (schema version %s)", res.BackupID, res.SchemaVersion)
+			}
+			restart := fmt.Sprintf("revision %d restarted in place", res.Revision)
+			if res.RolloutID != 0 {
+				restart = fmt.Sprintf("rollout %d restarts revision %d (gantry rollout status %s --env %s --watch)", res.RolloutID, res.Revision, args[0], env)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s; %d instance(s) stopped; proxy in maintenance for %s; %s\n",
+				what, res.StoppedInstances, res.Maintenance().Round(time.Millisecond), restart)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "backup ID, latest, or schema version to undo to")
+	cmd.Flags().StringVar(&r.server, "server", "", "gantry server URL (default $GANTRY_SERVER)")
+	cmd.Flags().StringVar(&r.token, "token", "", "API token (default $GANTRY_TOKEN)")
+	cmd.Flags().StringVarP(&r.env, "env", "e", "", "environment (may be left out when the app has only one)")
+	return cmd
 }
