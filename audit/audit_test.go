@@ -98,3 +98,16 @@ func TestEvents_auditsDecisionsOnly(t *testing.T) {
 		t.Errorf("audit record = %+v, want the decision by gantry on rollout 7", got)
 	}
 }
+
+func TestProblemKind_textRoundTrip(t *testing.T) {
+	for _, k := range []audit.ProblemKind{audit.ContentChanged, audit.RecordMissing, audit.ChainBroken} {
+		b, err := k.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got audit.ProblemKind
+		if err := got.UnmarshalText(b); err != nil || got != k {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", b, got, err, k)
+		}
+	}
+}

@@ -35,6 +35,17 @@ func (k ProblemKind) String() string {
 // MarshalText writes the kind's words.
 func (k ProblemKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads the kind's words as MarshalText writes them.
+func (k *ProblemKind) UnmarshalText(b []byte) error {
+	for kind, name := range problemNames {
+		if name == string(b) {
+			*k = kind
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown audit problem kind %q", b)
+}
+
 // Problem is one place where the chain does not hold.
 type Problem struct {
 	// Seq is the record at fault: the changed record, the first missing
