@@ -3,11 +3,15 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/internal/pgtest"
 	"github.com/gantry-dev/gantry/store/postgres"
@@ -48,4 +52,42 @@ func openDB(t *testing.T, cluster *pgtest.Cluster, name string) (*postgres.Store
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, url
+}
+
+// TestAuditStore_twoServersOneChain appends from two stores (two pools,
+// as two gantry servers would have) on one database at once: the
+// advisory lock keeps the chain from forking.
+func TestAuditStore_twoServersOneChain(t *testing.T) {
+	cluster := pgtest.Start(t)
+	a, url := openDB(t, cluster, "shared")
+	b, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const each = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for i, s := range []*postgres.Store{a, b} {
+		wg.Go(func() {
+			for j := range each {
+				r := audit.Record{Time: time.Now(), Actor: fmt.Sprintf("server-%d", i), Action: "deploy", Outcome: "ok", Message: strconv.Itoa(j)}
+				if _, err := s.AppendAudit(t.Context(), r); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("append: %v", err)
+	}
+	rep, err := audit.Verify(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Records != 2*each {
+		t.Errorf("Verify after appends from two servers = %d records, problems %v; want %d, none", rep.Records, rep.Problems, 2*each)
+	}
 }
