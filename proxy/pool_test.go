@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestProxy_ReusesUpstreamConnections(t *testing.T) {
@@ -62,5 +63,26 @@ func TestProxy_ReusesUpstreamConnectionsConcurrently(t *testing.T) {
 	}
 	if n := conns.Load(); n > 16 {
 		t.Errorf("upstream accepted %d connections for 16 concurrent clients, want at most 16", n)
+	}
+}
+
+func TestProxy_RemovedEndpointIdleConnectionsClosed(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	fixed := fixedResponder("ok")
+	up := startRaw(t, func(c net.Conn, br *bufio.Reader) {
+		fixed(c, br) // returns when the proxy closes the connection
+		closed <- struct{}{}
+	})
+	other := startUpstream(t, nameServer("other"))
+	p := startProxy(t, Options{})
+	p.SetTable(table(rev(1, 100, up.addr())))
+	if code, _, _ := get(t, newClient(t), "http://"+p.Addr()+"/"); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	p.SetTable(table(rev(2, 100, other)))
+	select {
+	case <-closed: // the idle connection to the removed endpoint was closed
+	case <-time.After(20 * time.Second):
+		t.Fatal("the idle connection to a removed endpoint stayed open")
 	}
 }

@@ -159,7 +159,9 @@ func TestProxy_StaleKeepAlive(t *testing.T) {
 		<-closed
 		// Let the FIN reach the proxy's side of the pooled connection.
 		eventually(t, "pooled connection to look closed", func() bool {
+			p.mu.Lock()
 			ep := p.endpoints[up.addr()]
+			p.mu.Unlock()
 			ep.mu.Lock()
 			defer ep.mu.Unlock()
 			if len(ep.idle) == 0 {
