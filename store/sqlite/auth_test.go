@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
+	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/store/storetest"
 )
@@ -30,4 +32,18 @@ func TestAuditStore(t *testing.T) {
 			return err
 		}}
 	})
+}
+
+// BenchmarkStore_AppendAudit measures one chained audit append: a write
+// transaction that reads the head, inserts the record and moves the head.
+func BenchmarkStore_AppendAudit(b *testing.B) {
+	s := openTemp(b)
+	r := audit.Record{Time: time.Now(), Actor: "ci", Action: "deploy", App: "payments", Env: "production",
+		Method: "POST", Path: "/api/v1/apps/payments/environments/production/deploy", RemoteAddr: "127.0.0.1:5000", Status: 201, Outcome: "ok"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AppendAudit(b.Context(), r); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
