@@ -33,6 +33,19 @@ func (r Role) String() string {
 // MarshalText writes the role's name.
 func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
+// UnmarshalText reads a role's name as String writes it.
+func (r *Role) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "follower":
+		*r = Follower
+	case "leader":
+		*r = Leader
+	default:
+		return fmt.Errorf("unknown role %q: want leader or follower", b)
+	}
+	return nil
+}
+
 // Info identifies a leader.
 type Info struct {
 	// ID names the server, such as "host:pid"; unique among live servers.

@@ -54,23 +54,33 @@ type LeaderStatus struct {
 type gate struct {
 	self    leader.Info
 	elector leader.Elector
-	local   http.Handler
-	proxy   *httputil.ReverseProxy
-	logf    func(string, ...any)
+	// leads reports whether this server leads with its engine running.
+	leads func() bool
+	local http.Handler
+	proxy *httputil.ReverseProxy
+	logf  func(string, ...any)
 }
 
-type leaderURLKey struct{}
+// forwardKey holds a forwarded request's forwarding in its context.
+type forwardKey struct{}
 
-func newGate(self leader.Info, elector leader.Elector, local http.Handler, logf func(string, ...any)) *gate {
-	g := &gate{self: self, elector: elector, local: local, logf: logf}
+type forwarding struct {
+	target *url.URL
+	in     *http.Request // as it came, for answering locally when the leader does not
+}
+
+func newGate(self leader.Info, elector leader.Elector, leads func() bool, local http.Handler, logf func(string, ...any)) *gate {
+	g := &gate{self: self, elector: elector, leads: leads, local: local, logf: logf}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(pr.In.Context().Value(leaderURLKey{}).(*url.URL))
+			pr.SetURL(pr.In.Context().Value(forwardKey{}).(*forwarding).target)
 			pr.SetXForwarded()
 			pr.Out.Header.Set(ForwardedByHeader, self.ID)
 		},
 		FlushInterval: -1, // log streams
-		ErrorHandler:  g.forwardFailed,
+		ErrorHandler: func(w http.ResponseWriter, out *http.Request, err error) {
+			g.forwardFailed(w, out.Context().Value(forwardKey{}).(*forwarding).in, err)
+		},
 	}
 	return g
 }
@@ -86,8 +96,12 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if g.elector.Role() == leader.Leader || servedByFollower(r) {
+	if g.leads() || servedByFollower(r) {
 		g.local.ServeHTTP(w, r)
+		return
+	}
+	if g.elector.Role() == leader.Leader {
+		g.unavailable(w, r, "", fmt.Sprintf("this gantry server (%s) is taking over as the leader", g.self.ID))
 		return
 	}
 	if by := r.Header.Get(ForwardedByHeader); by != "" {
@@ -104,7 +118,9 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.forwardFailed(w, r, fmt.Errorf("leader %s advertises a bad API URL %q", in.ID, in.APIURL))
 		return
 	}
-	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderURLKey{}, target)))
+	f := &forwarding{target: target}
+	f.in = r.WithContext(context.WithValue(r.Context(), forwardKey{}, f))
+	g.proxy.ServeHTTP(w, f.in)
 }
 
 // servedByFollower reports whether a follower answers r from its store.
