@@ -103,12 +103,12 @@ func (c *clientConn) serve() {
 		}
 		start := time.Now()
 		if err := c.req.parse(head, c.p.opts.StickyCookie); err != nil {
+			code := 400
 			if err == errVersion {
-				c.refuse(505)
-			} else {
-				c.refuse(400)
+				code = 505
 			}
-			c.p.noRoute.record(outcome{status: 400}, time.Since(start))
+			c.refuse(code)
+			c.p.noRoute.record(outcome{status: code}, time.Since(start))
 			return
 		}
 		if !c.forward(start) {

@@ -67,6 +67,7 @@ func (p *Proxy) endpointFor(e Endpoint) *endpoint {
 	ep := p.endpoints[e.Addr]
 	if ep == nil {
 		ep = &endpoint{
+			id:          e.ID, // kept for the endpoint's life: request goroutines log it
 			addr:        e.Addr,
 			maxIdle:     p.opts.MaxIdlePerEndpoint,
 			dialTimeout: p.opts.DialTimeout,
@@ -74,7 +75,6 @@ func (p *Proxy) endpointFor(e Endpoint) *endpoint {
 		}
 		p.endpoints[e.Addr] = ep
 	}
-	ep.id = e.ID
 	ep.mu.Lock()
 	ep.removed.Store(false)
 	ep.mu.Unlock()
