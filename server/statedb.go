@@ -15,31 +15,31 @@ import (
 	"github.com/gantry-dev/gantry/store/sqlite"
 )
 
-// DatabaseKind is the kind of state store a server uses.
-type DatabaseKind int
+// StateDatabaseKind is the kind of state store a server uses.
+type StateDatabaseKind int
 
-// Database kinds.
+// State database kinds.
 const (
 	// SQLite: one file, one server (the embedded default).
-	SQLite DatabaseKind = iota + 1
+	SQLite StateDatabaseKind = iota + 1
 	// PostgreSQL: shared by one or more servers, one of which leads.
 	PostgreSQL
 )
 
 // String returns "sqlite" or "postgres".
-func (k DatabaseKind) String() string {
+func (k StateDatabaseKind) String() string {
 	switch k {
 	case SQLite:
 		return "sqlite"
 	case PostgreSQL:
 		return "postgres"
 	}
-	return fmt.Sprintf("DatabaseKind(%d)", int(k))
+	return fmt.Sprintf("StateDatabaseKind(%d)", int(k))
 }
 
-// Database says where a server keeps its state.
-type Database struct {
-	Kind DatabaseKind
+// StateDatabase says where a server keeps its state.
+type StateDatabase struct {
+	Kind StateDatabaseKind
 	// Path is the SQLite file (Kind SQLite).
 	Path string
 	// URL is the PostgreSQL connection string, a postgres:// URL or a libpq
@@ -48,41 +48,41 @@ type Database struct {
 	URL string
 }
 
-// ParseDatabase reads a --database value: "" is SQLite at
+// ParseStateDatabase reads a --database value: "" is SQLite at
 // <dataDir>/gantry.db; sqlite:///path/gantry.db is SQLite at that path
 // (sqlite://relative/path too); postgres://… or postgresql://… or a libpq
 // key=value string ("host=db dbname=gantry") is PostgreSQL. passwordFile,
 // when not empty, holds the PostgreSQL password (trailing newline ignored);
 // otherwise the password comes from the URL, PGPASSWORD or a passfile
 // (~/.pgpass, PGPASSFILE), as with libpq.
-func ParseDatabase(raw, dataDir, passwordFile string) (Database, error) {
+func ParseStateDatabase(raw, dataDir, passwordFile string) (StateDatabase, error) {
 	switch {
 	case raw == "":
-		return Database{Kind: SQLite, Path: filepath.Join(dataDir, "gantry.db")}, nil
+		return StateDatabase{Kind: SQLite, Path: filepath.Join(dataDir, "gantry.db")}, nil
 	case strings.HasPrefix(raw, "sqlite://"):
 		p := strings.TrimPrefix(raw, "sqlite://")
 		if p == "" {
-			return Database{}, errors.New("--database sqlite://: no path; write sqlite:///absolute/path/gantry.db")
+			return StateDatabase{}, errors.New("--database sqlite://: no path; write sqlite:///absolute/path/gantry.db")
 		}
-		return Database{Kind: SQLite, Path: p}, nil
+		return StateDatabase{Kind: SQLite, Path: p}, nil
 	}
-	d := Database{Kind: PostgreSQL, URL: raw}
+	d := StateDatabase{Kind: PostgreSQL, URL: raw}
 	isURL := strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")
 	if !isURL && !strings.Contains(raw, "=") {
-		return Database{}, fmt.Errorf("--database %q: want postgres://user@host:5432/gantry, a libpq key=value string, or sqlite:///path/gantry.db", redact(raw))
+		return StateDatabase{}, fmt.Errorf("--database %q: want postgres://user@host:5432/gantry, a libpq key=value string, or sqlite:///path/gantry.db", redact(raw))
 	}
 	if passwordFile == "" {
 		return d, nil
 	}
 	b, err := os.ReadFile(passwordFile)
 	if err != nil {
-		return Database{}, fmt.Errorf("--database-password-file: %w", err)
+		return StateDatabase{}, fmt.Errorf("--database-password-file: %w", err)
 	}
 	pw := strings.TrimRight(string(b), "\r\n")
 	if isURL {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Database{}, fmt.Errorf("--database %s: %v", redact(raw), errors.Unwrap(err))
+			return StateDatabase{}, fmt.Errorf("--database %s: %v", redact(raw), errors.Unwrap(err))
 		}
 		user := ""
 		if u.User != nil {
@@ -97,7 +97,7 @@ func ParseDatabase(raw, dataDir, passwordFile string) (Database, error) {
 }
 
 // Redacted is the database's location without its password, for logs.
-func (d Database) Redacted() string {
+func (d StateDatabase) Redacted() string {
 	if d.Kind == SQLite {
 		return "sqlite://" + d.Path
 	}
@@ -126,7 +126,7 @@ type stateStore interface {
 }
 
 // openStore opens the state store d names.
-func openStore(ctx context.Context, d Database) (stateStore, error) {
+func openStore(ctx context.Context, d StateDatabase) (stateStore, error) {
 	switch d.Kind {
 	case SQLite:
 		st, err := sqlite.Open(ctx, d.Path)
