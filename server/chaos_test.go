@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/sqlite"
 )
 
 // chaosApp is an app with two environments of 2 instances each, probed
@@ -182,6 +184,7 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test: about two minutes")
 	}
+	killInstancesAtEnd(t)
 	data := t.TempDir()
 	listen := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -233,10 +236,12 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	t.Logf("killed the server %d times", k.kills)
 
 	n := 0
-	ended := map[string]int{}
+	phases := map[string]int{}
+	var ended []rollout.Rollout
 	for o := range results {
 		n++
-		ended[o.got.Phase.String()+" "+o.got.Reason]++
+		phases[o.got.Phase.String()+" "+o.got.Reason]++
+		ended = append(ended, o.got)
 		switch {
 		case o.err != nil:
 			t.Errorf("%s/%s %s: %v", o.app, o.env, o.version, o.err)
@@ -246,7 +251,7 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 			checkTransitionEvents(ctx, t, c, o.got)
 		}
 	}
-	t.Logf("rollouts ended: %v", ended)
+	t.Logf("rollouts ended: %v", phases)
 	if n != 20 && !t.Failed() {
 		t.Errorf("%d rollouts ended, want 20", n)
 	}
@@ -276,17 +281,26 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 			t.Errorf("orphan instance process %d (%s) runs outside the final server's view (its record: %v); its events: %q; its log:\n%s", pid, id, recErr, history, logText)
 		}
 	}
-	verifyAuditIfPresent(t, data)
-
 	final.cmd.Process.Signal(syscall.SIGTERM)
 	if err := final.cmd.Wait(); err != nil {
 		t.Errorf("final server exit: %v", err)
 	}
+	verifyAudit(ctx, t, data, ended)
 	for pid, id := range pids {
 		if alive(pid) {
 			t.Errorf("instance %s (pid %d) still runs after the final server stopped", id, pid)
 		}
 	}
+}
+
+// killInstancesAtEnd stops, when the test ends, any instance process a
+// failed test left behind.
+func killInstancesAtEnd(t *testing.T) {
+	t.Cleanup(func() {
+		for pid := range instanceProcesses(t) {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	})
 }
 
 // checkTransitionEvents checks that the event log holds the transition of
@@ -355,9 +369,46 @@ func checkStable(ctx context.Context, t *testing.T, c *client.Client, plan [][]p
 	return pids
 }
 
-// verifyAuditIfPresent checks the audit log's hash chain when this build
-// of gantry keeps one.
-func verifyAuditIfPresent(t *testing.T, data string) {
+// verifyAudit checks, once the last server has stopped, the audit log's
+// hash chain and that it holds the decision that ended every rollout. An
+// empty log means this build does not audit the engine's decisions yet.
+func verifyAudit(ctx context.Context, t *testing.T, data string, ended []rollout.Rollout) {
 	t.Helper()
-	_ = strings.TrimSpace(data)
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gantry.db"))
+	if err != nil {
+		t.Errorf("open the state store to verify the audit log: %v", err)
+		return
+	}
+	defer st.Close()
+	rep, err := audit.Verify(ctx, st)
+	if err != nil {
+		t.Errorf("verify the audit log: %v", err)
+		return
+	}
+	if rep.Records == 0 {
+		t.Logf("the audit log is empty: this build does not audit decisions")
+		return
+	}
+	for _, p := range rep.Problems {
+		t.Errorf("audit log: %s", p)
+	}
+	recs, err := st.ListAudit(ctx, audit.Filter{})
+	if err != nil {
+		t.Errorf("list the audit log: %v", err)
+		return
+	}
+	decided := map[string]bool{}
+	for _, r := range recs {
+		decided[r.Target+" "+r.Message] = true
+		if _, rest, ok := strings.Cut(r.Message, " -> "); ok {
+			to, _, _ := strings.Cut(rest, ":")
+			decided[r.Target+" -> "+to] = true
+		}
+	}
+	for _, r := range ended {
+		if !decided[fmt.Sprintf("rollout %d -> %s", r.ID, r.Phase)] {
+			t.Errorf("the audit log holds no decision ending rollout %d (%s/%s) as %s", r.ID, r.App, r.Env, r.Phase)
+		}
+	}
+	t.Logf("audit log: %d records, chain verified", rep.Records)
 }
