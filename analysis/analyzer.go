@@ -29,7 +29,10 @@ type Analyzer struct {
 	begun bool
 
 	memRun, cpuRun, depRun int
-	rollback               *Verdict // sticky once set
+	// latencyKnown: some observation carried latencies, so promotion
+	// needs latency evidence in every step.
+	latencyKnown bool
+	rollback     *Verdict // sticky once set
 }
 
 // totals are cumulative counts.
@@ -145,6 +148,9 @@ func (a *Analyzer) observeCounts(obs Observation) {
 	a.errMargin.observe(c.Errors, b.Errors, p)
 	a.errFloor.observe(c.Errors, c.Requests)
 
+	if b.Latency != nil || c.Latency != nil {
+		a.latencyKnown = true
+	}
 	if b.Latency != nil && c.Latency != nil {
 		if thr := a.slowThreshold(); thr > 0 && b.Requests > 0 && c.Requests > 0 {
 			a.step.sawLatency = true
@@ -153,14 +159,16 @@ func (a *Analyzer) observeCounts(obs Observation) {
 			a.slowMargin.observe(xc, xb, p)
 			d.canarySlow, d.baseSlow, d.canarySlowReq, d.baseSlowReq = xc, xb, c.Requests, b.Requests
 		}
-		if b.Requests > 0 {
-			s.baseLatReq = b.Requests
-			s.baseSlowQ = float64(b.Latency.Quantile(a.cfg.SlowQuantile))
-			if q := b.Latency.Quantile(a.cfg.LatencyQuantile); q > 0 && c.Requests > 0 {
-				s.baseQ = float64(q)
-				s.latReq = c.Requests
-				s.latOver = c.Latency.CountAbove(time.Duration(a.cfg.MaxLatencyRatio * float64(q)))
-			}
+	}
+	if b.Latency != nil && b.Requests > 0 {
+		// The baseline's quantiles count even in an interval whose canary
+		// latency is unknown, so the slow threshold is ready when it is.
+		s.baseLatReq = b.Requests
+		s.baseSlowQ = float64(b.Latency.Quantile(a.cfg.SlowQuantile))
+		if q := b.Latency.Quantile(a.cfg.LatencyQuantile); q > 0 && c.Latency != nil && c.Requests > 0 {
+			s.baseQ = float64(q)
+			s.latReq = c.Requests
+			s.latOver = c.Latency.CountAbove(time.Duration(a.cfg.MaxLatencyRatio * float64(q)))
 		}
 	}
 	a.total.add(d)
@@ -260,6 +268,13 @@ func (a *Analyzer) progress() Verdict {
 		}
 		all = all && r.Fired
 		reasons = append(reasons, r)
+	}
+	if a.cfg.Enabled(LatencyEvidence) && a.latencyKnown && !a.step.sawLatency && st.baseReq > 0 {
+		// Latency is measured and the baseline serves, but nothing could be
+		// compared in this step yet: not seeing it is no evidence.
+		all = false
+		reasons = append(reasons, Reason{Trigger: LatencyEvidence,
+			Message: fmt.Sprintf("no latency comparison in step %d yet", a.step.number)})
 	}
 	if a.cfg.Enabled(LatencyEvidence) && a.step.sawLatency {
 		r := a.latencyEvidence()

@@ -302,3 +302,26 @@ func TestAnalyzer_AllTrafficOnCanary(t *testing.T) {
 		})
 	}
 }
+
+// A step in which the canary's latency was never compared with a serving
+// baseline's (the engine hides the canary's latency while new instances
+// warm up) is not promoted on error evidence alone.
+func TestAnalyzer_NoPromoteWithoutLatencyComparison(t *testing.T) {
+	a := mustNew(t, DefaultConfig())
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range 20 {
+		v := a.Observe(Observation{
+			At:       at(i + 1),
+			Baseline: Window{Requests: 200, Latency: lognormal(r, 200, 50*time.Millisecond, 0.5)},
+			Canary:   Window{Requests: 200},
+		})
+		if v.Action == Promote {
+			t.Fatalf("second %d: promoted without any latency comparison: %v", i+1, v)
+		}
+		if i == 19 {
+			if rs, ok := v.Reason(LatencyEvidence); !ok || rs.Fired {
+				t.Fatalf("verdict %v lacks the unfired latency evidence", v)
+			}
+		}
+	}
+}

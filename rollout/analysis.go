@@ -136,10 +136,16 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 	if now.Before(run.warmUntil) {
 		// New canary instances and fresh connections to them are slower for
 		// a moment; that is not the version's latency.
-		obs.Baseline.Latency, obs.Canary.Latency = nil, nil
+		// The baseline's latency still counts, so the slow-request
+		// threshold is known the moment the warm-up ends.
+		obs.Canary.Latency = nil
 	}
 	v = run.an.Observe(obs)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v)}
+	if v.Action == analysis.Promote && now.Before(run.warmUntil) {
+		// Never promote on evidence that left latency out.
+		run.result = AnalysisResult{Message: fmt.Sprintf("latency warm-up: judged again in %s", run.warmUntil.Sub(now).Round(time.Second))}
+	}
 	return v, true, nil
 }
 
