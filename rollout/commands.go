@@ -163,6 +163,12 @@ func (e *Engine) active(ctx context.Context, app, env string) (Rollout, error) {
 	if len(rs) == 0 || rs[0].Phase.Final() {
 		return Rollout{}, fmt.Errorf("%w: no rollout of %s is in progress in %s", ErrInvalid, app, env)
 	}
+	if rs[0].Phase == Migrating || rs[0].Phase == Pending {
+		// A migration runs in the background and decides for itself
+		// whether the rollout goes on or is rolled back with a restore.
+		return Rollout{}, fmt.Errorf("%w: rollout %d is %s (the database is being backed up and migrated); wait until it is Progressing",
+			ErrInvalid, rs[0].ID, rs[0].Phase)
+	}
 	return rs[0], nil
 }
 
