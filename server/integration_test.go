@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gantry-dev/gantry/client"
+	"github.com/gantry-dev/gantry/internal/testbin"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/server"
@@ -22,21 +21,7 @@ import (
 var gantryBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gantry-server-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	gantryBin = filepath.Join(dir, "gantry")
-	build := exec.Command("go", "build", "-o", gantryBin, "github.com/gantry-dev/gantry/cmd/gantry")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build gantry:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, "github.com/gantry-dev/gantry/cmd/gantry", &gantryBin))
 }
 
 // appSpec is a 3-instance app running the sample workload.

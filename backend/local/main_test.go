@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/backend/backendtest"
+	"github.com/gantry-dev/gantry/internal/testbin"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -21,22 +20,7 @@ import (
 var samplePath string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gantry-local-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	samplePath = filepath.Join(dir, "gantry-sample")
-	build := exec.Command("go", "build", "-o", samplePath, "github.com/gantry-dev/gantry/cmd/gantry-sample")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build the sample workload:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbin.Main(m, "github.com/gantry-dev/gantry/cmd/gantry-sample", &samplePath))
 }
 
 // timeout bounds every wait in these tests: generous, so a slow machine

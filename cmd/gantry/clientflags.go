@@ -48,6 +48,19 @@ func (r *remote) client() (*client.Client, error) {
 	return client.New(client.Options{Server: srv, Actor: actor, Token: strings.TrimSpace(token)})
 }
 
+// target connects to the server and resolves the environment of app.
+func (r *remote) target(ctx context.Context, app string) (*client.Client, string, error) {
+	c, err := r.client()
+	if err != nil {
+		return nil, "", err
+	}
+	env, err := r.environment(ctx, c, app)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, env, nil
+}
+
 func (r *remote) checkOutput() error {
 	switch r.output {
 	case "", "json", "text":

@@ -487,11 +487,7 @@ The database URL comes from the spec; --url is not used.`,
 			}
 			r.output = f.output
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}

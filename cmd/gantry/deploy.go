@@ -30,11 +30,7 @@ deploy, 1 any other error (including --timeout).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,7 @@ func newEventsCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}

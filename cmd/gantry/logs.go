@@ -18,11 +18,7 @@ func newLogsCmd() *cobra.Command {
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}

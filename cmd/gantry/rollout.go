@@ -42,11 +42,7 @@ func newRolloutCommandCmd(name, short string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -79,11 +75,7 @@ then deploy --wait's (0 succeeded, 2 rolled back, 3 failed, 4 superseded).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -181,11 +173,7 @@ func newRolloutHistoryCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -233,11 +221,7 @@ func newRolloutUndoCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			env, err := r.environment(ctx, c, args[0])
+			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
 			}
