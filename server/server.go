@@ -17,10 +17,8 @@ import (
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
-	"github.com/gantry-dev/gantry/spec"
-	"github.com/gantry-dev/gantry/store/sqlite"
-	"github.com/gantry-dev/gantry/strategy"
 )
 
 // DefaultAPIAddr is where the API listens unless told otherwise.
@@ -44,6 +42,15 @@ type Options struct {
 	// Backups schedules the daily backup of every app environment with a
 	// database; the zero value backs up at 02:00 and keeps 30 days.
 	Backups BackupSchedule
+	// StateDatabase is where the server keeps its state (see
+	// ParseStateDatabase); zero: SQLite at <DataDir>/gantry.db. Servers
+	// sharing a PostgreSQL database elect one leader (docs/ha.md).
+	StateDatabase StateDatabase
+	// AdvertiseURL is the API URL followers pass writes to while this
+	// server leads; empty: http://<the API's listen address>.
+	AdvertiseURL string
+	// LeaderPoll is how often a follower tries to take the lead; 0: 500ms.
+	LeaderPoll time.Duration
 	// Version is gantry's version, reported by the API.
 	Version string
 	// Logf receives diagnostics; nil: silent.
@@ -53,7 +60,13 @@ type Options struct {
 // Server is a running gantry server.
 type Server struct {
 	opts    Options
-	store   *sqlite.Store
+	store   stateStore
+	elector leader.Elector
+	self    leader.Info
+
+	// mu guards the leader's parts below, set when this server starts
+	// leading (in New, or in Run after following); nil until then.
+	mu      sync.Mutex
 	backend *local.Backend
 	router  *trafficRouter
 	engine  *rollout.Engine
@@ -62,6 +75,7 @@ type Server struct {
 	held      *heldBackend
 	databases *appDatabases
 	api       *http.Server
+	apiSwap   handlerSwap // the API behind the gate: a follower's, then the leader's
 	ln        net.Listener
 }
 
@@ -86,71 +100,35 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 			s.closeParts()
 		}
 	}()
-	if s.store, err = sqlite.Open(ctx, filepath.Join(opts.DataDir, "gantry.db")); err != nil {
-		return nil, fmt.Errorf("open state store: %w", err)
+	if s.opts.StateDatabase.Kind == 0 {
+		s.opts.StateDatabase = StateDatabase{Kind: SQLite, Path: filepath.Join(opts.DataDir, "gantry.db")}
 	}
-	var backend *local.Backend
-	s.router = newTrafficRouter(func(app, env string) []rollout.Instance { return backend.Instances(app, env) }, opts.Logf)
-	backend, err = local.New(local.Options{
-		DataDir:        opts.DataDir,
-		BaseDir:        opts.BaseDir,
-		OnChange:       s.router.rebuild,
-		Drain:          s.router.drain,
-		Event:          s.recordEvent,
-		RestartBackoff: opts.RestartBackoff,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start local backend: %w", err)
-	}
-	s.backend = backend
-	if err := backend.Recover(ctx, func(app, env string, n int) (rollout.Revision, error) {
-		return s.store.GetRevision(ctx, app, env, n)
-	}); err != nil {
-		return nil, fmt.Errorf("adopt instances of an earlier server: %w", err)
-	}
-	apps, err := s.store.ListApps(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list apps: %w", err)
-	}
-	for _, a := range apps {
-		if err := s.router.open(a.Spec); err != nil {
-			return nil, err
-		}
-	}
-	s.held = newHeldBackend(backend)
-	s.databases = &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
-	s.engine, err = rollout.New(rollout.Options{
-		Store:    s.store,
-		Backend:  s.held,
-		Database: s.databases,
-		Router:   s.router,
-		Strategies: map[spec.StrategyType]rollout.Strategy{
-			spec.RollingUpdate: strategy.Rolling{},
-			spec.Canary:        strategy.Canary{},
-			spec.BlueGreen:     strategy.BlueGreen{},
-		},
-		Metrics:    s.router,
-		SmokeTests: &smokeTester{router: s.router, baseDir: opts.BaseDir, client: &http.Client{}},
-		Interval:   opts.Interval,
-		Logf:       opts.Logf,
-	})
-	if err != nil {
+	opts = s.opts
+	if s.store, err = openStore(ctx, opts.StateDatabase); err != nil {
 		return nil, err
 	}
 	if s.ln, err = net.Listen("tcp", opts.APIAddr); err != nil {
 		return nil, fmt.Errorf("listen for the API on %s (--listen): %w", opts.APIAddr, err)
 	}
+	s.self = leader.Info{ID: serverID(s.ln), APIURL: opts.AdvertiseURL}
+	if s.self.APIURL == "" {
+		s.self.APIURL = s.APIURL()
+	}
+	if s.elector, err = newElector(ctx, opts, s.self); err != nil {
+		return nil, err
+	}
+	s.apiSwap.set(s.apiHandler(leaderParts{}))
+	leads, err := s.elector.TryLead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if leads {
+		if err := s.lead(ctx); err != nil {
+			return nil, err
+		}
+	}
 	s.api = &http.Server{
-		Handler: api.NewHandler(api.Options{
-			Store:            s.store,
-			Engine:           s.engine,
-			Instances:        backend.Instances,
-			Traffic:          s.router.traffic,
-			LogPath:          backend.LogPath,
-			Applied:          func(_ context.Context, a spec.App) error { return s.router.open(a) },
-			DatabaseRollback: s.RollbackDatabase,
-			Version:          opts.Version,
-		}),
+		Handler:           newGate(s.self, s.elector, func() bool { return s.leading().engine != nil }, &s.apiSwap, opts.Logf),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return s, nil
@@ -159,36 +137,60 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 // APIURL is the base URL of the API, such as http://127.0.0.1:7070.
 func (s *Server) APIURL() string { return "http://" + s.ln.Addr().String() }
 
-// Engine returns the rollout engine (for in-process callers such as the demo).
-func (s *Server) Engine() *rollout.Engine { return s.engine }
+// Engine returns the rollout engine (for in-process callers such as the
+// demo); nil while this server follows.
+func (s *Server) Engine() *rollout.Engine { return s.leading().engine }
 
 // Store returns the state store.
 func (s *Server) Store() rollout.Store { return s.store }
 
-// Instances lists an environment's instances.
-func (s *Server) Instances(app, env string) []rollout.Instance { return s.backend.Instances(app, env) }
-
-// Traffic returns an environment's proxy address and per-revision traffic.
-func (s *Server) Traffic(app, env string) (string, []api.RevisionTraffic) {
-	return s.router.traffic(app, env)
+// Instances lists an environment's instances; none while this server follows.
+func (s *Server) Instances(app, env string) []rollout.Instance {
+	if b := s.leading().backend; b != nil {
+		return b.Instances(app, env)
+	}
+	return nil
 }
 
-// ProxyAddr returns the address of an environment's proxy, "" if none.
-func (s *Server) ProxyAddr(app, env string) string { return s.router.proxyAddr(app, env) }
+// Traffic returns an environment's proxy address and per-revision
+// traffic; none while this server follows.
+func (s *Server) Traffic(app, env string) (string, []api.RevisionTraffic) {
+	if r := s.leading().router; r != nil {
+		return r.traffic(app, env)
+	}
+	return "", nil
+}
+
+// ProxyAddr returns the address of an environment's proxy, "" if none
+// (or while this server follows).
+func (s *Server) ProxyAddr(app, env string) string {
+	if r := s.leading().router; r != nil {
+		return r.proxyAddr(app, env)
+	}
+	return ""
+}
 
 // PreviewAddr returns the address of an environment's blue-green preview
-// listener, "" if none.
-func (s *Server) PreviewAddr(app, env string) string { return s.router.previewAddr(app, env) }
+// listener, "" if none (or while this server follows).
+func (s *Server) PreviewAddr(app, env string) string {
+	if r := s.leading().router; r != nil {
+		return r.previewAddr(app, env)
+	}
+	return ""
+}
 
 // Run serves the API and drives rollouts until ctx ends, then stops every
 // part: the API, the engine, the proxies (letting requests finish) and,
-// with StopInstancesOnExit, the instances.
+// with StopInstancesOnExit, the instances. A follower serves the API and
+// waits to lead before it drives anything. A leader that loses its lock
+// stops at once, leaves the instances running for the next leader and
+// returns ErrLeadershipLost.
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Add(2)
+	errc := make(chan error, 3)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := s.api.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -196,34 +198,52 @@ func (s *Server) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		_ = s.engine.Run(ctx)
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.runBackups(ctx)
-	}()
-	<-ctx.Done()
+	if err := s.awaitLead(ctx); err != nil {
+		errc <- err
+		cancel()
+	}
+	if p := s.leading(); p.engine != nil && ctx.Err() == nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_ = p.engine.Run(ctx)
+		}()
+		go func() {
+			defer wg.Done()
+			s.runBackups(ctx)
+		}()
+	}
+	lost := false
+	select {
+	case <-ctx.Done():
+	case <-s.elector.Lost():
+		lost = true
+		errc <- ErrLeadershipLost
+		cancel()
+	}
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 60*time.Second)
 	defer stop()
 	_ = s.api.Shutdown(shutdownCtx)
 	wg.Wait()
+	close(errc)
 	var err error
-	select {
-	case err = <-errc:
-	default:
+	for e := range errc {
+		err = errors.Join(err, e)
 	}
-	if s.opts.StopInstancesOnExit {
-		if serr := s.backend.Shutdown(shutdownCtx); serr != nil {
+	p := s.leading()
+	switch {
+	case p.backend == nil:
+	case s.opts.StopInstancesOnExit && !lost:
+		if serr := p.backend.Shutdown(shutdownCtx); serr != nil {
 			err = errors.Join(err, fmt.Errorf("stop instances: %w", serr))
 		}
-	} else {
-		s.backend.Detach()
+	default:
+		p.backend.Detach()
 	}
-	s.router.close(shutdownCtx)
-	return errors.Join(err, s.store.Close())
+	if p.router != nil {
+		p.router.close(shutdownCtx)
+	}
+	return errors.Join(err, s.elector.Close(), s.store.Close())
 }
 
 // closeParts releases what New opened when New fails.
@@ -238,6 +258,9 @@ func (s *Server) closeParts() {
 	}
 	if s.ln != nil {
 		_ = s.ln.Close()
+	}
+	if s.elector != nil {
+		_ = s.elector.Close()
 	}
 	if s.store != nil {
 		_ = s.store.Close()

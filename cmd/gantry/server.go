@@ -16,6 +16,7 @@ func init() { register(newServerCmd) }
 
 func newServerCmd() *cobra.Command {
 	var opts server.Options
+	var database, passwordFile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the gantry server: API, rollout engine, proxies and the local backend",
@@ -24,25 +25,37 @@ instances as local processes, traffic through gantry's own proxy.
 
 Instances keep running when the server stops (Ctrl-C, or a crash); the next
 server started with the same --data adopts them and carries on with every
-rollout from its stored state.`,
+rollout from its stored state.
+
+With --database postgres://…, two or more servers can share one PostgreSQL
+database: one leads (runs the engine, the instances and the proxies), the
+others serve reads, forward writes to it, and take over within seconds when
+it dies. See docs/ha.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			logger := log.New(os.Stderr, "gantry: ", log.LstdFlags)
 			opts.Logf = logger.Printf
 			opts.Version = gantryVersion()
+			if opts.StateDatabase, err = server.ParseStateDatabase(database, opts.DataDir, passwordFile); err != nil {
+				return err
+			}
 			s, err := server.New(ctx, opts)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "gantry server %s: API on %s, data in %s\n", opts.Version, s.APIURL(), opts.DataDir)
+			fmt.Fprintf(cmd.OutOrStdout(), "gantry server %s: API on %s, data in %s, state in %s, %s\n",
+				opts.Version, s.APIURL(), opts.DataDir, opts.StateDatabase.Redacted(), s.Role())
 			return s.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVar(&opts.DataDir, "data", ".gantry", "data directory: state database and instance logs")
 	cmd.Flags().StringVar(&opts.APIAddr, "listen", server.DefaultAPIAddr, "API listen address")
 	cmd.Flags().StringVar(&opts.BaseDir, "base-dir", "", "directory relative workload paths are resolved from (default: current directory)")
+	cmd.Flags().StringVar(&database, "database", "", "state database: postgres://user@host:5432/gantry (servers sharing it elect a leader; docs/ha.md) or sqlite:///path/gantry.db (default: SQLite at <data>/gantry.db)")
+	cmd.Flags().StringVar(&passwordFile, "database-password-file", "", "file holding the PostgreSQL password (default: from the URL, PGPASSWORD or ~/.pgpass)")
+	cmd.Flags().StringVar(&opts.AdvertiseURL, "advertise", "", "API URL other gantry servers forward writes to while this one leads (default: http://<--listen address>)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
 	return cmd
 }

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/leader"
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/spec"
+	"github.com/gantry-dev/gantry/strategy"
+)
+
+// ErrLeadershipLost: the server led and lost its lock on the database. It
+// stopped acting and left the instances running for the next leader;
+// restarted (as by a supervisor), it follows.
+var ErrLeadershipLost = errors.New("leadership lost: another gantry server may lead now; restart this one to follow")
+
+// leaderParts are what only the leader runs: the local backend, the
+// proxies and the engine. All nil while this server follows.
+type leaderParts struct {
+	backend *local.Backend
+	router  *trafficRouter
+	engine  *rollout.Engine
+}
+
+// leading returns the leader's parts, nil while this server follows.
+func (s *Server) leading() leaderParts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return leaderParts{s.backend, s.router, s.engine}
+}
+
+// Role reports whether this server leads (its engine runs) or follows.
+func (s *Server) Role() leader.Role {
+	if s.leading().engine != nil {
+		return leader.Leader
+	}
+	return leader.Follower
+}
+
+// lead starts what only the leader runs: the local backend, which adopts
+// the instances an earlier server (or the last leader, on this machine)
+// left running, the proxies of every applied app, and the engine. Run
+// starts the engine's loop.
+func (s *Server) lead(ctx context.Context) (err error) {
+	opts := s.opts
+	var backend *local.Backend
+	router := newTrafficRouter(func(app, env string) []rollout.Instance { return backend.Instances(app, env) }, opts.Logf)
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			router.close(cctx)
+			if backend != nil {
+				backend.Detach()
+			}
+		}
+	}()
+	backend, err = local.New(local.Options{
+		DataDir:        opts.DataDir,
+		BaseDir:        opts.BaseDir,
+		OnChange:       router.rebuild,
+		Drain:          router.drain,
+		Event:          s.recordEvent,
+		RestartBackoff: opts.RestartBackoff,
+	})
+	if err != nil {
+		return fmt.Errorf("start local backend: %w", err)
+	}
+	if err := backend.Recover(ctx, func(app, env string, n int) (rollout.Revision, error) {
+		return s.store.GetRevision(ctx, app, env, n)
+	}); err != nil {
+		return fmt.Errorf("adopt instances of an earlier server: %w", err)
+	}
+	stopUnrecorded(opts.DataDir, func(app, env, id string) bool {
+		for _, in := range backend.Instances(app, env) {
+			if in.ID == id {
+				return true
+			}
+		}
+		return false
+	}, s.recordEvent)
+	apps, err := s.store.ListApps(ctx)
+	if err != nil {
+		return fmt.Errorf("list apps: %w", err)
+	}
+	for _, a := range apps {
+		if err := router.open(a.Spec); err != nil {
+			return err
+		}
+	}
+	held := newHeldBackend(backend)
+	databases := &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
+	engine, err := rollout.New(rollout.Options{
+		Store:    s.store,
+		Backend:  held,
+		Database: databases,
+		Router:   router,
+		Strategies: map[spec.StrategyType]rollout.Strategy{
+			spec.RollingUpdate: strategy.Rolling{},
+			spec.Canary:        strategy.Canary{},
+			spec.BlueGreen:     strategy.BlueGreen{},
+		},
+		Metrics:    router,
+		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
+		Interval:   opts.Interval,
+		Logf:       opts.Logf,
+	})
+	if err != nil {
+		return err
+	}
+	s.apiSwap.set(s.apiHandler(leaderParts{backend, router, engine}))
+	s.mu.Lock()
+	s.backend, s.router, s.engine, s.held, s.databases = backend, router, engine, held, databases
+	s.mu.Unlock()
+	return nil
+}
+
+// apiHandler builds the API. With the leader's parts it is the whole API;
+// without (p zero: a follower) it answers the reads of stored state, which
+// is all the gate lets through to a follower's API.
+func (s *Server) apiHandler(p leaderParts) http.Handler {
+	o := api.Options{Store: s.store, Version: s.opts.Version}
+	if p.engine != nil {
+		o.Engine = p.engine
+		o.Instances = p.backend.Instances
+		o.Traffic = p.router.traffic
+		o.LogPath = p.backend.LogPath
+		o.Applied = func(_ context.Context, a spec.App) error { return p.router.open(a) }
+		o.DatabaseRollback = s.RollbackDatabase
+	}
+	return api.NewHandler(o)
+}
+
+// handlerSwap is an http.Handler whose handler can be replaced while it serves.
+type handlerSwap struct{ h atomic.Pointer[http.Handler] }
+
+func (h *handlerSwap) set(next http.Handler) { h.h.Store(&next) }
+
+func (h *handlerSwap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*h.h.Load()).ServeHTTP(w, r)
+}
+
+// awaitLead returns at once when this server leads; otherwise it follows
+// until it can take the lead, then starts the leader's parts. It returns
+// nil when ctx ends first.
+func (s *Server) awaitLead(ctx context.Context) error {
+	if s.leading().engine != nil {
+		return nil
+	}
+	if in, err := s.elector.Leader(ctx); err == nil {
+		s.opts.Logf("following the leader %s at %s (term %d)", in.ID, in.APIURL, in.Term)
+	} else {
+		s.opts.Logf("following; no server leads yet")
+	}
+	if err := s.elector.Lead(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("leader election: %w", err)
+	}
+	start := time.Now()
+	if err := s.lead(ctx); err != nil {
+		return fmt.Errorf("take the lead: %w", err)
+	}
+	in, _ := s.elector.Leader(ctx)
+	s.opts.Logf("leading (term %d): instances adopted, proxies open, engine started in %v", in.Term, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// newElector returns the Elector for the server's state database: a lock
+// file in the data directory for SQLite, an advisory lock for PostgreSQL.
+func newElector(ctx context.Context, opts Options, self leader.Info) (leader.Elector, error) {
+	if opts.StateDatabase.Kind == PostgreSQL {
+		return leader.NewPostgres(ctx, leader.PostgresOptions{
+			URL: opts.StateDatabase.URL, Self: self, Poll: opts.LeaderPoll, Logf: opts.Logf,
+		})
+	}
+	return leader.NewLocal(filepath.Join(opts.DataDir, "gantry.lock"), self), nil
+}
+
+// serverID names this server among others: host, pid and API address.
+func serverID(ln net.Listener) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ln.Addr())
+}
