@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gantry-dev/gantry/audit"
+	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -24,7 +26,7 @@ type Engine interface {
 	Kick()
 }
 
-// Options configure the handler. Store and Engine are required.
+// Options configure the handler. Store, Engine and Tokens are required.
 type Options struct {
 	Store  rollout.Store
 	Engine Engine
@@ -45,54 +47,71 @@ type Options struct {
 	Version string
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Tokens authenticates requests; required.
+	Tokens auth.TokenStore
+	// Audit records every mutating request; nil: none recorded, and the
+	// audit routes answer 501.
+	Audit *audit.Log
+	// Policy says which environments need four-eyes approval; the zero
+	// Policy: none.
+	Policy auth.Policy
 }
 
 // MaxBodyBytes caps every request body.
 const MaxBodyBytes = 1 << 20
 
 // NewHandler returns the API's http.Handler.
-func NewHandler(opts Options) http.Handler {
+func NewHandler(opts Options) *Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	h := &handler{opts: opts}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", h.health)
-	mux.HandleFunc("GET /ready", h.health)
-	mux.HandleFunc("GET /api/v1/version", h.version)
-	mux.HandleFunc("POST /api/v1/apps", h.apply)
-	mux.HandleFunc("GET /api/v1/apps", h.listApps)
-	mux.HandleFunc("GET /api/v1/apps/{app}", h.getApp)
+	if opts.Tokens == nil {
+		panic("api: Options.Tokens is required: every route but /health and /ready authenticates")
+	}
+	rt := &router{mux: http.NewServeMux(), h: h}
+	rt.handle("GET /health", public(), h.health)
+	rt.handle("GET /ready", public(), h.health)
+	rt.handle("GET /api/v1/version", need(auth.Viewer, ScopeAnywhere, "version", "read gantry's version"), h.version)
+	rt.handle("POST /api/v1/apps", need(auth.Deployer, ScopeAnywhere, "apply", "apply an app"), h.apply)
+	rt.handle("GET /api/v1/apps", need(auth.Viewer, ScopeAnywhere, "apps.list", "list apps"), h.listApps)
+	rt.handle("GET /api/v1/apps/{app}", need(auth.Viewer, ScopeAnywhere, "apps.get", "read app {app}"), h.getApp)
 	env := "/api/v1/apps/{app}/environments/{env}"
-	mux.HandleFunc("POST "+env+"/deploy", h.deploy)
-	mux.HandleFunc("POST "+env+"/undo", h.undo)
-	mux.HandleFunc("POST "+env+"/promote", h.command(func(ctx context.Context, c CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+	rt.handle("POST "+env+"/deploy", need(auth.Deployer, ScopeEnv, "deploy", "deploy {app} to {env}"), h.deploy)
+	rt.handle("POST "+env+"/undo", need(auth.Deployer, ScopeEnv, "undo", "undo a rollout of {app} in {env}"), h.undo)
+	rt.handle("POST "+env+"/promote", need(auth.Deployer, ScopeEnv, "promote", "promote {app} in {env}"), h.approval(h.command(func(ctx context.Context, c CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Promote(ctx, req, c.Full)
-	}))
-	mux.HandleFunc("POST "+env+"/abort", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+	})))
+	rt.handle("POST "+env+"/abort", need(auth.Deployer, ScopeEnv, "abort", "abort the rollout of {app} in {env}"), h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Abort(ctx, req)
 	}))
-	mux.HandleFunc("POST "+env+"/pause", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+	rt.handle("POST "+env+"/pause", need(auth.Deployer, ScopeEnv, "pause", "pause the rollout of {app} in {env}"), h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Pause(ctx, req)
 	}))
-	mux.HandleFunc("POST "+env+"/resume", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+	rt.handle("POST "+env+"/resume", need(auth.Deployer, ScopeEnv, "resume", "resume the rollout of {app} in {env}"), h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Resume(ctx, req)
 	}))
-	mux.HandleFunc("POST "+env+"/retry", h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
+	rt.handle("POST "+env+"/retry", need(auth.Deployer, ScopeEnv, "retry", "retry the rollout of {app} in {env}"), h.command(func(ctx context.Context, _ CommandBody, req rollout.CommandRequest) (rollout.Rollout, error) {
 		return h.opts.Engine.Retry(ctx, req)
 	}))
-	mux.HandleFunc("POST "+env+"/database/rollback", h.databaseRollback)
-	mux.HandleFunc("GET "+env+"/status", h.status)
-	mux.HandleFunc("GET "+env+"/rollouts", h.history)
-	mux.HandleFunc("GET "+env+"/revisions", h.revisions)
-	mux.HandleFunc("GET "+env+"/events", h.events)
-	mux.HandleFunc("GET "+env+"/instances/{instance}/logs", h.logs)
-	mux.HandleFunc("GET /api/v1/rollouts/{id}", h.getRollout)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("POST "+env+"/database/rollback", need(auth.Deployer, ScopeEnv, "database.rollback", "roll back the database of {app} in {env}"), h.databaseRollback)
+	rt.handle("GET "+env+"/status", need(auth.Viewer, ScopeEnv, "status", "read the status of {app} in {env}"), h.status)
+	rt.handle("GET "+env+"/rollouts", need(auth.Viewer, ScopeEnv, "history", "read the rollouts of {app} in {env}"), h.history)
+	rt.handle("GET "+env+"/revisions", need(auth.Viewer, ScopeEnv, "revisions", "read the revisions of {app} in {env}"), h.revisions)
+	rt.handle("GET "+env+"/events", need(auth.Viewer, ScopeEnv, "events", "read the events of {app} in {env}"), h.events)
+	rt.handle("GET "+env+"/instances/{instance}/logs", need(auth.Viewer, ScopeEnv, "logs", "read the logs of {app} in {env}"), h.logs)
+	rt.handle("GET /api/v1/rollouts/{id}", need(auth.Viewer, ScopeRollout, "rollout.get", "read rollout {id}"), h.getRollout)
+	rt.handle("/", need(auth.Viewer, ScopeAnywhere, "route", "call the API"), func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound,
 			Message: fmt.Sprintf("no route %s %s: see the API reference in docs/api.md", r.Method, r.URL.Path)})
 	})
-	return mux
+	rt.handle("GET /api/v1/openapi.yaml", need(auth.Viewer, ScopeAnywhere, "openapi", "read the API document"), h.openapi)
+	rt.handle("POST /api/v1/tokens", need(auth.Admin, ScopeEverywhere, "token.create", "create tokens"), h.createToken)
+	rt.handle("GET /api/v1/tokens", need(auth.Admin, ScopeEverywhere, "token.list", "list tokens"), h.listTokens)
+	rt.handle("POST /api/v1/tokens/{token}/revoke", need(auth.Admin, ScopeEverywhere, "token.revoke", "revoke tokens"), h.revokeToken)
+	rt.handle("GET /api/v1/audit", need(auth.Admin, ScopeEverywhere, "audit.list", "read the audit log"), h.listAudit)
+	rt.handle("GET /api/v1/audit/verify", need(auth.Admin, ScopeEverywhere, "audit.verify", "verify the audit log"), h.verifyAudit)
+	return &Handler{mux: rt.mux, routes: rt.routes}
 }
 
 type handler struct{ opts Options }
@@ -105,8 +124,11 @@ func (h *handler) version(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"version": h.opts.Version, "api": "v1"})
 }
 
-// actor names who made a request; authentication replaces it later.
+// actor names who made a request: the token's name.
 func actor(r *http.Request) string {
+	if p, ok := principalOf(r.Context()); ok {
+		return p.Name
+	}
 	if a := r.Header.Get("X-Gantry-Actor"); a != "" {
 		return a
 	}
@@ -131,6 +153,14 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, http.StatusBadRequest, Error{Code: CodeInvalidSpec, Message: err.Error()})
 		return
+	}
+	if p, ok := principalOf(r.Context()); ok {
+		for _, env := range app.EnvironmentNames() {
+			if err := p.Allow("apply "+app.Metadata.Name, env, auth.Deployer); err != nil {
+				writeError(w, http.StatusForbidden, Error{Code: CodeForbidden, Message: err.Error()})
+				return
+			}
+		}
 	}
 	ctx := r.Context()
 	_, err = h.opts.Store.GetApp(ctx, app.Metadata.Name)

@@ -69,6 +69,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, Error{Code: CodeTooLarge,
 			Message: fmt.Sprintf("request body is over %d bytes", MaxBodyBytes)})
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: "malformed JSON: the body ends in the middle of a value; send one complete JSON object"})
 	case errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: "request body is empty: send a JSON object"})
 	case errors.As(err, &syntax):

@@ -14,6 +14,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/rollout"
@@ -151,9 +152,11 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 	}
 	n := newNarrator(opts.Out)
 	n.say("starting gantry on its embedded defaults (data in %s)", opts.DataDir)
+	token := auth.NewSecret() // the demo's client authenticates with it
 	srv, err := server.New(ctx, server.Options{
 		DataDir: opts.DataDir, APIAddr: "127.0.0.1:0", StopInstancesOnExit: true,
 		Interval: 200 * time.Millisecond, RestartBackoff: 300 * time.Millisecond,
+		Token: token,
 	})
 	if err != nil {
 		return res, err
@@ -169,7 +172,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		}
 	}()
 
-	c, err := client.New(client.Options{Server: srv.APIURL(), Actor: "demo"})
+	c, err := client.New(client.Options{Server: srv.APIURL(), Actor: "demo", Token: token})
 	if err != nil {
 		return res, err
 	}

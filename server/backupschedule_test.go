@@ -22,6 +22,7 @@ func startBareServer(t *testing.T, opts server.Options, specText string) *env {
 	t.Helper()
 	ctx := context.Background()
 	opts.DataDir, opts.APIAddr, opts.StopInstancesOnExit, opts.Interval, opts.Logf = t.TempDir(), "127.0.0.1:0", true, 100*time.Millisecond, t.Logf
+	opts.Token = testToken
 	s, err := server.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func startBareServer(t *testing.T, opts server.Options, specText string) *env {
 			t.Errorf("server stop: %v", err)
 		}
 	})
-	c, err := client.New(client.Options{Server: s.APIURL(), Actor: "test"})
+	c, err := client.New(client.Options{Server: s.APIURL(), Actor: "test", Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -191,7 +191,7 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	defer cancel()
 	start := func() *serverProc { return startServerProc(t, data, listen, "--stop-instances-on-exit") }
 	k := &killer{t: t, start: start, cur: start()}
-	c, err := client.New(client.Options{Server: k.cur.url, Actor: "chaos"})
+	c, err := client.New(client.Options{Server: k.cur.url, Actor: "chaos", Token: k.cur.token})
 	if err != nil {
 		t.Fatal(err)
 	}

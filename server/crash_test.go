@@ -23,8 +23,9 @@ import (
 
 // serverProc is `gantry server` running as its own process.
 type serverProc struct {
-	cmd *exec.Cmd
-	url string
+	cmd   *exec.Cmd
+	url   string
+	token string // the admin token it bootstrapped in its data directory
 }
 
 var apiLine = regexp.MustCompile(`API on (http://\S+),`)
@@ -54,7 +55,7 @@ func startServerProc(t *testing.T, dataDir, listen string, extra ...string) *ser
 				for sc.Scan() {
 				}
 			}()
-			return &serverProc{cmd: cmd, url: m[1]}
+			return &serverProc{cmd: cmd, url: m[1], token: readAdminToken(t, dataDir)}
 		}
 	}
 	t.Fatalf("gantry server exited before printing its API address: %v", sc.Err())
@@ -134,7 +135,7 @@ func TestServer_Kill9MidRolloutResumes(t *testing.T) {
 	defer cancel()
 
 	a := startServerProc(t, data, listen)
-	c, err := client.New(client.Options{Server: a.url})
+	c, err := client.New(client.Options{Server: a.url, Token: a.token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestServer_Kill9MidRolloutResumes(t *testing.T) {
 	t.Logf("killed the server mid-rollout; %d instance(s) still running: %v", len(survivors), survivors)
 
 	b := startServerProc(t, data, listen, "--stop-instances-on-exit")
-	c, _ = client.New(client.Options{Server: b.url})
+	c, _ = client.New(client.Options{Server: b.url, Token: b.token})
 	if r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil); err != nil {
 		t.Fatalf("rollout after restart: %v", err)
 	}

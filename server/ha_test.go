@@ -74,7 +74,7 @@ func TestServer_HAFollowerTakesOverMidRollout(t *testing.T) {
 	}
 
 	// Everything goes through the follower, which forwards writes.
-	c, err := client.New(client.Options{Server: b.url, Actor: "test"})
+	c, err := client.New(client.Options{Server: b.url, Actor: "test", Token: a.token})
 	if err != nil {
 		t.Fatal(err)
 	}

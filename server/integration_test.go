@@ -64,6 +64,7 @@ func startServerWith(t *testing.T, specText string) *env {
 	s, err := server.New(ctx, server.Options{
 		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", StopInstancesOnExit: true,
 		Interval: 100 * time.Millisecond, RestartBackoff: 200 * time.Millisecond, Logf: t.Logf,
+		Token: testToken,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func startServerWith(t *testing.T, specText string) *env {
 			t.Errorf("server stop: %v", err)
 		}
 	})
-	c, err := client.New(client.Options{Server: s.APIURL(), Actor: "test"})
+	c, err := client.New(client.Options{Server: s.APIURL(), Actor: "test", Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}

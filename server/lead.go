@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
@@ -101,7 +102,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	held := newHeldBackend(backend)
 	databases := &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
 	engine, err := rollout.New(rollout.Options{
-		Store:    s.store,
+		Store:    s.events,
 		Backend:  held,
 		Database: databases,
 		Router:   router,
@@ -129,7 +130,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 // without (p zero: a follower) it answers the reads of stored state, which
 // is all the gate lets through to a follower's API.
 func (s *Server) apiHandler(p leaderParts) http.Handler {
-	o := api.Options{Store: s.store, Version: s.opts.Version}
+	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy()}
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/audit"
+	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
@@ -55,6 +57,10 @@ type Options struct {
 	Version string
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
+	// Token is an API token secret (from auth.NewSecret) the server
+	// registers as an admin token on every environment, named "local", for
+	// in-process clients such as the demo; empty: none.
+	Token string
 }
 
 // Server is a running gantry server.
@@ -63,6 +69,12 @@ type Server struct {
 	store   stateStore
 	elector leader.Elector
 	self    leader.Info
+	// tokens authenticate API requests; audit records them and the
+	// engine's decisions; events is the store events go to: the state
+	// store, auditing every decision.
+	tokens auth.TokenStore
+	audit  *audit.Log
+	events rollout.Store
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -107,6 +119,10 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.store, err = openStore(ctx, opts.StateDatabase); err != nil {
 		return nil, err
 	}
+	if s.tokens, s.audit, err = s.openAuth(ctx, s.store); err != nil {
+		return nil, err
+	}
+	s.events = audit.Events(s.store, s.audit)
 	if s.ln, err = net.Listen("tcp", opts.APIAddr); err != nil {
 		return nil, fmt.Errorf("listen for the API on %s (--listen): %w", opts.APIAddr, err)
 	}
@@ -276,7 +292,7 @@ func (s *Server) recordEvent(e rollout.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := s.store.AppendEvent(ctx, e); err != nil {
+	if _, err := s.events.AppendEvent(ctx, e); err != nil {
 		s.opts.Logf("record event %s: %v", e.Reason, err)
 	}
 }

@@ -118,7 +118,11 @@ func TestCLI_DeployWaitExitCodes(t *testing.T) {
 		for sc.Scan() {
 		}
 	}()
-	env := []string{"GANTRY_SERVER=" + url}
+	token, err := os.ReadFile(filepath.Join(data, "admin.token")) // bootstrapped by the server
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"GANTRY_SERVER=" + url, "GANTRY_TOKEN=" + strings.TrimSpace(string(token))}
 	spec := filepath.Join(t.TempDir(), "gantry.yaml")
 	os.WriteFile(spec, []byte(fmt.Sprintf(`apiVersion: gantry.dev/v1
 kind: App

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gantry-dev/gantry/audit"
+	"github.com/gantry-dev/gantry/auth"
+)
+
+// auditRequest appends the audit record of a mutating request after it
+// was answered. It runs on a context of its own, so a client that hangs
+// up does not lose the record.
+func (h *handler) auditRequest(r *http.Request, route Route, p auth.Principal, rec *recorder) {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	ar := audit.Record{
+		Time: h.opts.Now(), Actor: p.Name, TokenID: p.TokenID, Action: route.Access.Action,
+		App: r.PathValue("app"), Env: r.PathValue("env"), Method: r.Method, Path: r.URL.Path,
+		RemoteAddr: r.RemoteAddr, Status: status, Outcome: audit.OutcomeOf(status),
+	}
+	if id := r.PathValue("id"); id != "" {
+		ar.Target = id
+	}
+	if status >= 400 {
+		var eb ErrorBody
+		if json.Unmarshal(rec.body, &eb) == nil {
+			ar.Message = eb.Error.Message
+		}
+	}
+	if rec.target != "" {
+		ar.Target = rec.target
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	h.opts.Audit.Record(ctx, ar)
+}
+
+// setAuditTarget names what a request acted on (a rollout, a token) in
+// its audit record.
+func setAuditTarget(w http.ResponseWriter, target string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.target = target
+	}
+}
