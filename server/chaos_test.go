@@ -15,7 +15,9 @@ import (
 
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/client"
+	"github.com/gantry-dev/gantry/internal/pgtest"
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/postgres"
 	"github.com/gantry-dev/gantry/store/sqlite"
 )
 
@@ -182,14 +184,41 @@ func (k *killer) run(ctx context.Context) {
 // process may be left outside the final server's view.
 func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	if testing.Short() {
-		t.Skip("chaos test: about two minutes")
+		t.Skip("chaos test: about a minute")
 	}
+	runChaos(t, nil, func(ctx context.Context, data string) (auditStore, error) {
+		return sqlite.Open(ctx, filepath.Join(data, "gantry.db"))
+	})
+}
+
+// TestServer_Kill9ChaosOnPostgres is the chaos test with the state in
+// PostgreSQL: every restarted server takes the lead again.
+func TestServer_Kill9ChaosOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos test: about a minute")
+	}
+	db := pgtest.Start(t).CreateDB(t, "gantry")
+	runChaos(t, []string{"--database", db}, func(ctx context.Context, _ string) (auditStore, error) {
+		return postgres.Open(ctx, db)
+	})
+}
+
+// auditStore is a state store holding the audit log.
+type auditStore interface {
+	audit.Store
+	Close() error
+}
+
+// runChaos runs the chaos test with servers started with args; openStore
+// opens their state store once the last one has stopped.
+func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, data string) (auditStore, error)) {
 	killInstancesAtEnd(t)
 	data := t.TempDir()
 	listen := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	start := func() *serverProc { return startServerProc(t, data, listen, "--stop-instances-on-exit") }
+	args = append(args, "--stop-instances-on-exit")
+	start := func() *serverProc { return startServerProc(t, data, listen, args...) }
 	k := &killer{t: t, start: start, cur: start()}
 	c, err := client.New(client.Options{Server: k.cur.url, Actor: "chaos", Token: k.cur.token})
 	if err != nil {
@@ -285,7 +314,12 @@ func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	if err := final.cmd.Wait(); err != nil {
 		t.Errorf("final server exit: %v", err)
 	}
-	verifyAudit(ctx, t, data, ended)
+	if st, err := openStore(ctx, data); err != nil {
+		t.Errorf("open the state store to verify the audit log: %v", err)
+	} else {
+		verifyAudit(ctx, t, st, ended)
+		st.Close()
+	}
 	for pid, id := range pids {
 		if alive(pid) {
 			t.Errorf("instance %s (pid %d) still runs after the final server stopped", id, pid)
@@ -372,14 +406,8 @@ func checkStable(ctx context.Context, t *testing.T, c *client.Client, plan [][]p
 // verifyAudit checks, once the last server has stopped, the audit log's
 // hash chain and that it holds the decision that ended every rollout. An
 // empty log means this build does not audit the engine's decisions yet.
-func verifyAudit(ctx context.Context, t *testing.T, data string, ended []rollout.Rollout) {
+func verifyAudit(ctx context.Context, t *testing.T, st audit.Store, ended []rollout.Rollout) {
 	t.Helper()
-	st, err := sqlite.Open(ctx, filepath.Join(data, "gantry.db"))
-	if err != nil {
-		t.Errorf("open the state store to verify the audit log: %v", err)
-		return
-	}
-	defer st.Close()
 	rep, err := audit.Verify(ctx, st)
 	if err != nil {
 		t.Errorf("verify the audit log: %v", err)
