@@ -107,9 +107,10 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s = &Server{opts: opts}
+	built := s // s is nil once an error is returned
 	defer func() {
 		if err != nil {
-			s.closeParts()
+			built.closeParts()
 		}
 	}()
 	if s.opts.StateDatabase.Kind == 0 {

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gantry-dev/gantry/leader"
 )
 
 func TestParseStateDatabase(t *testing.T) {
@@ -51,5 +55,40 @@ func TestParseStateDatabase(t *testing.T) {
 		} else if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("ParseStateDatabase(%q) error shows the password: %v", raw, err)
 		}
+	}
+}
+
+func TestNew_UnreachableDatabaseErrorHidesPassword(t *testing.T) {
+	db, err := ParseStateDatabase("postgres://gantry:hunter2@127.0.0.1:1/gantry?connect_timeout=5", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(context.Background(), Options{DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", StateDatabase: db})
+	if err == nil {
+		t.Fatal("New with an unreachable database: no error")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+func TestNew_SecondServerOnOneDataDirIsRefused(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	a, err := New(ctx, Options{DataDir: data, APIAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("first server: %v", err)
+		}
+	}()
+	if _, err := New(ctx, Options{DataDir: data, APIAddr: "127.0.0.1:0"}); !errors.Is(err, leader.ErrLocked) {
+		t.Errorf("second server on %s: err = %v, want leader.ErrLocked", data, err)
 	}
 }
