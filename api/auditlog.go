@@ -21,7 +21,7 @@ func (h *handler) auditRequest(r *http.Request, route Route, p auth.Principal, r
 	ar := audit.Record{
 		Time: h.opts.Now(), Actor: p.Name, TokenID: p.TokenID, Action: route.Access.Action,
 		App: r.PathValue("app"), Env: r.PathValue("env"), Method: r.Method, Path: r.URL.Path,
-		RemoteAddr: r.RemoteAddr, Status: status, Outcome: audit.OutcomeOf(status),
+		RemoteAddr: remoteAddr(r), Status: status, Outcome: audit.OutcomeOf(status),
 	}
 	if id := r.PathValue("id"); id != "" {
 		ar.Target = id
@@ -46,4 +46,14 @@ func setAuditTarget(w http.ResponseWriter, target string) {
 	if rec, ok := w.(*recorder); ok {
 		rec.target = target
 	}
+}
+
+// remoteAddr is the request's peer address and, when a proxy (such as a
+// follower passing a write to the leader) says for whom it forwarded, that
+// too: "10.0.0.2:41234 for 192.0.2.7". The forwarded part is as claimed.
+func remoteAddr(r *http.Request) string {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		return r.RemoteAddr + " for " + xff
+	}
+	return r.RemoteAddr
 }
