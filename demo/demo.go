@@ -30,7 +30,7 @@ type Options struct {
 	Out io.Writer
 	// DataDir holds the demo's state; empty: a new temporary directory, removed at the end.
 	DataDir string
-	// Rate is the steady traffic in requests per second; 0: 200.
+	// Rate is the steady traffic in requests per second; 0: 400.
 	Rate int
 }
 
@@ -135,7 +135,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		opts.Out = os.Stdout
 	}
 	if opts.Rate <= 0 {
-		opts.Rate = 200
+		opts.Rate = 400
 	}
 	if opts.Executable == "" {
 		if opts.Executable, err = os.Executable(); err != nil {

@@ -17,7 +17,7 @@ import (
 // checks every step ended as the demo says it should.
 func TestRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the demo takes about a minute and a half")
+		t.Skip("-short: the demo takes about a minute")
 	}
 	bin := filepath.Join(t.TempDir(), "gantry")
 	build := exec.Command("go", "build", "-o", bin, "github.com/gantry-dev/gantry/cmd/gantry")

@@ -35,6 +35,6 @@ picks free ports, and stops everything it started (Ctrl-C too).`,
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&opts.Rate, "rate", 200, "requests per second sent through the proxy")
+	cmd.Flags().IntVar(&opts.Rate, "rate", 400, "requests per second sent through the proxy")
 	return cmd
 }
