@@ -46,8 +46,12 @@ type PostgresOptions struct {
 type Postgres struct {
 	opts PostgresOptions
 
-	mu      sync.Mutex // guards everything below and serializes use of conn
+	// connMu serializes use of conn, which can take seconds (a dial, a
+	// ping that times out); mu guards the fields after conn, briefly, so
+	// Role and Leader never wait for the database.
+	connMu  sync.Mutex
 	conn    *pgx.Conn
+	mu      sync.Mutex
 	role    Role
 	self    Info // Since and Term set once leading
 	seen    Info // the leader as last read; zero: none
@@ -78,8 +82,8 @@ func NewPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	p := &Postgres{opts: opts, role: Follower, self: opts.Self, lost: make(chan struct{}), stop: make(chan struct{})}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
 	if err := p.connectLocked(ctx); err != nil {
 		return nil, err
 	}
@@ -132,12 +136,15 @@ func (p *Postgres) createTableLocked(ctx context.Context) error {
 // TryLead implements Elector: one pg_try_advisory_lock and, when it is
 // granted, the leader row written in the same statement.
 func (p *Postgres) TryLead(ctx context.Context) (bool, error) {
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	role, lost := p.role, p.lostErr
+	p.mu.Unlock()
 	switch {
-	case p.role == Leader:
+	case role == Leader:
 		return true, nil
-	case p.lostErr:
+	case lost:
 		return false, errors.New("leader election: this server lost leadership; restart it to campaign again")
 	}
 	if p.conn == nil || p.conn.IsClosed() {
@@ -154,19 +161,24 @@ ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, api_url = excluded.api_
 	since = excluded.since, term = gantry_leader.term + 1
 RETURNING since, term`, lockKey, p.self.ID, p.self.APIURL).Scan(&since, &term)
 	if errors.Is(err, pgx.ErrNoRows) {
-		p.seen, err = p.readLeaderLocked(ctx)
+		seen, err := p.readLeaderLocked(ctx)
 		if err != nil && !errors.Is(err, ErrNoLeader) {
 			return false, err
 		}
+		p.mu.Lock()
+		p.seen = seen
+		p.mu.Unlock()
 		return false, nil
 	}
 	if err != nil {
 		p.closeConnLocked()
 		return false, fmt.Errorf("leader election: try the lock: %w", err)
 	}
+	p.mu.Lock()
 	p.role = Leader
 	p.self.Since, p.self.Term = since, term
 	p.seen = p.self
+	p.mu.Unlock()
 	p.wg.Add(1)
 	go p.keep()
 	return true, nil
@@ -226,19 +238,21 @@ func (p *Postgres) keep() {
 			return
 		case <-t.C:
 		}
-		p.mu.Lock()
+		p.connMu.Lock()
 		ctx, cancel := context.WithTimeout(context.Background(), p.opts.LostAfter)
 		err := p.conn.Ping(ctx)
 		cancel()
 		if err != nil {
 			p.opts.Logf("leader election: lock connection lost (%v): giving leadership up", err)
 			p.closeConnLocked()
+			p.mu.Lock()
 			p.role, p.lostErr, p.seen = Follower, true, Info{}
-			p.lostOnce.Do(func() { close(p.lost) })
 			p.mu.Unlock()
+			p.lostOnce.Do(func() { close(p.lost) })
+			p.connMu.Unlock()
 			return
 		}
-		p.mu.Unlock()
+		p.connMu.Unlock()
 	}
 }
 
@@ -277,9 +291,11 @@ func (p *Postgres) Lost() <-chan struct{} { return p.lost }
 func (p *Postgres) Close() error {
 	p.stopOnce.Do(func() { close(p.stop) })
 	p.wg.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.connMu.Lock()
+	defer p.connMu.Unlock()
 	p.closeConnLocked()
+	p.mu.Lock()
 	p.role = Follower
+	p.mu.Unlock()
 	return nil
 }
