@@ -103,6 +103,11 @@ func New(opts Options) (*Engine, error) {
 
 // Run reconciles every environment of every app until ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	if err := e.repairTrail(ctx); err != nil && ctx.Err() == nil {
+		e.opts.Logf("repair the event trail: %v", err)
+	}
+	e.mu.Unlock()
 	t := time.NewTicker(e.opts.Interval)
 	defer t.Stop()
 	for {
@@ -246,8 +251,13 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 	for n, c := range plan.Replicas {
 		want[n] = c
 	}
+	running := map[int]int{}
 	for _, in := range e.opts.Backend.Instances(r.App, r.Env) {
-		if _, ok := want[in.Revision]; !ok && in.State != Terminating {
+		if in.State == Terminating {
+			continue
+		}
+		running[in.Revision]++
+		if _, ok := want[in.Revision]; !ok {
 			want[in.Revision] = 0
 		}
 	}
@@ -264,7 +274,8 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 		}
 		k := revisionKey{r.App, r.Env, n}
 		if prev, ok := e.scaled[k]; !ok || prev != c {
-			if ok || c > 0 {
+			// After a restart, instances already at the count are no news.
+			if ok || c != running[n] {
 				e.event(ctx, r, Normal, "Scaled", fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c), "gantry")
 			}
 			e.scaled[k] = c

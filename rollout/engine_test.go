@@ -262,3 +262,57 @@ func TestEngine_SupersedeAndUndo(t *testing.T) {
 		}
 	}
 }
+
+// TestEngine_RepairsLostTransitionEvent stores a transition without its
+// event, as a server killed between the two writes leaves it, and checks
+// the next engine records it.
+func TestEngine_RepairsLostTransitionEvent(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	r := h.deploy(t, "v1")
+	r.Phase, r.Reason, r.Message = rollout.Failed, "Test", "stored without its event"
+	if _, err := h.store.UpdateRollout(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.engine.Run(runCtx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs, err := h.store.ListEvents(ctx, rollout.EventFilter{RolloutID: r.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Reason == "TransitionRecovered" && strings.Contains(ev.Message, "is Failed") {
+				n++
+			}
+		}
+		if n == 1 {
+			break
+		}
+		if n > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d TransitionRecovered events, want 1: %+v", n, evs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// A second engine finds the trail whole and adds nothing.
+	runCtx, cancel = context.WithCancel(ctx)
+	go func() { done <- h.engine.Run(runCtx) }()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	<-done
+	evs, _ := h.store.ListEvents(ctx, rollout.EventFilter{RolloutID: r.ID})
+	n := 0
+	for _, ev := range evs {
+		if ev.Reason == "TransitionRecovered" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d TransitionRecovered events after a second start, want still 1", n)
+	}
+}
