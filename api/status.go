@@ -54,6 +54,11 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 		addr, traffic := h.opts.Traffic(app, env)
 		st.ProxyAddr = addr
 		for _, t := range traffic {
+			if t.Revision == 0 {
+				// Requests that found no ready instance of any revision.
+				st.Unrouted = t.Requests
+				continue
+			}
 			get(t.Revision).Traffic = t
 		}
 	}

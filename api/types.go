@@ -51,6 +51,9 @@ type Status struct {
 	// Rollout is the latest rollout, nil before the first deploy.
 	Rollout   *rollout.Rollout `json:"rollout,omitempty"`
 	Revisions []RevisionStatus `json:"revisions"`
+	// Unrouted counts requests the proxy answered 503 because no instance
+	// of any revision was ready (or the environment was in maintenance).
+	Unrouted uint64 `json:"unrouted,omitempty"`
 }
 
 // RevisionStatus is one revision's instances and traffic.

@@ -162,6 +162,9 @@ func printStatus(w io.Writer, st api.Status) {
 			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, strings.Join(inst, " "))
 	}
 	tw.Flush()
+	if st.Unrouted > 0 {
+		fmt.Fprintf(w, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
+	}
 }
 
 func newRolloutHistoryCmd() *cobra.Command {
