@@ -94,7 +94,7 @@ func TestEvents_auditsDecisionsOnly(t *testing.T) {
 		t.Fatalf("audit records = %d, want 1 (the rollback decision only)", len(rs))
 	}
 	got := rs[0]
-	if got.Action != "ProgressDeadlineExceeded" || got.Actor != "gantry" || got.Env != "production" || got.Target != "rollout 7" || got.Outcome != "Warning" {
+	if got.Action != "ProgressDeadlineExceeded" || got.Actor != "gantry" || got.Env != "production" || got.Target != "rollout 7 event 2" || got.Outcome != "Warning" {
 		t.Errorf("audit record = %+v, want the decision by gantry on rollout 7", got)
 	}
 }
@@ -109,5 +109,47 @@ func TestProblemKind_textRoundTrip(t *testing.T) {
 		if err := got.UnmarshalText(b); err != nil || got != k {
 			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", b, got, err, k)
 		}
+	}
+}
+
+// TestCatchUp stores a decision event without its audit record, as a
+// server killed between the two writes leaves it, and checks CatchUp adds
+// exactly the missing record and the chain still verifies.
+func TestCatchUp(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gantry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	log := audit.New(audit.Options{Store: s})
+	store := audit.Events(s, log)
+	now := time.Now()
+	decision := func(reason string) rollout.Event {
+		return rollout.Event{Time: now, App: "a", Env: "prod", RolloutID: 3, Type: rollout.Warning, Reason: reason, Message: "Progressing -> RollingBack: " + reason}
+	}
+	if _, err := store.AppendEvent(t.Context(), decision("ErrorRate")); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: the event is stored, its audit record is not.
+	if _, err := s.AppendEvent(t.Context(), decision("CrashLoop")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendEvent(t.Context(), rollout.Event{Time: now, App: "a", Env: "prod", Type: rollout.Normal, Reason: "Scaled", Message: "routine"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := audit.CatchUp(t.Context(), s, log)
+	if err != nil || n != 1 {
+		t.Fatalf("CatchUp = %d, %v; want 1 record added", n, err)
+	}
+	if n, err := audit.CatchUp(t.Context(), s, log); err != nil || n != 0 {
+		t.Fatalf("second CatchUp = %d, %v; want nothing more", n, err)
+	}
+	rs, err := s.ListAudit(t.Context(), audit.Filter{})
+	if err != nil || len(rs) != 2 || rs[1].Action != "CrashLoop" || rs[1].Target != "rollout 3 event 2" {
+		t.Fatalf("audit = %+v, %v; want the ErrorRate and the caught-up CrashLoop records", rs, err)
+	}
+	rep, err := audit.Verify(t.Context(), s)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify after catch-up: %+v, %v", rep, err)
 	}
 }

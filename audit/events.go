@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -27,19 +28,75 @@ func (s *eventStore) AppendEvent(ctx context.Context, e rollout.Event) (rollout.
 	if err != nil || !Decision(stored) {
 		return stored, err
 	}
-	actor := stored.Actor
+	s.log.Record(ctx, decisionRecord(stored))
+	return stored, nil
+}
+
+// decisionRecord is the audit record of a decision event. Its Target names
+// the event ("rollout 12 event 345"), so CatchUp can tell which events
+// the log already holds.
+func decisionRecord(e rollout.Event) Record {
+	actor := e.Actor
 	if actor == "" {
 		actor = "gantry"
 	}
 	r := Record{
-		Time: stored.Time, Actor: actor, Action: stored.Reason, App: stored.App, Env: stored.Env,
-		Outcome: string(stored.Type), Message: stored.Message,
+		Time: e.Time, Actor: actor, Action: e.Reason, App: e.App, Env: e.Env,
+		Outcome: string(e.Type), Message: e.Message,
+		Target: "event " + strconv.FormatInt(e.ID, 10),
 	}
-	if stored.RolloutID != 0 {
-		r.Target = "rollout " + strconv.FormatInt(stored.RolloutID, 10)
+	if e.RolloutID != 0 {
+		r.Target = "rollout " + strconv.FormatInt(e.RolloutID, 10) + " " + r.Target
 	}
-	s.log.Record(ctx, r)
-	return stored, nil
+	return r
+}
+
+// CatchUp audits the decision events stored after the newest one the log
+// records: a server killed between storing an event and auditing it leaves
+// such a gap. Call it once at start, before the engine runs. It returns how
+// many records it added.
+func CatchUp(ctx context.Context, events rollout.Store, log *Log) (int, error) {
+	recent, err := log.Store().ListAudit(ctx, Filter{Actor: "gantry", Limit: 200, Newest: true})
+	if err != nil {
+		return 0, fmt.Errorf("read the audit log: %w", err)
+	}
+	var last int64
+	for _, r := range recent {
+		if id := eventID(r.Target); id > last {
+			last = id
+		}
+	}
+	if last == 0 {
+		return 0, nil // nothing audited from events yet: nothing to compare with
+	}
+	evs, err := events.ListEvents(ctx, rollout.EventFilter{AfterID: last})
+	if err != nil {
+		return 0, fmt.Errorf("list events after %d: %w", last, err)
+	}
+	n := 0
+	for _, e := range evs {
+		if !Decision(e) {
+			continue
+		}
+		if _, err := log.Append(ctx, decisionRecord(e)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// eventID reads the event number from a Target written by decisionRecord.
+func eventID(target string) int64 {
+	_, after, ok := strings.Cut(target, "event ")
+	if !ok {
+		return 0
+	}
+	id, err := strconv.ParseInt(after, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // Decision reports whether e records a decision worth auditing: a

@@ -427,10 +427,12 @@ func verifyAudit(ctx context.Context, t *testing.T, st audit.Store, ended []roll
 	}
 	decided := map[string]bool{}
 	for _, r := range recs {
-		decided[r.Target+" "+r.Message] = true
+		// A decision's target is "rollout N event M".
+		target, _, _ := strings.Cut(r.Target, " event ")
+		decided[target+" "+r.Message] = true
 		if _, rest, ok := strings.Cut(r.Message, " -> "); ok {
 			to, _, _ := strings.Cut(rest, ":")
-			decided[r.Target+" -> "+to] = true
+			decided[target+" -> "+to] = true
 		}
 	}
 	for _, r := range ended {

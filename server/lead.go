@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
@@ -97,6 +98,15 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	for _, a := range apps {
 		if err := router.open(a.Spec); err != nil {
 			return err
+		}
+	}
+	if s.audit != nil {
+		// A server killed between storing a decision's event and auditing
+		// it left a gap; close it before the engine decides anything new.
+		if n, err := audit.CatchUp(ctx, s.store, s.audit); err != nil {
+			opts.Logf("audit catch-up: %v", err)
+		} else if n > 0 {
+			opts.Logf("audit: recorded %d decision(s) an earlier server stored but did not audit", n)
 		}
 	}
 	held := newHeldBackend(backend)
