@@ -70,7 +70,7 @@ func (BlueGreen) Plan(in rollout.PlanInput) rollout.Plan {
 			plan.Message = fmt.Sprintf("green serves; blue kept for a quick switch back for %s more; analysis: %s", left.Round(time.Second), in.Analysis.Message)
 		} else {
 			plan.Step = BlueGreenCleanup
-			plan.Message = "green stayed healthy through the scale-down delay; decommissioning blue"
+			plan.Message = "green stayed healthy through the scale-down delay; decommissioning blue; analysis: " + in.Analysis.Message
 		}
 	default:
 		plan.Traffic = rollout.Traffic{Weights: map[int]int{in.Target: 100}}
