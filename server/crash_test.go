@@ -154,32 +154,7 @@ func TestServer_Kill9MidRolloutResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var before []rollout.Instance
-	for {
-		st, err := c.Status(ctx, "web", "prod")
-		if err != nil {
-			t.Fatal(err)
-		}
-		before = before[:0]
-		v1, v2ready := 0, 0
-		for _, rs := range st.Revisions {
-			for _, in := range rs.Instances {
-				before = append(before, in)
-				if in.Revision == 1 {
-					v1++
-				} else if in.Ready {
-					v2ready++
-				}
-			}
-		}
-		if v2ready >= 1 && v1 >= 1 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("rollout never reached the middle: %+v", st.Rollout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	before := waitMidway(ctx, t, c)
 	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -274,3 +249,35 @@ func countInstances(st statusView) int {
 }
 
 type statusView = api.Status
+
+// waitMidway waits until web/prod's rolling update from revision 1 has a
+// ready instance of the new revision while revision 1 still runs, and
+// returns every instance then.
+func waitMidway(ctx context.Context, t *testing.T, c *client.Client) []rollout.Instance {
+	t.Helper()
+	for {
+		st, err := c.Status(ctx, "web", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []rollout.Instance
+		v1, v2ready := 0, 0
+		for _, rs := range st.Revisions {
+			for _, in := range rs.Instances {
+				all = append(all, in)
+				if in.Revision == 1 {
+					v1++
+				} else if in.Ready {
+					v2ready++
+				}
+			}
+		}
+		if v2ready >= 1 && v1 >= 1 {
+			return all
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("rollout never reached the middle: %+v", st.Rollout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -92,32 +92,7 @@ func TestServer_HAFollowerTakesOverMidRollout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var before []rollout.Instance
-	for {
-		st, err := c.Status(ctx, "web", "prod")
-		if err != nil {
-			t.Fatal(err)
-		}
-		before = before[:0]
-		v1, v2ready := 0, 0
-		for _, rs := range st.Revisions {
-			for _, in := range rs.Instances {
-				before = append(before, in)
-				if in.Revision == 1 {
-					v1++
-				} else if in.Ready {
-					v2ready++
-				}
-			}
-		}
-		if v2ready >= 1 && v1 >= 1 {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("rollout never reached the middle: %+v", st.Rollout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	before := waitMidway(ctx, t, c)
 
 	killed := time.Now()
 	a.cmd.Process.Signal(syscall.SIGKILL)
