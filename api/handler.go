@@ -37,8 +37,9 @@ type Options struct {
 	Traffic func(app, env string) (addr string, revisions []RevisionTraffic)
 	// LogPath returns the log file of one instance; nil: logs unavailable.
 	LogPath func(app, env, instance string) (string, error)
-	// Applied is called after an app's spec is stored, so the server can
-	// open listeners for new environments; an error is returned to the client.
+	// Applied is called before an app's spec is stored, so the server can
+	// open listeners for new environments; an error is returned to the
+	// client and nothing is stored.
 	Applied func(ctx context.Context, app spec.App) error
 	// DatabaseRollback restores an environment's database and restarts the
 	// matching revision; nil: the endpoint answers 501.
@@ -169,15 +170,17 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 		internalError(w, err)
 		return
 	}
-	if err := h.opts.Store.PutApp(ctx, rollout.AppRecord{Name: app.Metadata.Name, Spec: *app, UpdatedAt: h.opts.Now()}); err != nil {
-		internalError(w, err)
-		return
-	}
+	// Listeners first: a spec whose proxy cannot listen is refused before
+	// anything is stored, so a failed apply changes nothing.
 	if h.opts.Applied != nil {
 		if err := h.opts.Applied(ctx, *app); err != nil {
 			writeError(w, http.StatusConflict, Error{Code: CodeConflict, Message: err.Error()})
 			return
 		}
+	}
+	if err := h.opts.Store.PutApp(ctx, rollout.AppRecord{Name: app.Metadata.Name, Spec: *app, UpdatedAt: h.opts.Now()}); err != nil {
+		internalError(w, err)
+		return
 	}
 	status := http.StatusOK
 	if created {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -191,5 +192,36 @@ func TestServer_BadVersionsRollBackWithoutFailedRequests(t *testing.T) {
 				t.Errorf("history shows %s %s, want %s for %s", hist[0].ToVersion, hist[0].Reason, tc.reason, tc.version)
 			}
 		})
+	}
+}
+
+// TestServer_ApplyWithBusyListenChangesNothing applies a spec whose proxy
+// address is taken: the apply is refused with the address and field, and
+// the app is not stored.
+func TestServer_ApplyWithBusyListenChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s, err := server.New(ctx, server.Options{DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", StopInstancesOnExit: true, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	c, err := client.New(client.Options{Server: s.APIURL(), Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Apply(ctx, "gantry.yaml", []byte(appSpec(busy.Addr().String(), 60)))
+	if err == nil || !strings.Contains(err.Error(), busy.Addr().String()) || !strings.Contains(err.Error(), "proxy.listen") {
+		t.Fatalf("apply with a busy listen address: %v, want an error naming the address and the field", err)
+	}
+	if apps, err := c.Apps(ctx); err != nil || len(apps) != 0 {
+		t.Fatalf("apps after the refused apply = %+v, %v; want none stored", apps, err)
 	}
 }

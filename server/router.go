@@ -63,14 +63,12 @@ func (r *trafficRouter) open(app spec.App) error {
 		if listen == "" {
 			listen = "127.0.0.1:0"
 		}
-		if old, ok := r.envs[k]; ok {
-			if old.listen == listen {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = old.proxy.Shutdown(ctx)
-			cancel()
+		old, had := r.envs[k]
+		if had && old.listen == listen {
+			continue
 		}
+		// The new listener opens before the old one closes: an address that
+		// cannot be had leaves the environment served as it was.
 		p, err := proxy.Listen(proxy.Options{
 			Addr:         listen,
 			Name:         app.Metadata.Name + "/" + e.Name,
@@ -80,7 +78,14 @@ func (r *trafficRouter) open(app spec.App) error {
 		if err != nil {
 			return fmt.Errorf("environment %s: open proxy on %s (environments[].proxy.listen): %w", e.Name, listen, err)
 		}
-		r.envs[k] = &envRoute{listen: listen, proxy: p}
+		route := &envRoute{listen: listen, proxy: p}
+		if had {
+			route.traffic, route.preview, route.previewListen = old.traffic, old.preview, old.previewListen
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = old.proxy.Shutdown(ctx)
+			cancel()
+		}
+		r.envs[k] = route
 	}
 	for _, e := range app.Environments {
 		k := envKey{app.Metadata.Name, e.Name}
