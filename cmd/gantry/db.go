@@ -192,11 +192,7 @@ func newDBMigrateCmd(f *dbFlags) *cobra.Command {
 		defer m.Close(context.WithoutCancel(cmd.Context()))
 		res, err := m.Migrate(cmd.Context(), opts)
 		if f.json() && res != nil {
-			applied := []string{}
-			for _, r := range res.Applied {
-				applied = append(applied, r.Script.Name)
-			}
-			if jerr := printJSON(cmd.OutOrStdout(), map[string]any{"from": res.From.String(), "to": res.To.String(), "applied": applied}); jerr != nil {
+			if jerr := printJSON(cmd.OutOrStdout(), map[string]any{"from": res.From.String(), "to": res.To.String(), "applied": scriptNames(res.Applied)}); jerr != nil {
 				return jerr
 			}
 		}
@@ -251,11 +247,7 @@ func newDBUndoCmd(f *dbFlags) *cobra.Command {
 			defer m.Close(context.WithoutCancel(cmd.Context()))
 			res, err := m.Undo(cmd.Context(), opts)
 			if f.json() && res != nil {
-				undone := []string{}
-				for _, r := range res.Undone {
-					undone = append(undone, r.Script.Name)
-				}
-				if jerr := printJSON(cmd.OutOrStdout(), map[string]any{"from": res.From.String(), "to": res.To.String(), "undone": undone}); jerr != nil {
+				if jerr := printJSON(cmd.OutOrStdout(), map[string]any{"from": res.From.String(), "to": res.To.String(), "undone": scriptNames(res.Undone)}); jerr != nil {
 					return jerr
 				}
 			}
@@ -300,4 +292,13 @@ func newDBRepairCmd(f *dbFlags) *cobra.Command {
 			}
 			return printJSON(cmd.OutOrStdout(), map[string]any{"removed": len(res.Removed), "realigned": len(res.Realigned), "deleted": len(res.Deleted)})
 		}}
+}
+
+// scriptNames lists the file names of the migrations that ran, never nil.
+func scriptNames(runs []migrate.Run) []string {
+	names := []string{}
+	for _, r := range runs {
+		names = append(names, r.Script.Name)
+	}
+	return names
 }
