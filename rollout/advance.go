@@ -212,11 +212,7 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 			}
 		}
 		if left == 0 {
-			final := RolledBack
-			if r.Reason == ReasonAborted {
-				final = Aborted
-			}
-			_, err := e.transition(ctx, r, final, r.Reason,
+			_, err := e.transition(ctx, r, rollbackEnd(r), r.Reason,
 				r.Message+"; no earlier revision exists, so nothing serves", Warning)
 			return err
 		}
@@ -234,11 +230,7 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 		plan.Traffic = Traffic{Weights: map[int]int{r.FromRevision: 100}}
 	}
 	if plan.Complete {
-		final := RolledBack
-		if r.Reason == ReasonAborted {
-			final = Aborted
-		}
-		if r, err = e.transition(ctx, r, final, r.Reason, r.Message, Warning); err != nil {
+		if r, err = e.transition(ctx, r, rollbackEnd(r), r.Reason, r.Message, Warning); err != nil {
 			return err
 		}
 		return e.act(ctx, r, plan)
@@ -310,4 +302,13 @@ func CountInstances(instances []Instance, now time.Time, minReady time.Duration)
 		}
 	}
 	return out
+}
+
+// rollbackEnd is the phase a finished rollback ends in: Aborted when a
+// user aborted the rollout, RolledBack otherwise.
+func rollbackEnd(r Rollout) Phase {
+	if r.Reason == ReasonAborted {
+		return Aborted
+	}
+	return RolledBack
 }
