@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gantry-dev/gantry/internal/pgtest"
+	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/store/postgres"
 	"github.com/gantry-dev/gantry/store/storetest"
@@ -54,4 +55,18 @@ func TestOpen_migrations(t *testing.T) {
 	if !errors.Is(err, postgres.ErrSchemaTooNew) {
 		t.Errorf("Open of a database from a newer gantry: error = %v, want ErrSchemaTooNew", err)
 	}
+}
+
+func TestStore_flags(t *testing.T) {
+	cluster := pgtest.Start(t)
+	var n atomic.Int64
+	storetest.RunFlags(t, func(t *testing.T) featureflag.Store {
+		url := cluster.CreateDB(t, fmt.Sprintf("flags%d", n.Add(1)))
+		s, err := postgres.Open(t.Context(), url)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

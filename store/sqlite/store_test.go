@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/store/sqlite"
 	"github.com/gantry-dev/gantry/store/storetest"
@@ -55,4 +56,8 @@ func TestOpen_keepsDataAcrossReopen(t *testing.T) {
 	if err := s.IntegrityCheck(t.Context()); err != nil {
 		t.Error(err)
 	}
+}
+
+func TestStore_flags(t *testing.T) {
+	storetest.RunFlags(t, func(t *testing.T) featureflag.Store { return openTemp(t) })
 }
