@@ -52,7 +52,9 @@ func (s *Snapshot) Seq() int64 { return s.doc.Seq }
 
 // ETag returns a strong HTTP entity tag for the snapshot, such as
 // "\"production-42\"".
-func (s *Snapshot) ETag() string { return fmt.Sprintf("%q", fmt.Sprintf("%s-%d", s.doc.Environment, s.doc.Seq)) }
+func (s *Snapshot) ETag() string {
+	return fmt.Sprintf("%q", fmt.Sprintf("%s-%d", s.doc.Environment, s.doc.Seq))
+}
 
 // Flag returns the compiled flag with key, nil when there is none.
 func (s *Snapshot) Flag(key string) *Compiled { return s.flags[key] }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gantry-dev/gantry/internal/pgtest"
 	"github.com/gantry-dev/gantry/featureflag"
+	"github.com/gantry-dev/gantry/internal/pgtest"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/store/postgres"
 	"github.com/gantry-dev/gantry/store/storetest"
