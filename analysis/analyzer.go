@@ -1,24 +1,30 @@
 package analysis
 
 import (
-	"fmt"
 	"math"
 	"time"
 )
 
 // Analyzer holds one rollout's sequential state: the e-processes, the
-// sliding window of the threshold triggers, and the consecutive-breach
-// counters. It is a deterministic state machine: the same observations
-// give the same verdicts. It is not safe for concurrent use.
+// sliding window of the threshold triggers, the warm-up of each group and
+// the consecutive-breach counters. It is a deterministic state machine:
+// the same observations give the same verdicts. It is not safe for
+// concurrent use.
 type Analyzer struct {
 	cfg Config
 
-	// Rollback tests (H0: canary no worse than baseline).
-	errTest, slowTest ratioTest
-	// Promote tests (H0': canary at least PromoteMargin times worse; or
-	// its error rate at least NegligibleErrorRate).
-	errMargin, slowMargin ratioTest
-	errFloor              rateTest
+	// Rollback tests. errTest: H0 "canary error rate ≤ (1+ErrorMargin) ×
+	// baseline's". slowOver: H0 "canary share above the slow limit ≤
+	// 1−SlowQuantile" (its quantile within the margins); slowCmp: H0
+	// "canary share above the slow limit ≤ baseline's". LatencyTest needs
+	// both, so a slowdown that both groups share does not fire it.
+	errTest, slowCmp ratioTest
+	slowOver         rateTest
+	// Promote tests (H0': canary at least PromoteMargin times worse; its
+	// error rate at least NegligibleErrorRate; its share above the slow
+	// limit at least 1−SlowQuantile).
+	errMargin           ratioTest
+	errFloor, slowUnder rateTest
 
 	total totals // since New, for the rollback tests' messages
 	step  stepState
@@ -28,6 +34,9 @@ type Analyzer struct {
 	last  time.Time
 	begun bool
 
+	canaryWarm, baseWarm warmUp
+	warming              bool // the last observation was in a warm-up
+
 	memRun, cpuRun, depRun int
 	// latencyKnown: some observation carried latencies, so promotion
 	// needs latency evidence in every step.
@@ -35,11 +44,11 @@ type Analyzer struct {
 	rollback     *Verdict // sticky once set
 }
 
-// totals are cumulative counts.
+// totals are cumulative counts of compared intervals.
 type totals struct {
 	canaryReq, canaryErr, baseReq, baseErr uint64
 	// canarySlowReq and baseSlowReq count requests in intervals where the
-	// slow test could run (a threshold and both latencies known).
+	// slow tests could run (a threshold and both latencies known).
 	canarySlow, baseSlow, canarySlowReq, baseSlowReq uint64
 }
 
@@ -74,7 +83,7 @@ type slot struct {
 	at                time.Time
 	canaryReq, errs   uint64
 	baseReq, baseErrs uint64
-	latReq, latOver   uint64  // canary requests with latency known; those above MaxLatencyRatio × baseline quantile
+	latReq, latOver   uint64  // canary requests with latency known; those above the LatencyRatio threshold
 	baseQ             float64 // baseline LatencyQuantile, ns
 	baseSlowQ         float64 // baseline SlowQuantile, ns
 	baseLatReq        uint64  // baseline requests with latency known
@@ -87,17 +96,23 @@ func New(cfg Config) (*Analyzer, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	margin := make([]float64, len(promoteFractions))
-	for i, f := range promoteFractions {
-		margin[i] = f * cfg.PromoteMargin
+	scaled := func(by float64, fs []float64) []float64 {
+		out := make([]float64, len(fs))
+		for i, f := range fs {
+			out[i] = f * by
+		}
+		return out
 	}
+	errNull := 1 + orNone(cfg.ErrorMargin)
+	q0 := 1 - cfg.SlowQuantile
 	return &Analyzer{
-		cfg:        cfg,
-		errTest:    newRatioTest(1, rollbackRatios),
-		slowTest:   newRatioTest(1, rollbackRatios),
-		errMargin:  newRatioTest(cfg.PromoteMargin, margin),
-		slowMargin: newRatioTest(cfg.PromoteMargin, margin),
-		errFloor:   newRateTest(cfg.NegligibleErrorRate, negligibleFractions),
+		cfg:       cfg,
+		errTest:   newRatioTest(errNull, scaled(errNull, rollbackRatios)),
+		slowCmp:   newRatioTest(1, rollbackRatios),
+		slowOver:  newRateTest(q0, exceedFractions),
+		errMargin: newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
+		errFloor:  newRateTest(cfg.NegligibleErrorRate, negligibleFractions),
+		slowUnder: newRateTest(q0, negligibleFractions),
 	}, nil
 }
 
@@ -115,8 +130,11 @@ func (a *Analyzer) Observe(obs Observation) Verdict {
 	}
 	a.begun, a.last = true, obs.At
 
+	cw := a.canaryWarm.observe(obs.CanaryInstances, obs.Canary.Requests, obs.At, a.cfg)
+	bw := a.baseWarm.observe(obs.BaselineInstances, obs.Baseline.Requests, obs.At, a.cfg)
+	a.warming = cw || bw
 	a.observeCounts(obs)
-	a.observeInstances(obs.CanaryInstances)
+	a.observeInstances(obs)
 	if a.rollback != nil {
 		return *a.rollback
 	}
@@ -124,20 +142,25 @@ func (a *Analyzer) Observe(obs Observation) Verdict {
 		a.rollback = &Verdict{Action: Rollback, Reasons: fired}
 		return *a.rollback
 	}
-	return a.progress()
+	return a.progress(obs)
 }
 
 func (a *Analyzer) startStep(n int) {
 	a.step = stepState{number: n}
 	a.errMargin.m.reset()
-	a.slowMargin.m.reset()
 	a.errFloor.m.reset()
+	a.slowUnder.m.reset()
 }
 
-// observeCounts feeds the tests and the sliding window.
+// observeCounts feeds the tests and the sliding window. An interval in a
+// warm-up counts for ErrorRate only.
 func (a *Analyzer) observeCounts(obs Observation) {
 	b, c := obs.Baseline, obs.Canary
 	s := slot{at: obs.At, canaryReq: c.Requests, errs: c.Errors, baseReq: b.Requests, baseErrs: b.Errors}
+	if a.warming {
+		a.push(s)
+		return
+	}
 	d := totals{canaryReq: c.Requests, canaryErr: c.Errors, baseReq: b.Requests, baseErr: b.Errors}
 
 	var p float64
@@ -152,12 +175,14 @@ func (a *Analyzer) observeCounts(obs Observation) {
 		a.latencyKnown = true
 	}
 	if b.Latency != nil && c.Latency != nil {
-		if thr := a.slowThreshold(); thr > 0 && b.Requests > 0 && c.Requests > 0 {
+		if lim := a.slowLimit(); lim > 0 && b.Requests > 0 && c.Requests > 0 {
 			a.step.sawLatency = true
-			xc, xb := c.Latency.CountAbove(thr), b.Latency.CountAbove(thr)
-			a.slowTest.observe(xc, xb, p)
-			a.slowMargin.observe(xc, xb, p)
-			d.canarySlow, d.baseSlow, d.canarySlowReq, d.baseSlowReq = xc, xb, c.Requests, b.Requests
+			xc, xb := c.Latency.CountAbove(lim), b.Latency.CountAbove(lim)
+			n := max(c.Requests, c.Latency.CountAbove(0), xc)
+			a.slowOver.observe(xc, n)
+			a.slowUnder.observe(xc, n)
+			a.slowCmp.observe(xc, xb, p)
+			d.canarySlow, d.baseSlow, d.canarySlowReq, d.baseSlowReq = xc, xb, n, max(b.Requests, xb)
 		}
 	}
 	if b.Latency != nil && b.Requests > 0 {
@@ -168,7 +193,7 @@ func (a *Analyzer) observeCounts(obs Observation) {
 		if q := b.Latency.Quantile(a.cfg.LatencyQuantile); q > 0 && c.Latency != nil && c.Requests > 0 {
 			s.baseQ = float64(q)
 			s.latReq = c.Requests
-			s.latOver = c.Latency.CountAbove(time.Duration(a.cfg.MaxLatencyRatio * float64(q)))
+			s.latOver = c.Latency.CountAbove(a.ratioLimit(q))
 		}
 	}
 	a.total.add(d)
@@ -176,16 +201,16 @@ func (a *Analyzer) observeCounts(obs Observation) {
 	a.push(s)
 
 	pe := math.Log(1 / a.cfg.PromoteAlpha)
-	a.step.errLogE, a.step.floorLogE, a.step.slow = a.errMargin.m.peak, a.errFloor.m.peak, a.slowMargin.m.peak
+	a.step.errLogE, a.step.floorLogE, a.step.slow = a.errMargin.m.peak, a.errFloor.m.peak, a.slowUnder.m.peak
 	a.step.errShown = a.step.errShown || a.step.errLogE >= pe
 	a.step.errFloorShown = a.step.errFloorShown || a.step.floorLogE >= pe
 	a.step.slowShown = a.step.slowShown || a.step.slow >= pe
 }
 
-// slowThreshold is the latency above which a request counts as slow for
-// the next interval: fixed, or the request-weighted mean of the baseline's
+// slowThreshold is the baseline's SlowQuantile the next interval is judged
+// against: fixed, or the request-weighted mean of the baseline's
 // SlowQuantile over the window so far. It never depends on the interval
-// it is applied to, which keeps the slow test valid. Zero: none yet.
+// it is applied to, which keeps the slow tests valid. Zero: none yet.
 func (a *Analyzer) slowThreshold() time.Duration {
 	if a.cfg.SlowThreshold > 0 {
 		return a.cfg.SlowThreshold
@@ -199,6 +224,22 @@ func (a *Analyzer) slowThreshold() time.Duration {
 		return 0
 	}
 	return time.Duration(sum / n)
+}
+
+// slowLimit is the latency above which a canary request is slow: the
+// baseline's SlowQuantile plus the latency margins. Zero: none yet.
+func (a *Analyzer) slowLimit() time.Duration {
+	c := a.slowThreshold()
+	if c <= 0 {
+		return 0
+	}
+	return max(time.Duration(float64(c)*(1+orNone(a.cfg.LatencyMargin))), c+orNone(a.cfg.LatencyMarginAbs))
+}
+
+// ratioLimit is LatencyRatio's threshold for a baseline quantile q: the
+// plan's multiple of it, never less than q plus the absolute margin.
+func (a *Analyzer) ratioLimit(q time.Duration) time.Duration {
+	return max(time.Duration(a.cfg.MaxLatencyRatio*float64(q)), q+orNone(a.cfg.LatencyMarginAbs))
 }
 
 // push appends s to the window and drops the slots older than cfg.Window.
@@ -236,7 +277,8 @@ func (a *Analyzer) windowSum() (w slot) {
 	return w
 }
 
-func (a *Analyzer) observeInstances(in Instances) {
+func (a *Analyzer) observeInstances(obs Observation) {
+	in := obs.CanaryInstances
 	run := func(n *int, breach bool) {
 		if breach {
 			*n++
@@ -246,89 +288,8 @@ func (a *Analyzer) observeInstances(in Instances) {
 	}
 	run(&a.memRun, in.MemLimitBytes > 0 && in.MaxRSSBytes > in.MemLimitBytes)
 	run(&a.cpuRun, in.CPULimitMillis > 0 && in.MaxCPUMillis > in.CPULimitMillis)
-	run(&a.depRun, len(in.DependencyFailures) > 0)
-}
-
-// progress decides between Hold, Continue and Promote when no rollback
-// trigger fired.
-func (a *Analyzer) progress() Verdict {
-	st := a.step.totals
-	if need := uint64(a.cfg.MinRequests); st.canaryReq < need {
-		return Verdict{Action: Hold, Reasons: []Reason{{
-			Trigger: Traffic, Observed: float64(st.canaryReq), Threshold: float64(need),
-			Message: fmt.Sprintf("need ≥ %s canary requests in step %d, have %s", count(need), a.step.number, count(st.canaryReq)),
-		}}}
-	}
-	var reasons []Reason
-	all := true
-	if a.cfg.Enabled(ErrorEvidence) {
-		r := a.errorEvidence()
-		if r.Fired && a.step.errFound == nil {
-			a.step.errFound = &r
-		}
-		all = all && r.Fired
-		reasons = append(reasons, r)
-	}
-	if a.cfg.Enabled(LatencyEvidence) && a.latencyKnown && !a.step.sawLatency && st.baseReq > 0 {
-		// Latency is measured and the baseline serves, but nothing could be
-		// compared in this step yet: not seeing it is no evidence.
-		all = false
-		reasons = append(reasons, Reason{Trigger: LatencyEvidence,
-			Message: fmt.Sprintf("no latency comparison in step %d yet", a.step.number)})
-	}
-	if a.cfg.Enabled(LatencyEvidence) && a.step.sawLatency {
-		r := a.latencyEvidence()
-		if r.Fired && a.step.slowFound == nil {
-			a.step.slowFound = &r
-		}
-		all = all && r.Fired
-		reasons = append(reasons, r)
-	}
-	if all {
-		return Verdict{Action: Promote, Reasons: reasons}
-	}
-	return Verdict{Action: Continue, Reasons: reasons}
-}
-
-func (a *Analyzer) errorEvidence() Reason {
-	if a.step.errFound != nil {
-		return *a.step.errFound
-	}
-	st := a.step.totals
-	need := 1 / a.cfg.PromoteAlpha
-	seen := fmt.Sprintf("5xx %s of %s canary requests vs %s of %s baseline in step %d",
-		pct(rate(st.canaryErr, st.canaryReq)), count(st.canaryReq), pct(rate(st.baseErr, st.baseReq)), count(st.baseReq), a.step.number)
-	switch {
-	case a.step.errShown:
-		e := eValue(a.step.errLogE)
-		return Reason{Trigger: ErrorEvidence, Fired: true, Observed: e, Threshold: need,
-			Message: fmt.Sprintf("%s; canary error rate shown below %s× the baseline's (e-value %s ≥ %s)", seen, num(a.cfg.PromoteMargin), num(e), num(need))}
-	case a.step.errFloorShown:
-		e := eValue(a.step.floorLogE)
-		return Reason{Trigger: ErrorEvidence, Fired: true, Observed: e, Threshold: need,
-			Message: fmt.Sprintf("%s; canary error rate shown below %s (e-value %s ≥ %s)", seen, pct(a.cfg.NegligibleErrorRate), num(e), num(need))}
-	}
-	e := eValue(max(a.step.errLogE, a.step.floorLogE))
-	return Reason{Trigger: ErrorEvidence, Observed: e, Threshold: need,
-		Message: fmt.Sprintf("%s; not yet shown below %s× the baseline's or below %s (e-value %s < %s)", seen, num(a.cfg.PromoteMargin), pct(a.cfg.NegligibleErrorRate), num(e), num(need))}
-}
-
-func (a *Analyzer) latencyEvidence() Reason {
-	if a.step.slowFound != nil {
-		return *a.step.slowFound
-	}
-	st := a.step.totals
-	need := 1 / a.cfg.PromoteAlpha
-	e := eValue(a.step.slow)
-	seen := fmt.Sprintf("slow (> %s) %s of %s canary requests vs %s of %s baseline in step %d",
-		ms(a.slowThreshold()), pct(rate(st.canarySlow, st.canarySlowReq)), count(st.canarySlowReq),
-		pct(rate(st.baseSlow, st.baseSlowReq)), count(st.baseSlowReq), a.step.number)
-	if a.step.slowShown {
-		return Reason{Trigger: LatencyEvidence, Fired: true, Observed: e, Threshold: need,
-			Message: fmt.Sprintf("%s; canary slow share shown below %s× the baseline's (e-value %s ≥ %s)", seen, num(a.cfg.PromoteMargin), num(e), num(need))}
-	}
-	return Reason{Trigger: LatencyEvidence, Observed: e, Threshold: need,
-		Message: fmt.Sprintf("%s; not yet shown below %s× the baseline's (e-value %s < %s)", seen, num(a.cfg.PromoteMargin), num(e), num(need))}
+	own, _ := splitDependencies(in.DependencyFailures, obs.BaselineInstances.DependencyFailures)
+	run(&a.depRun, len(own) > 0)
 }
 
 func rate(x, n uint64) float64 {

@@ -30,7 +30,7 @@ func TestAnalyzer_HoldsWithTooLittleTraffic(t *testing.T) {
 	if !ok || r.Fired || r.Observed != 212 || r.Threshold != 500 {
 		t.Fatalf("traffic reason = %+v, want observed 212, threshold 500, not fired", r)
 	}
-	if want := "need ≥ 500 canary requests in step 1, have 212"; r.Message != want {
+	if want := "need ≥ 500 compared canary requests in this step, have 212"; r.Message != want {
 		t.Fatalf("message = %q, want %q", r.Message, want)
 	}
 }

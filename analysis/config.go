@@ -44,17 +44,42 @@ type Config struct {
 	// must report a failing dependency before Dependency fires. Default 1.
 	DependencyFor int
 
-	// SlowQuantile is the baseline quantile that makes a request "slow" for
-	// LatencyTest: the slow threshold is the request-weighted mean of the
-	// baseline's SlowQuantile over the Window before each observation.
-	// Default 0.95: with a 5% canary a lower quantile gives more slow
-	// requests to compare and detects a widened tail sooner (bench/analysis:
-	// a +20% p99 in a median 23s at p95, 25s at p98 and p90, 31s at p99);
-	// raise it to watch only the far tail.
+	// SlowQuantile is the quantile LatencyTest and LatencyEvidence compare:
+	// the baseline's SlowQuantile, as the request-weighted mean over the
+	// Window before each observation, plus the latency margin, is the
+	// canary's "slow" threshold, and the canary is worse when more than
+	// 1 − SlowQuantile of its requests are slow. Default 0.95 (p95).
 	SlowQuantile float64
-	// SlowThreshold, when positive, fixes the slow threshold instead.
-	// Zero: derive it from the baseline (SlowQuantile).
+	// SlowThreshold, when positive, fixes the baseline's SlowQuantile
+	// instead of measuring it (the margins still apply). Zero: measure it.
 	SlowThreshold time.Duration
+
+	// ErrorMargin is the smallest relative increase of the canary's error
+	// rate over the baseline's that ErrorTest rolls back for: the test's
+	// null hypothesis is "the canary's error rate is at most 1+ErrorMargin
+	// times the baseline's". Default 0.25 (25% more errors); negative: no
+	// margin (any increase).
+	ErrorMargin float64
+	// LatencyMargin and LatencyMarginAbs are how much slower than the
+	// baseline the canary's SlowQuantile may be before LatencyTest rolls
+	// back: it must be both more than LatencyMargin (relative) and more
+	// than LatencyMarginAbs slower. Defaults 0.10 and 5ms: a p95 of 0.45ms
+	// may grow to 5.45ms, one of 200ms to 220ms. LatencyRatio's threshold
+	// never falls below the baseline's quantile plus LatencyMarginAbs
+	// either. Negative: no margin. The proxy's histogram buckets (four per
+	// doubling) round the threshold up to the next bucket bound, so the
+	// effective relative margin lies between LatencyMargin and about 25%.
+	LatencyMargin    float64
+	LatencyMarginAbs time.Duration
+
+	// WarmUpRequests and WarmUp: an instance's first WarmUpRequests
+	// requests, and those in its first WarmUp after it became ready, are
+	// not compared: while an instance of either group is warming up, the
+	// interval feeds neither the sequential tests, nor LatencyRatio, nor
+	// the evidence for Promote (ErrorRate, instance and resource triggers
+	// still judge it). Defaults 50 requests and 5s; negative: none.
+	WarmUpRequests int
+	WarmUp         time.Duration
 
 	// MinRequests is how many canary requests a step must see before the
 	// verdict can be anything but Hold or Rollback. Default 500.
@@ -95,8 +120,16 @@ func DefaultConfig() Config {
 		PromoteMargin:       2,
 		PromoteAlpha:        0.05,
 		NegligibleErrorRate: 0.005,
+		ErrorMargin:         0.25,
+		LatencyMargin:       0.10,
+		LatencyMarginAbs:    5 * time.Millisecond,
+		WarmUpRequests:      50,
+		WarmUp:              5 * time.Second,
 	}
 }
+
+// orNone is v, or zero when v is negative ("none").
+func orNone[T ~int | ~float64 | ~int64](v T) T { return max(v, 0) }
 
 // Enabled reports whether check t is on.
 func (c Config) Enabled(t Trigger) bool { return !slices.Contains(c.Disabled, t) }
@@ -131,6 +164,15 @@ func (c Config) withDefaults() Config {
 	setF(&c.PromoteMargin, d.PromoteMargin)
 	setF(&c.PromoteAlpha, d.PromoteAlpha)
 	setF(&c.NegligibleErrorRate, d.NegligibleErrorRate)
+	setF(&c.ErrorMargin, d.ErrorMargin)
+	setF(&c.LatencyMargin, d.LatencyMargin)
+	setI(&c.WarmUpRequests, d.WarmUpRequests)
+	if c.LatencyMarginAbs == 0 {
+		c.LatencyMarginAbs = d.LatencyMarginAbs
+	}
+	if c.WarmUp == 0 {
+		c.WarmUp = d.WarmUp
+	}
 	return c
 }
 

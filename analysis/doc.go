@@ -20,10 +20,12 @@
 //
 //   - UnhealthyInstances: more than 10% of canary instances unhealthy.
 //   - ErrorRate: the canary's 5xx share over the last Window (60s) above
-//     5%, once the window holds MinErrorRequests (100) canary requests.
+//     5%, once the window holds MinErrorRequests (100) canary requests,
+//     unless the baseline's share is above 5% too (an environment problem;
+//     ErrorTest still compares the two).
 //   - LatencyRatio: the canary's p95 over the last Window above 2× the
-//     baseline's, once the window holds MinLatencyRequests (100) canary
-//     requests. Histograms of different intervals cannot be merged into a
+//     baseline's (and above the baseline's plus LatencyMarginAbs, 5ms),
+//     once the window holds MinLatencyRequests (100) canary requests. Histograms of different intervals cannot be merged into a
 //     quantile through the Latencies interface, so the trigger uses an
 //     equivalent form: the canary's p95 is above 2× the baseline's p95
 //     exactly when more than 5% of the canary's requests took longer than
@@ -34,9 +36,31 @@
 //     that a single spike (a garbage collection, a burst) does not roll
 //     back; a limit of zero never fires.
 //   - Dependency: a canary instance's health check reports a failing
-//     dependency (such as its database connection) for DependencyFor (1)
-//     consecutive observations.
+//     dependency (such as its database connection) that no baseline
+//     instance reports, for DependencyFor (1) consecutive observations.
+//     A dependency both report failing is an environment problem: the
+//     verdict is Hold, with an Environment reason, until it clears.
 //   - ErrorTest and LatencyTest: the sequential tests below.
+//
+// # Comparing like with like
+//
+// Margins. A difference too small to matter never rolls back. ErrorTest
+// asks whether the canary's error rate is more than 1+ErrorMargin (1.25)
+// times the baseline's; LatencyTest whether its p95 is more than
+// LatencyMargin (10%) and more than LatencyMarginAbs (5ms) slower. At
+// sub-millisecond latencies a canary that receives 5% of the traffic is
+// measurably slower than instances that receive 95% (each request pays to
+// wake a process that was idle); that is where it stands, not what it is,
+// and the absolute margin keeps it from rolling back.
+//
+// Warm-up. An instance's first WarmUpRequests (50) requests and its
+// first WarmUp (5s) after it became ready pay for cold caches and new
+// connections. While an instance of either group (the groups' newest
+// ready times and ready counts come in Observation) is in its warm-up,
+// the interval is not compared: it feeds neither the sequential tests,
+// nor LatencyRatio, nor the evidence for Promote, and the verdict is Hold
+// with a WarmUp reason. ErrorRate and the instance and resource triggers
+// judge it all the same.
 //
 // A Rollback verdict is final: the Analyzer returns it for every later
 // observation.
@@ -51,9 +75,11 @@
 // canary share that changes from one interval to the next.
 //
 // Events. For errors, an event is a 5xx response. For latency, an event is
-// a slow request: one that took longer than a threshold c_t fixed before
-// interval t is seen (Config.SlowThreshold, or the request-weighted mean of
-// the baseline's p95 (Config.SlowQuantile) over the Window before t).
+// a slow request: one that took longer than a limit c_t fixed before
+// interval t is seen: the baseline's p95 b_t (Config.SlowThreshold, or the
+// request-weighted mean of the baseline's Config.SlowQuantile over the
+// Window before t) plus the margins, c_t = max((1+LatencyMargin)·b_t,
+// b_t + LatencyMarginAbs).
 //
 // Model. In interval t the canary served n_t requests and the baseline
 // m_t; the canary's share is p_t = n_t / (n_t + m_t), from the actual
@@ -61,7 +87,8 @@
 // request of interval t is an event with probability q_t on the baseline
 // and ρ·q_t on the canary. q_t may change freely over time (load, time of
 // day, a shared dependency): it cancels out. The null hypothesis of the
-// rollback test is H0: ρ ≤ 1 (the canary is no worse).
+// error test is H0: ρ ≤ ρ0 = 1+ErrorMargin (the canary is no worse than
+// the margin allows); the slow-request comparison's is ρ ≤ 1.
 //
 // Conditioning on each interval's request counts and its number of events
 // k_t = x_t + y_t (x_t on the canary, y_t on the baseline), and treating
@@ -77,16 +104,17 @@
 //
 //	L_t(ρ) = (θ_t(ρ)/p_t)^x_t · ((1 − θ_t(ρ))/(1 − p_t))^y_t
 //
-// and its expectation given the past and (n_t, m_t, k_t) is exactly 1 under
-// ρ = 1 (it is a likelihood ratio of the conditional distribution), and at
-// most 1 under any ρ < 1 (L_t grows with x_t, and x_t is stochastically
-// smaller when θ is smaller). So M_T(ρ) = Π_{t≤T} L_t(ρ) is a nonnegative
+// (with θ_t(ρ0) in place of p_t for a null ρ0 ≠ 1) and its expectation
+// given the past and (n_t, m_t, k_t) is exactly 1 under ρ = ρ0 (it is a
+// likelihood ratio of the conditional distribution), and at most 1 under
+// any ρ < ρ0 (L_t grows with x_t, and x_t is stochastically smaller when θ
+// is smaller). So M_T(ρ) = Π_{t≤T} L_t(ρ) is a nonnegative
 // supermartingale under H0 with M_0 = 1, however p_t changes, as long as
 // p_t and c_t are known before interval t's events are counted (the
 // counts n_t, m_t are conditioned on; c_t depends only on earlier
 // intervals). The e-process is a mixture over ρ,
 //
-//	E_T = Σ_j w_j · M_T(ρ_j),  ρ ∈ {1.5, 2, 3, 5, 8, 16, 64}, w_j = 1/7,
+//	E_T = Σ_j w_j · M_T(ρ_j),  ρ ∈ ρ0 × {1.5, 2, 3, 5, 8, 16, 64}, w_j = 1/7,
 //
 // again a nonnegative supermartingale with E_0 = 1. Lindon & Malek use a
 // conjugate Beta (Dirichlet) mixture over the landing probability θ; with
@@ -100,6 +128,17 @@
 // at most a over the whole rollout, however often it is checked. Alpha
 // (0.01) is split evenly between the error and the latency test (a union
 // bound), so each rolls back at E_T ≥ 2/Alpha = 200.
+//
+// The latency test is two e-processes, and rolls back only when both
+// reach 2/Alpha. The first is one-sample: each canary request is slow with
+// probability s_t, and H0 is s_t ≤ 1 − SlowQuantile (5%), that is, the
+// canary's p95 is within the margins of the baseline's; its mixture is
+// over s = 0.05 × {1.5, 2, 3, 5, 10, 19}. The second compares the slow
+// requests' landing as above, with H0 ρ ≤ 1: it keeps a slowdown both
+// groups share (one the baseline's recent p95 has not caught up with yet)
+// from rolling back. Rejecting only when both reject, the false-rollback
+// probability under either null is at most that test's, so the bound
+// holds.
 //
 // Without the Poisson step. When each request is instead an independent
 // Bernoulli(q_t) event (per revision), x_t given (n_t, m_t, k_t) under ρ = 1
@@ -131,10 +170,12 @@
 // # Promote: evidence that the canary is not worse
 //
 // A step's verdict is Promote only when, in that step, (1) the canary
-// served at least MinRequests (500) requests, (2) no rollback trigger
-// fired, and (3) for errors and, when both revisions' latencies are
-// observed in the step, for slow requests, an e-test rejected "the canary is worse by at least
-// PromoteMargin (2×)". That dual test uses the same per-interval likelihood
+// served at least MinRequests (500) compared requests, (2) no rollback
+// trigger fired, (3) for errors an e-test rejected "the canary is worse
+// by at least PromoteMargin (2×)", and (4) when both revisions' latencies
+// are observed in the step, an e-test rejected "at least 5% of the
+// canary's requests are slow" (its p95 beyond the margins), a mixture
+// over 5% × {0.6, 0.3, 0.1, 0}. The error test's dual uses the same per-interval likelihood
 // ratios with the null ρ ≥ PromoteMargin and a mixture over the
 // alternatives ρ ∈ PromoteMargin × {0.8, 0.6, 0.4, 0.2, 0}; L_t now falls
 // with x_t, so it is a supermartingale under every ρ ≥ PromoteMargin, and
@@ -151,8 +192,8 @@
 // 900 canary requests.
 //
 // Without the evidence the verdict is Hold while the step has fewer than
-// MinRequests canary requests ("need ≥ 500 canary requests in step 1, have
-// 212"), and Continue after that, its reasons saying which evidence is
+// MinRequests canary requests ("need ≥ 500 compared canary requests in
+// this step, have 212"), and Continue after that, its reasons saying which evidence is
 // still missing. Nothing is ever promoted merely because nothing bad was
 // seen. The promote tests start anew at each step; the rollback tests run
 // over the whole rollout.

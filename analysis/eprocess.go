@@ -95,7 +95,9 @@ func (t *ratioTest) observe(xc, xb uint64, p float64) {
 }
 
 // rateTest is the e-process for "the canary's per-request event rate is
-// at least q0" against a mixture over lower rates qs.
+// at least q0" against a mixture over lower rates (fractions below 1), or
+// for "at most q0" against higher ones (fractions above 1; a rate that
+// would reach 1 is left out). Each request is a Bernoulli draw.
 type rateTest struct {
 	// logHit and logMiss are, per component, log(q/q0) and log((1-q)/(1-q0)).
 	logHit, logMiss []float64
@@ -103,12 +105,16 @@ type rateTest struct {
 }
 
 func newRateTest(q0 float64, fractions []float64) rateTest {
-	t := rateTest{m: newMixture(len(fractions))}
+	t := rateTest{}
 	for _, f := range fractions {
 		q := f * q0
+		if q >= 1 {
+			continue
+		}
 		t.logHit = append(t.logHit, math.Log(q)-math.Log(q0))
 		t.logMiss = append(t.logMiss, math.Log1p(-q)-math.Log1p(-q0))
 	}
+	t.m = newMixture(len(t.logHit))
 	return t
 }
 
@@ -130,9 +136,12 @@ func (t *rateTest) observe(x, n uint64) {
 // The mixtures' components. rollbackRatios are the alternatives of the
 // rollback tests (canary rate = rho × baseline rate); promoteFractions
 // multiply Config.PromoteMargin for the promote tests' alternatives;
-// negligibleFractions multiply Config.NegligibleErrorRate.
+// negligibleFractions multiply Config.NegligibleErrorRate (and 1 −
+// SlowQuantile for LatencyEvidence); exceedFractions multiply 1 −
+// SlowQuantile for LatencyTest's rate above the slow limit.
 var (
 	rollbackRatios      = []float64{1.5, 2, 3, 5, 8, 16, 64}
+	exceedFractions     = []float64{1.5, 2, 3, 5, 10, 19}
 	promoteFractions    = []float64{0.8, 0.6, 0.4, 0.2, 0}
 	negligibleFractions = []float64{0.6, 0.3, 0.1, 0}
 )

@@ -30,8 +30,9 @@ type Window struct {
 	Latency Latencies
 }
 
-// Instances is the state of the canary's instances at one observation.
-// A zero limit means no limit is set, and its trigger cannot fire.
+// Instances is the state of one group's instances (the canary's or the
+// baseline's) at one observation. A zero limit means no limit is set, and
+// its trigger cannot fire.
 type Instances struct {
 	// Total counts the canary's instances that should be serving;
 	// Unhealthy those of them failing readiness or liveness, or restarting.
@@ -42,9 +43,15 @@ type Instances struct {
 	// MaxCPUMillis is the highest CPU use of any canary instance in
 	// thousandths of a core; CPULimitMillis the limit per instance.
 	MaxCPUMillis, CPULimitMillis int64
-	// DependencyFailures names the dependencies that a canary instance's
-	// health check reports failing, such as "database". Empty: none.
+	// DependencyFailures names the dependencies that an instance's health
+	// check reports failing, such as "database", each optionally followed
+	// by " (" and what the check said. Empty: none.
 	DependencyFailures []string
+	// Ready counts the instances that take traffic; NewestReady is when
+	// the most recent of them became ready. Zero NewestReady: unknown, and
+	// the group is never warming up (see Config.WarmUp).
+	Ready       int
+	NewestReady time.Time
 }
 
 // Observation is one interval of traffic plus the canary's instance state.
@@ -61,4 +68,9 @@ type Observation struct {
 	Baseline, Canary Window
 	// CanaryInstances is the canary's instance state at At.
 	CanaryInstances Instances
+	// BaselineInstances is the baseline's: a dependency both groups report
+	// failing is an environment problem, not the canary's, and fresh
+	// baseline instances warm up like the canary's. Only
+	// DependencyFailures, Ready and NewestReady are read.
+	BaselineInstances Instances
 }

@@ -24,7 +24,7 @@ func (a *Analyzer) rollbackReasons(obs Observation) []Reason {
 	add(LatencyRatio, a.latencyRatio(w))
 	add(Memory, a.memory(obs.CanaryInstances))
 	add(CPU, a.cpu(obs.CanaryInstances))
-	add(Dependency, a.dependency(obs.CanaryInstances))
+	add(Dependency, a.dependency(obs))
 	add(ErrorTest, a.errorTest())
 	add(LatencyTest, a.latencyTest())
 	return out
@@ -42,12 +42,15 @@ func (a *Analyzer) unhealthy(in Instances) *Reason {
 		Message: fmt.Sprintf("%d of %d canary instances unhealthy (%s > %s)", in.Unhealthy, in.Total, pct(share), pct(a.cfg.MaxUnhealthyShare))}
 }
 
+// errorRate fires when the canary's error rate over the window is above
+// MaxErrorRate, unless the baseline's is too: then it is an environment
+// problem (see environment), and ErrorTest still compares the two.
 func (a *Analyzer) errorRate(w slot) *Reason {
 	if w.canaryReq < uint64(a.cfg.MinErrorRequests) {
 		return nil
 	}
 	r := rate(w.errs, w.canaryReq)
-	if r <= a.cfg.MaxErrorRate {
+	if r <= a.cfg.MaxErrorRate || a.baselineFailing(w) {
 		return nil
 	}
 	return &Reason{Observed: r, Threshold: a.cfg.MaxErrorRate,
@@ -57,8 +60,9 @@ func (a *Analyzer) errorRate(w slot) *Reason {
 
 // latencyRatio fires when more than 1-LatencyQuantile of the canary's
 // requests took longer than MaxLatencyRatio times the baseline's
-// LatencyQuantile of the same interval: exactly when the canary's quantile
-// is above that multiple of the baseline's. Observed is that share.
+// LatencyQuantile of the same interval (and than that quantile plus
+// LatencyMarginAbs): exactly when the canary's quantile is above that
+// limit. Observed is that share.
 func (a *Analyzer) latencyRatio(w slot) *Reason {
 	if w.latReq == 0 || w.latReq < uint64(a.cfg.MinLatencyRequests) {
 		return nil
@@ -71,8 +75,8 @@ func (a *Analyzer) latencyRatio(w slot) *Reason {
 	q := quantileName(a.cfg.LatencyQuantile)
 	base := time.Duration(w.baseQ)
 	return &Reason{Observed: share, Threshold: limit,
-		Message: fmt.Sprintf("latency %s above %s× baseline: %s of %s canary requests in the last %s took over %s× the baseline %s (%s× %s), more than %s",
-			q, num(a.cfg.MaxLatencyRatio), pct(share), count(w.latReq), a.cfg.Window, num(a.cfg.MaxLatencyRatio), q, num(a.cfg.MaxLatencyRatio), ms(base), pct(limit))}
+		Message: fmt.Sprintf("latency %s above %s× baseline: %s of %s canary requests in the last %s took over %s (%s× the baseline %s %s, at least %s more), more than %s",
+			q, num(a.cfg.MaxLatencyRatio), pct(share), count(w.latReq), a.cfg.Window, ms(a.ratioLimit(base)), num(a.cfg.MaxLatencyRatio), q, ms(base), ms(orNone(a.cfg.LatencyMarginAbs)), pct(limit))}
 }
 
 func (a *Analyzer) memory(in Instances) *Reason {
@@ -91,12 +95,15 @@ func (a *Analyzer) cpu(in Instances) *Reason {
 		Message: fmt.Sprintf("canary CPU %dm above its limit %dm for %d consecutive observations", in.MaxCPUMillis, in.CPULimitMillis, a.cpuRun)}
 }
 
-func (a *Analyzer) dependency(in Instances) *Reason {
+// dependency fires for dependencies the canary reports failing and the
+// baseline does not; those both report are an environment problem.
+func (a *Analyzer) dependency(obs Observation) *Reason {
 	if a.depRun < a.cfg.DependencyFor {
 		return nil
 	}
-	return &Reason{Observed: float64(len(in.DependencyFailures)), Threshold: 0,
-		Message: fmt.Sprintf("canary health check reports failing dependencies: %s", strings.Join(in.DependencyFailures, ", "))}
+	own, _ := splitDependencies(obs.CanaryInstances.DependencyFailures, obs.BaselineInstances.DependencyFailures)
+	return &Reason{Observed: float64(len(own)), Threshold: 0,
+		Message: fmt.Sprintf("canary health check reports failing dependencies the baseline does not: %s", strings.Join(own, ", "))}
 }
 
 func (a *Analyzer) rollbackLevel() float64 { return math.Log(2 / a.cfg.Alpha) }
@@ -108,20 +115,72 @@ func (a *Analyzer) errorTest() *Reason {
 	t := a.total
 	e, need := eValue(a.errTest.m.peak), 2/a.cfg.Alpha
 	return &Reason{Observed: e, Threshold: need,
-		Message: fmt.Sprintf("5xx %s of %s canary requests vs %s of %s baseline; e-value %s ≥ %s",
-			pct(rate(t.canaryErr, t.canaryReq)), count(t.canaryReq), pct(rate(t.baseErr, t.baseReq)), count(t.baseReq), num(e), num(need))}
+		Message: fmt.Sprintf("5xx %s of %s canary requests vs %s of %s baseline: more than %s× the baseline's rate; e-value %s ≥ %s",
+			pct(rate(t.canaryErr, t.canaryReq)), count(t.canaryReq), pct(rate(t.baseErr, t.baseReq)), count(t.baseReq),
+			num(1+orNone(a.cfg.ErrorMargin)), num(e), num(need))}
 }
 
+// latencyTest fires when both slow tests reached the rollback level: the
+// canary's quantile is beyond the margins, and the baseline does not share
+// the slowdown. Observed is the smaller e-value.
 func (a *Analyzer) latencyTest() *Reason {
-	if a.slowTest.m.peak < a.rollbackLevel() {
+	over, cmp := a.slowOver.m.peak, a.slowCmp.m.peak
+	if min(over, cmp) < a.rollbackLevel() {
 		return nil
 	}
 	t := a.total
-	e, need := eValue(a.slowTest.m.peak), 2/a.cfg.Alpha
+	e, need := eValue(min(over, cmp)), 2/a.cfg.Alpha
+	q := quantileName(a.cfg.SlowQuantile)
 	return &Reason{Observed: e, Threshold: need,
-		Message: fmt.Sprintf("slow (> baseline %s, now %s) %s of %s canary requests vs %s of %s baseline; e-value %s ≥ %s",
-			quantileName(a.cfg.SlowQuantile), ms(a.slowThreshold()),
-			pct(rate(t.canarySlow, t.canarySlowReq)), count(t.canarySlowReq), pct(rate(t.baseSlow, t.baseSlowReq)), count(t.baseSlowReq), num(e), num(need))}
+		Message: fmt.Sprintf("canary %s more than %s and %s slower than the baseline's: %s of %s canary requests vs %s of %s baseline above %s (baseline %s %s); e-values %s, %s ≥ %s",
+			q, pct(orNone(a.cfg.LatencyMargin)), ms(orNone(a.cfg.LatencyMarginAbs)),
+			pct(rate(t.canarySlow, t.canarySlowReq)), count(t.canarySlowReq), pct(rate(t.baseSlow, t.baseSlowReq)), count(t.baseSlowReq),
+			ms(a.slowLimit()), q, ms(a.slowThreshold()), num(eValue(over)), num(eValue(cmp)), num(need))}
+}
+
+// baselineFailing: the baseline's own error rate over the window is above
+// MaxErrorRate, on enough requests to say so.
+func (a *Analyzer) baselineFailing(w slot) bool {
+	return w.baseReq >= uint64(a.cfg.MinErrorRequests) && rate(w.baseErrs, w.baseReq) > a.cfg.MaxErrorRate
+}
+
+// environment explains a failure both groups show: a dependency both
+// report failing, or both error rates above MaxErrorRate. Nil: none.
+func (a *Analyzer) environment(obs Observation) *Reason {
+	_, shared := splitDependencies(obs.CanaryInstances.DependencyFailures, obs.BaselineInstances.DependencyFailures)
+	w := a.windowSum()
+	var parts []string
+	if len(shared) > 0 {
+		parts = append(parts, "failing dependencies reported by the canary and the baseline alike: "+strings.Join(shared, ", "))
+	}
+	if a.baselineFailing(w) && rate(w.errs, w.canaryReq) > a.cfg.MaxErrorRate && w.canaryReq >= uint64(a.cfg.MinErrorRequests) {
+		parts = append(parts, fmt.Sprintf("5xx %s of canary and %s of baseline requests in the last %s, both above %s",
+			pct(rate(w.errs, w.canaryReq)), pct(rate(w.baseErrs, w.baseReq)), a.cfg.Window, pct(a.cfg.MaxErrorRate)))
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &Reason{Trigger: Environment, Observed: float64(len(shared)),
+		Message: "an environment problem, not the canary's: " + strings.Join(parts, "; ") + "; no promotion until it clears"}
+}
+
+// splitDependencies splits the canary's failing dependencies into those
+// the baseline does not report (own) and those it reports too (shared),
+// matching by name (the part before " (").
+func splitDependencies(canary, baseline []string) (own, shared []string) {
+	name := func(s string) string { n, _, _ := strings.Cut(s, " ("); return n }
+	base := map[string]bool{}
+	for _, b := range baseline {
+		base[name(b)] = true
+	}
+	for _, c := range canary {
+		if base[name(c)] {
+			shared = append(shared, c)
+		} else {
+			own = append(own, c)
+		}
+	}
+	return own, shared
 }
 
 // quantileName writes 0.95 as "p95" and 0.999 as "p99.9".

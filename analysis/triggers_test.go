@@ -79,7 +79,7 @@ func TestAnalyzer_RollbackTriggers(t *testing.T) {
 			trigger: LatencyRatio},
 		{name: "p95 above 2× baseline fires", disabled: noTests,
 			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(100, 6)}},
-			trigger: LatencyRatio, fire: true, observed: 0.06, limit: 0.05, message: "6% of 100 canary requests in the last 1m0s took over 2× the baseline p95 (2× 10ms)"},
+			trigger: LatencyRatio, fire: true, observed: 0.06, limit: 0.05, message: "6% of 100 canary requests in the last 1m0s took over 20ms (2× the baseline p95 10ms, at least 5ms more)"},
 		{name: "p95 needs 100 canary requests", disabled: noTests,
 			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(99, 50)}},
 			trigger: LatencyRatio},
@@ -116,7 +116,7 @@ func TestAnalyzer_RollbackTriggers(t *testing.T) {
 
 		{name: "dependency failure fires", obs: []Observation{
 			{At: at(1), Baseline: quiet, CanaryInstances: Instances{Total: 2, DependencyFailures: []string{"database"}}},
-		}, trigger: Dependency, fire: true, observed: 1, limit: 0, message: "failing dependencies: database"},
+		}, trigger: Dependency, fire: true, observed: 1, limit: 0, message: "failing dependencies the baseline does not: database"},
 		{name: "dependency failure once holds with dependencyFor 2", tweak: func(c *Config) { c.DependencyFor = 2 }, obs: []Observation{
 			{At: at(1), Baseline: quiet, CanaryInstances: Instances{Total: 2, DependencyFailures: []string{"database"}}},
 			{At: at(2), Baseline: quiet, CanaryInstances: Instances{Total: 2}},

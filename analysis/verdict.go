@@ -46,8 +46,8 @@ func (a *Action) UnmarshalText(b []byte) error {
 }
 
 // Trigger names a check. Rollback triggers fire a Rollback; the others
-// (Traffic, ErrorEvidence, LatencyEvidence) explain a Hold, Continue or
-// Promote.
+// (Traffic, ErrorEvidence, LatencyEvidence, WarmUp, Environment) explain a
+// Hold, Continue or Promote.
 type Trigger int
 
 // Checks. The zero Trigger is invalid.
@@ -72,11 +72,14 @@ const (
 	// Dependency: a canary instance's health check reports a failing
 	// dependency (such as its database connection).
 	Dependency
-	// ErrorTest: the sequential test finds the canary's error rate higher
-	// than the baseline's (e-value ≥ 2/Config.Alpha).
+	// ErrorTest: the sequential test finds the canary's error rate more
+	// than 1+Config.ErrorMargin times the baseline's (e-value ≥
+	// 2/Config.Alpha).
 	ErrorTest
-	// LatencyTest: the sequential test finds the canary's share of slow
-	// requests higher than the baseline's (e-value ≥ 2/Config.Alpha).
+	// LatencyTest: the sequential tests find the canary's
+	// Config.SlowQuantile slower than the baseline's by more than the
+	// latency margins, and the canary's share of requests above that
+	// threshold higher than the baseline's (both e-values ≥ 2/Config.Alpha).
 	LatencyTest
 	// Traffic: fewer canary requests than Config.MinRequests in this step.
 	Traffic
@@ -84,6 +87,13 @@ const (
 	ErrorEvidence
 	// LatencyEvidence: whether the canary's slow requests are shown not worse.
 	LatencyEvidence
+	// WarmUp: an instance is in its warm-up; the interval is not compared.
+	WarmUp
+	// Environment: a failure both the canary and the baseline show (a
+	// dependency both report failing, both error rates above
+	// Config.MaxErrorRate): not the canary's fault, so no rollback, but
+	// no promotion while it lasts either.
+	Environment
 )
 
 var triggerNames = [...]string{
@@ -98,11 +108,13 @@ var triggerNames = [...]string{
 	Traffic:            "Traffic",
 	ErrorEvidence:      "ErrorEvidence",
 	LatencyEvidence:    "LatencyEvidence",
+	WarmUp:             "WarmUp",
+	Environment:        "Environment",
 }
 
 // String returns the trigger's name, such as "ErrorRate".
 func (t Trigger) String() string {
-	if t >= UnhealthyInstances && t <= LatencyEvidence {
+	if t >= UnhealthyInstances && t <= Environment {
 		return triggerNames[t]
 	}
 	return fmt.Sprintf("Trigger(%d)", int(t))
@@ -113,7 +125,7 @@ func (t Trigger) MarshalText() ([]byte, error) { return []byte(t.String()), nil 
 
 // UnmarshalText reads a trigger's name.
 func (t *Trigger) UnmarshalText(b []byte) error {
-	for v := UnhealthyInstances; v <= LatencyEvidence; v++ {
+	for v := UnhealthyInstances; v <= Environment; v++ {
 		if v.String() == string(b) {
 			*t = v
 			return nil

@@ -83,6 +83,13 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		for _, c := range counts {
 			plan.Replicas[c.Revision] = c.Total
 		}
+		if plan.Message != r.Message && plan.Message != "" {
+			// Keep the status current: the analysis goes on while paused.
+			r.Message, r.UpdatedAt = plan.Message, now
+			if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
+				return fmt.Errorf("rollout %d: record analysis while paused: %w", r.ID, err)
+			}
+		}
 		return e.act(ctx, r, plan)
 	}
 

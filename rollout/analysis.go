@@ -29,12 +29,6 @@ type RevisionMetrics struct {
 	LatencyCounts []uint64
 }
 
-// LatencyWarmUp is how long the latency checks ignore a canary after its
-// share of traffic changes (a new step, a new ready instance, a blue-green
-// switch): the first requests to new instances pay for cold caches and new
-// connections. Errors, instances and resources are judged throughout.
-const LatencyWarmUp = 5 * time.Second
-
 // analysisRun is the analysis of one rollout: the sequential state and
 // the last counters seen.
 type analysisRun struct {
@@ -42,11 +36,6 @@ type analysisRun struct {
 	prev      map[int]RevisionMetrics
 	lastAt    time.Time
 	everReady map[string]bool
-	// split is the step and the number of ready canary instances last
-	// seen; when it changes the canary's traffic changes, and latency is
-	// ignored until warmUntil.
-	split     [2]int
-	warmUntil time.Time
 	result    AnalysisResult
 }
 
@@ -71,6 +60,29 @@ func analysisConfig(s *spec.AnalysisSpec) (analysis.Config, error) {
 	}
 	if s.MinRequests != nil {
 		cfg.MinRequests = *s.MinRequests
+	}
+	// A zero margin or warm-up in the spec means none; in analysis.Config
+	// zero means the default and a negative value none.
+	orNone := func(v float64) float64 {
+		if v == 0 {
+			return -1
+		}
+		return v
+	}
+	if p := s.ErrorMarginPercent; p != nil {
+		cfg.ErrorMargin = orNone(*p / 100)
+	}
+	if p := s.LatencyMarginPercent; p != nil {
+		cfg.LatencyMargin = orNone(*p / 100)
+	}
+	if p := s.LatencyMarginMs; p != nil {
+		cfg.LatencyMarginAbs = time.Duration(orNone(*p * float64(time.Millisecond)))
+	}
+	if n := s.WarmUpRequests; n != nil {
+		cfg.WarmUpRequests = int(orNone(float64(*n)))
+	}
+	if p := s.WarmUpSeconds; p != nil {
+		cfg.WarmUp = time.Duration(orNone(*p * float64(time.Second)))
 	}
 	for _, name := range s.Disabled {
 		var t analysis.Trigger
@@ -111,41 +123,22 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 	if e.opts.Metrics != nil {
 		cur = e.opts.Metrics.RevisionMetrics(r.App, r.Env)
 	}
-	split := [2]int{r.Step, 0}
-	for _, in := range instances {
-		if in.Revision == r.ToRevision && in.Ready {
-			split[1]++
-		}
-	}
-	if split != run.split {
-		run.split, run.warmUntil = split, now.Add(LatencyWarmUp)
-	}
 	first := run.prev == nil
 	obs := analysis.Observation{
-		At:              now,
-		Step:            r.Step,
-		Baseline:        window(cur[r.FromRevision], run.prev[r.FromRevision]),
-		Canary:          window(cur[r.ToRevision], run.prev[r.ToRevision]),
-		CanaryInstances: canaryInstances(instances, target, run.everReady),
+		At:                now,
+		Step:              r.Step,
+		Baseline:          window(cur[r.FromRevision], run.prev[r.FromRevision]),
+		Canary:            window(cur[r.ToRevision], run.prev[r.ToRevision]),
+		CanaryInstances:   groupInstances(instances, target, run.everReady),
+		BaselineInstances: groupInstances(instances, Revision{Number: r.FromRevision}, run.everReady),
 	}
 	run.prev, run.lastAt = cur, now
 	if first {
 		// The first sample only sets the origin of the counters.
 		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
 	}
-	if now.Before(run.warmUntil) {
-		// New canary instances and fresh connections to them are slower for
-		// a moment; that is not the version's latency.
-		// The baseline's latency still counts, so the slow-request
-		// threshold is known the moment the warm-up ends.
-		obs.Canary.Latency = nil
-	}
 	v = run.an.Observe(obs)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v)}
-	if v.Action == analysis.Promote && now.Before(run.warmUntil) {
-		// Never promote on evidence that left latency out.
-		run.result = AnalysisResult{Message: fmt.Sprintf("latency warm-up: judged again in %s", run.warmUntil.Sub(now).Round(time.Second))}
-	}
 	return v, true, nil
 }
 
@@ -178,11 +171,11 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-// canaryInstances summarizes the target's instances for the analysis. An
+// groupInstances summarizes one revision's instances for the analysis. An
 // instance counts as unhealthy when it served once (was ready) and then
 // lost readiness or crashed; one still starting up is not unhealthy, and
 // one that crashes before it is ever ready is a crash loop (CheckHealth).
-func canaryInstances(instances []Instance, target Revision, everReady map[string]bool) analysis.Instances {
+func groupInstances(instances []Instance, target Revision, everReady map[string]bool) analysis.Instances {
 	limits := target.Spec.Resources.Limits.Parsed()
 	out := analysis.Instances{MemLimitBytes: limits.MemoryBytes, CPULimitMillis: limits.CPUMillis}
 	deps := map[string]string{} // failing dependency -> what one instance said
@@ -193,6 +186,12 @@ func canaryInstances(instances []Instance, target Revision, everReady map[string
 		out.Total++
 		if everReady[in.ID] && (!in.Ready || in.State == BackingOff) {
 			out.Unhealthy++
+		}
+		if in.Ready && in.State == Running {
+			out.Ready++
+			if in.ReadySince.After(out.NewestReady) {
+				out.NewestReady = in.ReadySince
+			}
 		}
 		out.MaxRSSBytes = max(out.MaxRSSBytes, in.RSSBytes)
 		out.MaxCPUMillis = max(out.MaxCPUMillis, in.CPUMillis)

@@ -153,6 +153,10 @@ func TestAnalysisConfig(t *testing.T) {
 			MaxLatencyRatio:     floatp(1.5),
 			Alpha:               floatp(0.05),
 			MinRequests:         intp(2000),
+			ErrorMarginPercent:  floatp(50),
+			LatencyMarginMs:     floatp(20),
+			WarmUpRequests:      intp(0),
+			WarmUpSeconds:       floatp(1.5),
 			Disabled:            []string{"Memory", "LatencyTest"},
 		})
 		if err != nil {
@@ -164,6 +168,10 @@ func TestAnalysisConfig(t *testing.T) {
 		want.MaxLatencyRatio = 1.5
 		want.Alpha = 0.05
 		want.MinRequests = 2000
+		want.ErrorMargin = 0.5
+		want.LatencyMarginAbs = 20 * time.Millisecond
+		want.WarmUpRequests = -1 // zero in the spec: none
+		want.WarmUp = 1500 * time.Millisecond
 		want.Disabled = []analysis.Trigger{analysis.Memory, analysis.LatencyTest}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("config = %+v\nwant     %+v", got, want)
@@ -201,7 +209,8 @@ func TestAnalysisConfig(t *testing.T) {
 	})
 }
 
-func TestCanaryInstances(t *testing.T) {
+func TestGroupInstances(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	target := Revision{App: "web", Env: "prod", Number: 2, Spec: spec.AppSpec{
 		Resources: spec.Resources{Limits: spec.ResourceList{Memory: "512Mi", CPU: "500m"}},
 	}}
@@ -213,7 +222,8 @@ func TestCanaryInstances(t *testing.T) {
 		{ID: "c-old", Revision: 2, State: Terminating, RSSBytes: 1 << 40, CPUMillis: 9000, Health: queueDown},
 		// Healthy: ready; still starting, never ready; crashing before it
 		// was ever ready (a crash loop is CheckHealth's, not the analysis').
-		{ID: "c-1", Revision: 2, State: Running, Ready: true, RSSBytes: 100 << 20, CPUMillis: 120, Health: dbDown},
+		{ID: "c-1", Revision: 2, State: Running, Ready: true, ReadySince: t0.Add(3 * time.Second), RSSBytes: 100 << 20, CPUMillis: 120, Health: dbDown},
+		{ID: "c-7", Revision: 2, State: Running, Ready: true, ReadySince: t0, CPUMillis: 10},
 		{ID: "c-2", Revision: 2, State: Starting, RSSBytes: 300 << 20, CPUMillis: 80},
 		{ID: "c-3", Revision: 2, State: Running, Ready: false, CPUMillis: 450},
 		{ID: "c-6", Revision: 2, State: BackingOff, Restarts: 1},
@@ -223,25 +233,25 @@ func TestCanaryInstances(t *testing.T) {
 	}
 	everReady := map[string]bool{"c-1": true, "c-4": true, "c-5": true}
 
-	got := canaryInstances(instances, target, everReady)
+	got := groupInstances(instances, target, everReady)
 	want := analysis.Instances{
-		Total: 6, Unhealthy: 2,
+		Total: 7, Unhealthy: 2, Ready: 2, NewestReady: t0.Add(3 * time.Second),
 		MaxRSSBytes: 300 << 20, MemLimitBytes: 512 << 20,
 		MaxCPUMillis: 450, CPULimitMillis: 500,
 		DependencyFailures: []string{"database:connection (connection refused)"},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("canaryInstances = %+v\nwant            %+v", got, want)
+		t.Errorf("groupInstances = %+v\nwant            %+v", got, want)
 	}
 
 	t.Run("no limits, no instances", func(t *testing.T) {
-		got := canaryInstances(nil, Revision{Number: 2}, map[string]bool{})
+		got := groupInstances(nil, Revision{Number: 2}, map[string]bool{})
 		if !reflect.DeepEqual(got, analysis.Instances{}) {
-			t.Errorf("canaryInstances = %+v, want zero", got)
+			t.Errorf("groupInstances = %+v, want zero", got)
 		}
 	})
 	t.Run("dependencies sorted and named once", func(t *testing.T) {
-		got := canaryInstances([]Instance{
+		got := groupInstances([]Instance{
 			{ID: "a", Revision: 2, State: Running, Ready: true, Health: queueDown},
 			{ID: "b", Revision: 2, State: Running, Ready: true, Health: dbDown},
 			{ID: "c", Revision: 2, State: Running, Ready: true, Health: queueDown},

@@ -27,6 +27,24 @@ const (
 	DefaultMinRequests = 500
 	// MaxMinRequests is the largest analysis.minRequests gantry accepts.
 	MaxMinRequests = 10_000_000
+	// DefaultErrorMarginPercent is analysis.errorMarginPercent when unset.
+	DefaultErrorMarginPercent = 25.0
+	// DefaultLatencyMarginPercent is analysis.latencyMarginPercent when unset.
+	DefaultLatencyMarginPercent = 10.0
+	// DefaultLatencyMarginMs is analysis.latencyMarginMs when unset.
+	DefaultLatencyMarginMs = 5.0
+	// MaxMarginPercent bounds errorMarginPercent and latencyMarginPercent;
+	// MaxLatencyMarginMs bounds latencyMarginMs.
+	MaxMarginPercent   = 1000.0
+	MaxLatencyMarginMs = 60_000.0
+	// DefaultWarmUpRequests is analysis.warmUpRequests when unset;
+	// MaxWarmUpRequests the largest accepted.
+	DefaultWarmUpRequests = 50
+	MaxWarmUpRequests     = 1_000_000
+	// DefaultWarmUpSeconds is analysis.warmUpSeconds when unset;
+	// MaxWarmUpSeconds the largest accepted.
+	DefaultWarmUpSeconds = 5.0
+	MaxWarmUpSeconds     = 3600.0
 )
 
 // Defaults and bounds of SmokeTest's fields.

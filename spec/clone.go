@@ -28,6 +28,11 @@ func (a *AnalysisSpec) clone() *AnalysisSpec {
 	c.MaxLatencyRatio = clonePtr(a.MaxLatencyRatio)
 	c.Alpha = clonePtr(a.Alpha)
 	c.MinRequests = clonePtr(a.MinRequests)
+	c.ErrorMarginPercent = clonePtr(a.ErrorMarginPercent)
+	c.LatencyMarginPercent = clonePtr(a.LatencyMarginPercent)
+	c.LatencyMarginMs = clonePtr(a.LatencyMarginMs)
+	c.WarmUpRequests = clonePtr(a.WarmUpRequests)
+	c.WarmUpSeconds = clonePtr(a.WarmUpSeconds)
 	c.Disabled = slices.Clone(a.Disabled)
 	return &c
 }

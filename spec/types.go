@@ -78,6 +78,22 @@ type AnalysisSpec struct {
 	// MinRequests is how many requests the canary must serve in a step
 	// before it can be promoted past it (1 to 10,000,000). Default 500.
 	MinRequests *int `json:"minRequests,omitempty"`
+	// ErrorMarginPercent is the smallest increase of the new revision's
+	// error rate over the stable revision's, in percent, that the error
+	// test rolls back for (0 to 1,000; 0: any increase). Default 25.
+	ErrorMarginPercent *float64 `json:"errorMarginPercent,omitempty"`
+	// LatencyMarginPercent and LatencyMarginMs are how much slower the new
+	// revision's p95 may be than the stable revision's before the latency
+	// test rolls back: it must be both more than this percentage and more
+	// than these milliseconds slower (0 to 1,000 each; 0: no margin).
+	// Defaults 10 and 5.
+	LatencyMarginPercent *float64 `json:"latencyMarginPercent,omitempty"`
+	LatencyMarginMs      *float64 `json:"latencyMarginMs,omitempty"`
+	// WarmUpRequests and WarmUpSeconds: an instance's first requests, and
+	// those in its first seconds after it became ready, are not compared
+	// (0 to 1,000,000 and 0 to 3,600; 0: none). Defaults 50 and 5.
+	WarmUpRequests *int     `json:"warmUpRequests,omitempty"`
+	WarmUpSeconds  *float64 `json:"warmUpSeconds,omitempty"`
 	// Disabled names checks to turn off, each once, from AnalysisChecks:
 	// UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency,
 	// ErrorTest, LatencyTest, ErrorEvidence, LatencyEvidence. Empty: all on.

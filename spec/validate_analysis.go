@@ -6,9 +6,7 @@ import (
 	"strings"
 )
 
-// analysis checks spec.analysis. It applies whatever the strategy: a
-// RollingUpdate rollout ignores it, but it is checked all the same so an
-// environment that switches to Canary or BlueGreen cannot inherit a bad one.
+// analysis checks spec.analysis. It applies whatever the strategy.
 func (v *validator) analysis(path string, a *AnalysisSpec) {
 	if a == nil {
 		return
@@ -27,6 +25,24 @@ func (v *validator) analysis(path string, a *AnalysisSpec) {
 	}
 	if n := a.MinRequests; n != nil && (*n < 1 || *n > MaxMinRequests) {
 		v.add(joinField(path, "minRequests"), "must be between 1 and %d, got %d; leave it out for %d", MaxMinRequests, *n, DefaultMinRequests)
+	}
+	for _, f := range []struct {
+		name    string
+		val     *float64
+		hi, def float64
+		unit    string
+	}{
+		{"errorMarginPercent", a.ErrorMarginPercent, MaxMarginPercent, DefaultErrorMarginPercent, "percent"},
+		{"latencyMarginPercent", a.LatencyMarginPercent, MaxMarginPercent, DefaultLatencyMarginPercent, "percent"},
+		{"latencyMarginMs", a.LatencyMarginMs, MaxLatencyMarginMs, DefaultLatencyMarginMs, "milliseconds"},
+		{"warmUpSeconds", a.WarmUpSeconds, MaxWarmUpSeconds, DefaultWarmUpSeconds, "seconds"},
+	} {
+		if f.val != nil && !(*f.val >= 0 && *f.val <= f.hi) {
+			v.add(joinField(path, f.name), "must be between 0 and %g %s, got %g; leave it out for %g", f.hi, f.unit, *f.val, f.def)
+		}
+	}
+	if n := a.WarmUpRequests; n != nil && (*n < 0 || *n > MaxWarmUpRequests) {
+		v.add(joinField(path, "warmUpRequests"), "must be between 0 and %d, got %d; leave it out for %d", MaxWarmUpRequests, *n, DefaultWarmUpRequests)
 	}
 	first := map[string]int{}
 	for i, name := range a.Disabled {
