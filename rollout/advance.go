@@ -57,8 +57,9 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		_, err := e.transition(ctx, r, RollingBack, v.Reason, v.Message, Warning)
 		return err
 	}
+	desc := strategy.Describe(target.Spec)
 	var verdict AnalysisResult
-	if r.Strategy != spec.RollingUpdate {
+	if desc.Analysis {
 		v, observed, err := e.analyze(r, target, instances, now)
 		if err != nil {
 			return err
@@ -130,8 +131,8 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	if plan.Message != r.Message {
 		r.Message, changed = plan.Message, true
 	}
-	if r.Strategy != spec.RollingUpdate && plan.Step == r.Step && !changed {
-		// A canary whose instances are all up, holding for evidence or
+	if desc.Analysis && plan.Step == r.Step && !changed {
+		// A rollout whose instances are all up, holding for evidence or
 		// waiting out a pause, is not stuck: the deadline is for instances.
 		up := (PlanInput{Revisions: counts}).Count(r.ToRevision).Available >= plan.Replicas[r.ToRevision]
 		if up && now.Sub(r.LastProgressAt) > target.Spec.ProgressDeadline()/2 {

@@ -190,7 +190,11 @@ func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Ro
 	if err != nil {
 		return r, err
 	}
-	last := stepCount(target, r.Strategy)
+	strategy, ok := e.opts.Strategies[r.Strategy]
+	if !ok {
+		return r, fmt.Errorf("%w: rollout %d uses the %s strategy, which this gantry does not have; abort it or deploy again", ErrInvalid, r.ID, r.Strategy)
+	}
+	last := strategy.Describe(target.Spec).LastStep()
 	now := e.opts.Now()
 	what := "promoted to the next step"
 	r.Step++
@@ -208,20 +212,6 @@ func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Ro
 	e.event(ctx, stored, Normal, "Promoted", r.Message, req.Actor)
 	e.Kick()
 	return stored, nil
-}
-
-// stepCount is the step index at which a strategy's rollout is fully promoted.
-func stepCount(target Revision, s spec.StrategyType) int {
-	switch s {
-	case spec.Canary:
-		if c := target.Spec.Strategy.Canary; c != nil && len(c.Steps) > 0 {
-			return len(c.Steps)
-		}
-		return len(spec.DefaultCanarySteps())
-	case spec.BlueGreen:
-		return 4 // strategy.BlueGreenCleanup: after the switch and the delay
-	}
-	return 0
 }
 
 // Abort stops the active rollout: the stable revision gets all traffic

@@ -64,6 +64,12 @@ type cmdHarness struct {
 // rolling, canary and blue-green strategies registered.
 func newHarnessWith(t *testing.T, yaml string) *cmdHarness {
 	t.Helper()
+	return newHarnessWithStrategies(t, yaml, strategy.All())
+}
+
+// newHarnessWithStrategies is newHarnessWith with the given strategies.
+func newHarnessWithStrategies(t *testing.T, yaml string, strategies map[spec.StrategyType]rollout.Strategy) *cmdHarness {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, t.TempDir()+"/state.db")
 	if err != nil {
@@ -80,11 +86,7 @@ func newHarnessWith(t *testing.T, yaml string) *cmdHarness {
 	b, router := newFakeBackend(), &fakeRouter{}
 	e, err := rollout.New(rollout.Options{
 		Store: st, Backend: b, Router: router,
-		Strategies: map[spec.StrategyType]rollout.Strategy{
-			spec.RollingUpdate: strategy.Rolling{},
-			spec.Canary:        strategy.Canary{},
-			spec.BlueGreen:     strategy.BlueGreen{},
-		},
+		Strategies: strategies,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -6,12 +6,42 @@ import (
 	"github.com/gantry-dev/gantry/spec"
 )
 
-// Strategy plans the next move of a rollout from what is running now. It is
-// a pure function of its input: no I/O, no clock (Now comes in the input).
+// Strategy plans the next move of a rollout from what is running now, and
+// describes itself, so that the engine, the router and status displays
+// never need to know a strategy by name. Both methods are pure functions
+// of their input: no I/O, no clock (Now comes in the input).
 // Implementations live in package strategy, one file per strategy.
 type Strategy interface {
+	// Describe says what a rollout of a revision with spec s consists of.
+	Describe(s spec.AppSpec) Description
+	// Plan says what to run and how to split traffic now.
 	Plan(in PlanInput) Plan
 }
+
+// Description is what a strategy says of itself for one spec.
+type Description struct {
+	// Steps names the rollout's steps in order, as Rollout.Step counts them
+	// from 0, such as "setWeight 20%" or "scale-down delay". The last is the
+	// step a full promotion (gantry rollout promote --full) jumps to: from
+	// it the new revision takes everything. Empty: one step.
+	Steps []string
+	// Analysis: the engine judges the new revision against the stable one
+	// while the rollout runs (package analysis), rolls back on its verdict
+	// and gives the strategy its result (PlanInput.Analysis); a step may
+	// then hold for evidence with all its instances up, which the progress
+	// deadline does not count as stuck. False: only instance health is
+	// judged (crash loops, the progress deadline).
+	Analysis bool
+	// Preview: the environment needs a preview listener that serves the
+	// revision a Plan names in Traffic.Preview before it takes traffic.
+	Preview bool
+	// PreviewListen is the preview listener's address (host:port) when
+	// Preview is set; empty: a free loopback port.
+	PreviewListen string
+}
+
+// LastStep is the index of the step a full promotion jumps to.
+func (d Description) LastStep() int { return max(len(d.Steps)-1, 0) }
 
 // PlanInput is what a strategy sees on each engine tick.
 type PlanInput struct {

@@ -112,15 +112,11 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	held := newHeldBackend(backend)
 	databases := &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
 	engine, err := rollout.New(rollout.Options{
-		Store:    s.events,
-		Backend:  held,
-		Database: databases,
-		Router:   router,
-		Strategies: map[spec.StrategyType]rollout.Strategy{
-			spec.RollingUpdate: strategy.Rolling{},
-			spec.Canary:        strategy.Canary{},
-			spec.BlueGreen:     strategy.BlueGreen{},
-		},
+		Store:      s.events,
+		Backend:    held,
+		Database:   databases,
+		Router:     router,
+		Strategies: strategy.All(),
 		Metrics:    router,
 		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
 		Interval:   opts.Interval,

@@ -27,6 +27,20 @@ const (
 	BlueGreenCleanup  = 4 // blue scales away
 )
 
+// blueGreenSteps names the steps, indexed by the constants above.
+var blueGreenSteps = []string{"deploy green", "smoke tests", "promotion", "scale-down delay", "decommission blue"}
+
+// Describe implements rollout.Strategy: five steps, the last
+// (BlueGreenCleanup) is where a full promotion jumps to; analysed; green is
+// served on a preview listener until the switch.
+func (BlueGreen) Describe(s spec.AppSpec) rollout.Description {
+	d := rollout.Description{Steps: blueGreenSteps, Analysis: true, Preview: true}
+	if bg := s.Strategy.BlueGreen; bg != nil {
+		d.PreviewListen = bg.PreviewListen
+	}
+	return d
+}
+
 // Plan implements rollout.Strategy.
 func (BlueGreen) Plan(in rollout.PlanInput) rollout.Plan {
 	want := in.Spec.ReplicaCount()

@@ -27,6 +27,27 @@ type Canary struct{}
 
 var _ rollout.Strategy = Canary{}
 
+// Describe implements rollout.Strategy: the spec's steps (or the plan's
+// default steps) and a last one, the full promotion; analysed; no preview
+// listener.
+func (Canary) Describe(s spec.AppSpec) rollout.Description {
+	steps := canarySteps(s)
+	names := make([]string, 0, len(steps)+1)
+	for i, st := range steps {
+		switch {
+		case st.SetWeight != nil:
+			names = append(names, fmt.Sprintf("setWeight %d%%", *st.SetWeight))
+		case st.Pause != nil && st.Pause.Wait() == 0:
+			names = append(names, "pause until promoted")
+		case st.Pause != nil:
+			names = append(names, "pause "+st.Pause.Wait().String())
+		default:
+			names = append(names, fmt.Sprintf("step %d", i+1))
+		}
+	}
+	return rollout.Description{Steps: append(names, "promote fully"), Analysis: true}
+}
+
 // Plan implements rollout.Strategy.
 func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
 	steps := canarySteps(in.Spec)

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/spec"
 )
 
 // Rolling replaces instances a few at a time, as a Kubernetes Deployment's
@@ -16,6 +17,12 @@ import (
 type Rolling struct{}
 
 var _ rollout.Strategy = Rolling{}
+
+// Describe implements rollout.Strategy: one step, no analysis (a rolling
+// update is judged by its instances' health), no preview listener.
+func (Rolling) Describe(spec.AppSpec) rollout.Description {
+	return rollout.Description{Steps: []string{"rolling update"}}
+}
 
 // Plan implements rollout.Strategy.
 func (Rolling) Plan(in rollout.PlanInput) rollout.Plan {
