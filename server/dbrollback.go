@@ -78,10 +78,10 @@ func (s *Server) RollbackDatabase(ctx context.Context, app, env, to, actor strin
 	// Stop traffic and instances.
 	start := time.Now()
 	s.held.hold(app, env, true)
-	s.router.setMaintenance(app, env, true)
+	_ = s.routes.router.SetMaintenance(app, env, true)
 	resume := func() {
 		s.held.hold(app, env, false)
-		s.router.setMaintenance(app, env, false)
+		_ = s.routes.router.SetMaintenance(app, env, false)
 		out.MaintenanceMillis = time.Since(start).Milliseconds()
 		ev(rollout.Normal, "MaintenanceEnded", "proxy serves again after %s", time.Since(start).Round(time.Millisecond))
 		s.engine.Kick()

@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/router/proxyrouter"
 	"github.com/gantry-dev/gantry/spec"
 	"github.com/gantry-dev/gantry/strategy"
 )
@@ -30,7 +31,7 @@ var ErrLeadershipLost = errors.New("leadership lost: another gantry server may l
 // proxies and the engine. All nil while this server follows.
 type leaderParts struct {
 	backend *local.Backend
-	router  *trafficRouter
+	routes  *routes
 	engine  *rollout.Engine
 }
 
@@ -38,7 +39,7 @@ type leaderParts struct {
 func (s *Server) leading() leaderParts {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return leaderParts{s.backend, s.router, s.engine}
+	return leaderParts{s.backend, s.routes, s.engine}
 }
 
 // Role reports whether this server leads (its engine runs) or follows.
@@ -56,12 +57,17 @@ func (s *Server) Role() leader.Role {
 func (s *Server) lead(ctx context.Context) (err error) {
 	opts := s.opts
 	var backend *local.Backend
-	router := newTrafficRouter(func(app, env string) []rollout.Instance { return backend.Instances(app, env) }, opts.Logf)
+	router := proxyrouter.New(proxyrouter.Options{Logf: opts.Logf})
+	routes := &routes{
+		router:       router,
+		instances:    func(app, env string) []rollout.Instance { return backend.Instances(app, env) },
+		needsPreview: previewNeeded,
+	}
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			router.close(cctx)
+			_ = router.Close(cctx)
 			if backend != nil {
 				backend.Detach()
 			}
@@ -70,8 +76,8 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	backend, err = local.New(local.Options{
 		DataDir:        opts.DataDir,
 		BaseDir:        opts.BaseDir,
-		OnChange:       router.rebuild,
-		Drain:          router.drain,
+		OnChange:       routes.changed,
+		Drain:          router.Drain,
 		Event:          s.recordEvent,
 		RestartBackoff: opts.RestartBackoff,
 	})
@@ -83,20 +89,12 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	}); err != nil {
 		return fmt.Errorf("adopt instances of an earlier server: %w", err)
 	}
-	stopUnrecorded(opts.DataDir, func(app, env, id string) bool {
-		for _, in := range backend.Instances(app, env) {
-			if in.ID == id {
-				return true
-			}
-		}
-		return false
-	}, s.recordEvent)
 	apps, err := s.store.ListApps(ctx)
 	if err != nil {
 		return fmt.Errorf("list apps: %w", err)
 	}
 	for _, a := range apps {
-		if err := router.open(a.Spec); err != nil {
+		if err := routes.open(a.Spec); err != nil {
 			return err
 		}
 	}
@@ -125,9 +123,9 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.apiSwap.set(s.apiHandler(leaderParts{backend, router, engine}))
+	s.apiSwap.set(s.apiHandler(leaderParts{backend, routes, engine}))
 	s.mu.Lock()
-	s.backend, s.router, s.engine, s.held, s.databases = backend, router, engine, held, databases
+	s.backend, s.routes, s.engine, s.held, s.databases = backend, routes, engine, held, databases
 	s.mu.Unlock()
 	return nil
 }
@@ -140,9 +138,9 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances
-		o.Traffic = p.router.traffic
+		o.Traffic = p.routes.traffic
 		o.LogPath = p.backend.LogPath
-		o.Applied = func(_ context.Context, a spec.App) error { return p.router.open(a) }
+		o.Applied = func(_ context.Context, a spec.App) error { return p.routes.open(a) }
 		o.DatabaseRollback = s.RollbackDatabase
 	}
 	return api.NewHandler(o)

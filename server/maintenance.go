@@ -7,22 +7,6 @@ import (
 	"github.com/gantry-dev/gantry/rollout"
 )
 
-// setMaintenance puts an environment's proxy in maintenance (on) or back
-// to its routing table. In maintenance its table is empty, so the proxy
-// answers every request 503 with Retry-After: 1.
-func (r *trafficRouter) setMaintenance(app, env string, on bool) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := envKey{app, env}
-	e, ok := r.envs[k]
-	if !ok {
-		return false
-	}
-	e.maintenance = on
-	r.rebuildLocked(k)
-	return true
-}
-
 // heldBackend is the backend the engine drives: while an environment is
 // held (a database rollback runs), every Scale of it is to zero, whatever
 // the engine plans.

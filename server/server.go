@@ -80,7 +80,7 @@ type Server struct {
 	// leading (in New, or in Run after following); nil until then.
 	mu      sync.Mutex
 	backend *local.Backend
-	router  *trafficRouter
+	routes  *routes
 	engine  *rollout.Engine
 	// held wraps the backend for the engine (database rollbacks hold an
 	// environment at zero); databases migrates and backs up app databases.
@@ -172,7 +172,7 @@ func (s *Server) Instances(app, env string) []rollout.Instance {
 // Traffic returns an environment's proxy address and per-revision
 // traffic; none while this server follows.
 func (s *Server) Traffic(app, env string) (string, []api.RevisionTraffic) {
-	if r := s.leading().router; r != nil {
+	if r := s.leading().routes; r != nil {
 		return r.traffic(app, env)
 	}
 	return "", nil
@@ -181,8 +181,8 @@ func (s *Server) Traffic(app, env string) (string, []api.RevisionTraffic) {
 // ProxyAddr returns the address of an environment's proxy, "" if none
 // (or while this server follows).
 func (s *Server) ProxyAddr(app, env string) string {
-	if r := s.leading().router; r != nil {
-		return r.proxyAddr(app, env)
+	if r := s.leading().routes; r != nil {
+		return r.router.Addr(app, env)
 	}
 	return ""
 }
@@ -190,8 +190,8 @@ func (s *Server) ProxyAddr(app, env string) string {
 // PreviewAddr returns the address of an environment's blue-green preview
 // listener, "" if none (or while this server follows).
 func (s *Server) PreviewAddr(app, env string) string {
-	if r := s.leading().router; r != nil {
-		return r.previewAddr(app, env)
+	if r := s.leading().routes; r != nil {
+		return r.router.PreviewAddr(app, env)
 	}
 	return ""
 }
@@ -257,8 +257,10 @@ func (s *Server) Run(ctx context.Context) error {
 	default:
 		p.backend.Detach()
 	}
-	if p.router != nil {
-		p.router.close(shutdownCtx)
+	if p.routes != nil {
+		if cerr := p.routes.router.Close(shutdownCtx); cerr != nil {
+			s.opts.Logf("%v", cerr)
+		}
 	}
 	return errors.Join(err, s.elector.Close(), s.store.Close())
 }
@@ -267,8 +269,8 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) closeParts() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s.router != nil {
-		s.router.close(ctx)
+	if s.routes != nil {
+		_ = s.routes.router.Close(ctx)
 	}
 	if s.backend != nil {
 		s.backend.Detach()

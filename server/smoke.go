@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/router"
 )
 
 // smokeTester runs a blue-green revision's smoke tests against its
 // environment's preview listener.
 type smokeTester struct {
-	router  *trafficRouter
+	router  router.Router
 	baseDir string
 	client  *http.Client
 }
@@ -26,7 +27,7 @@ var _ rollout.SmokeTester = (*smokeTester)(nil)
 
 // SmokeTest implements rollout.SmokeTester.
 func (s *smokeTester) SmokeTest(ctx context.Context, rev rollout.Revision) ([]rollout.SmokeResult, error) {
-	addr := s.router.previewAddr(rev.App, rev.Env)
+	addr := s.router.PreviewAddr(rev.App, rev.Env)
 	if addr == "" {
 		return nil, fmt.Errorf("%s/%s has no preview listener", rev.App, rev.Env)
 	}

@@ -63,6 +63,9 @@ const (
 	ReasonStopped     = "InstanceStopped"     // Normal: stopped by a scale-down or shutdown
 	ReasonAdopted     = "InstanceAdopted"     // Normal: a process left by an earlier gantry is supervised again
 	ReasonLost        = "InstanceLost"        // Warning: a recorded process ended while gantry was not running
+	// ReasonUnrecordedStopped (Warning): a process an earlier gantry started
+	// but did not record before it died was found in /proc and stopped.
+	ReasonUnrecordedStopped = "UnrecordedInstanceStopped"
 )
 
 // Backend runs instances as local processes. It is safe for concurrent use.

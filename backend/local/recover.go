@@ -23,7 +23,9 @@ import (
 // stop); an InstanceAdopted event is recorded. If lookup fails (the
 // revision is unknown) the process is stopped gracefully instead. A record
 // whose process is gone, or whose pid now belongs to another process, is
-// removed with an InstanceLost event.
+// removed with an InstanceLost event. Last, instance processes that an
+// earlier gantry started but did not live to record are found in /proc and
+// stopped (UnrecordedInstanceStopped).
 func (b *Backend) Recover(ctx context.Context, lookup func(app, env string, revision int) (rollout.Revision, error)) error {
 	recs, listErr := b.records.list()
 	var errs []error
@@ -35,6 +37,7 @@ func (b *Backend) Recover(ctx context.Context, lookup func(app, env string, revi
 			errs = append(errs, err)
 		}
 	}
+	b.stopUnrecorded()
 	return errors.Join(append([]error{listErr}, errs...)...)
 }
 

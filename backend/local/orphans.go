@@ -1,8 +1,7 @@
-package server
+package local
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,21 +16,18 @@ import (
 // SIGTERM before its process group is killed.
 const unrecordedGrace = 10 * time.Second
 
-// ReasonUnrecordedStopped is the event of an instance process stopped
-// because no record of it survived a crash.
-const ReasonUnrecordedStopped = "UnrecordedInstanceStopped"
-
-// stopUnrecorded ends the instance processes a killed server started but
-// had not yet recorded: the local backend records an instance right after
-// its process starts, so a SIGKILL between the two leaves a process no
-// record names, which adoption cannot find. Such a process is recognized by
+// stopUnrecorded ends the instance processes a killed gantry started but
+// had not yet recorded: an instance is recorded right after its process
+// starts, so a SIGKILL between the two leaves a process no record names,
+// which adoption cannot find. Such a process is recognized by
 // GANTRY_INSTANCE in its environment and its output going to a log file
-// under this data directory; it is stopped (SIGTERM to its process group,
-// SIGKILL after unrecordedGrace) unless known says the backend supervises
-// it. It never served: the proxies route only to instances the backend
-// knows. Call it once, after adoption and before the engine starts.
-func stopUnrecorded(dataDir string, known func(app, env, id string) bool, event func(rollout.Event)) {
-	logs, err := filepath.Abs(filepath.Join(dataDir, "logs"))
+// under this DataDir; it is stopped (SIGTERM to its process group, SIGKILL
+// after unrecordedGrace, or at once when the Backend is released or shut
+// down first) unless this Backend supervises it. It never served: routers
+// only learn of instances the backend knows. Recover calls it after
+// adopting.
+func (b *Backend) stopUnrecorded() {
+	logs, err := filepath.Abs(filepath.Join(b.opts.DataDir, "logs"))
 	if err != nil {
 		return
 	}
@@ -48,19 +44,22 @@ func stopUnrecorded(dataDir string, known func(app, env, id string) bool, event 
 		}
 		vars := environ(dir)
 		id, app, env := vars["GANTRY_INSTANCE"], vars["GANTRY_APP"], vars["GANTRY_ENV"]
-		if id == "" || known(app, env, id) {
+		if id == "" || b.supervises(id) {
 			continue
 		}
 		if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
 			continue // not an instance's group leader
 		}
 		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		event(rollout.Event{
-			Time: time.Now(), App: app, Env: env, Type: rollout.Warning, Reason: ReasonUnrecordedStopped,
-			Message: fmt.Sprintf("instance %s (pid %d) was started by a gantry server that stopped before recording it; stopped", id, pid),
-		})
+		b.event(rollout.Instance{App: app, Env: env}, rollout.Warning, ReasonUnrecordedStopped,
+			"instance %s (pid %d) was started by a gantry server that stopped before recording it; stopped", id, pid)
+		b.wg.Add(1)
 		go func() {
-			time.Sleep(unrecordedGrace)
+			defer b.wg.Done()
+			select {
+			case <-time.After(unrecordedGrace):
+			case <-b.detach:
+			}
 			if vars := environ(dir); vars["GANTRY_INSTANCE"] == id {
 				_ = syscall.Kill(-pid, syscall.SIGKILL)
 			}
@@ -68,7 +67,15 @@ func stopUnrecorded(dataDir string, known func(app, env, id string) bool, event 
 	}
 }
 
-// environ reads a process's environment from its /proc directory.
+// supervises reports whether the instance called id is this Backend's.
+func (b *Backend) supervises(id string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.instances[id]
+	return ok
+}
+
+// environ reads a process's GANTRY_ environment variables from its /proc directory.
 func environ(dir string) map[string]string {
 	b, err := os.ReadFile(filepath.Join(dir, "environ"))
 	if err != nil {

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/router"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// envKey names one app environment.
+type envKey struct{ app, env string }
+
+// routes connects the leader's router to its backend and to applied specs.
+type routes struct {
+	router router.Router
+	// instances reads an environment's instances from the backend.
+	instances func(app, env string) []rollout.Instance
+	// needsPreview says whether a resolved spec's strategy serves the new
+	// revision on a preview listener before it takes traffic.
+	needsPreview func(spec.AppSpec) bool
+
+	// pushMu orders pushes: a snapshot read after another is also set after it.
+	pushMu sync.Mutex
+}
+
+// open starts routing every environment of app, or updates those already
+// routed, then gives each its current instances.
+func (r *routes) open(app spec.App) error {
+	for _, e := range app.Environments {
+		resolved, err := app.Resolve(e.Name)
+		if err != nil {
+			return err
+		}
+		re := router.Environment{
+			App: app.Metadata.Name, Name: e.Name,
+			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie,
+			Preview: r.needsPreview(resolved),
+		}
+		if bg := resolved.Strategy.BlueGreen; bg != nil {
+			re.PreviewListen = bg.PreviewListen
+		}
+		if err := r.router.Open(re); err != nil {
+			return err
+		}
+		r.changed(app.Metadata.Name, e.Name)
+	}
+	return nil
+}
+
+// changed gives the router an environment's instances as they are now;
+// backends call it on every change of an instance's state or readiness.
+func (r *routes) changed(app, env string) {
+	r.pushMu.Lock()
+	defer r.pushMu.Unlock()
+	_ = r.router.SetInstances(app, env, r.instances(app, env))
+}
+
+// traffic reports an environment's address and traffic per revision for the API.
+func (r *routes) traffic(app, env string) (string, []api.RevisionTraffic) {
+	addr := r.router.Addr(app, env)
+	if addr == "" {
+		return "", nil
+	}
+	stats := r.router.Stats(app, env)
+	out := make([]api.RevisionTraffic, 0, len(stats))
+	for _, s := range stats {
+		out = append(out, api.RevisionTraffic{
+			Revision: s.Revision, Weight: s.Weight,
+			Requests: s.Requests, Errors: s.Errors, ClientClosed: s.ClientClosed, InFlight: s.InFlight,
+			P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99),
+		})
+	}
+	return addr, out
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// previewNeeded is the server's answer to which strategies preview a
+// revision before it takes traffic: blue-green.
+func previewNeeded(s spec.AppSpec) bool { return s.StrategyType() == spec.BlueGreen }
