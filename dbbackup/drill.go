@@ -187,3 +187,34 @@ func withDatabase(connString, db string) (string, error) {
 	}
 	return strings.Join(append(parts, "dbname="+db), " "), nil
 }
+
+// Verdicts of a drill that completed, for callers to branch on.
+var (
+	// ErrTargetMissed: the restore took longer than the RTO target, or the
+	// newest good backup was older than the RPO target.
+	ErrTargetMissed = errors.New("drill missed its recovery targets")
+	// ErrRowMismatch: a restored table's row count differs from the
+	// backup's manifest.
+	ErrRowMismatch = errors.New("restored row counts differ from the backup")
+)
+
+// Verdict judges a completed drill: nil when every row count matched and
+// both targets were met; otherwise an error wrapping ErrRowMismatch (which
+// wins: the backup itself is suspect) or ErrTargetMissed, with the
+// measured figures and the targets.
+func (r *DrillReport) Verdict() error {
+	if !r.OK {
+		return fmt.Errorf("%w: %d table(s) do not match the backup's row counts", ErrRowMismatch, len(r.Mismatches))
+	}
+	var missed []string
+	if !r.MeetsRTO {
+		missed = append(missed, fmt.Sprintf("RTO: restore took %v, target %v", r.RestoreTime.Round(time.Millisecond), r.RTOTarget))
+	}
+	if !r.MeetsRPO {
+		missed = append(missed, fmt.Sprintf("RPO: newest good backup %s is %v old, target %v", r.BackupID, r.RPO.Round(time.Second), r.RPOTarget))
+	}
+	if len(missed) > 0 {
+		return fmt.Errorf("%w: %s", ErrTargetMissed, strings.Join(missed, "; "))
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -124,7 +125,9 @@ func (t table) read(ctx context.Context, q Querier) ([]Applied, error) {
 }
 
 // insert appends a row with the next installed_rank and the current user
-// (or installedBy when not empty), and returns the row as stored.
+// (or installedBy when not empty). A description longer than the column
+// is abbreviated as Flyway does (StoredDescription), and so is a script
+// path (storedScript).
 func (t table) insert(ctx context.Context, q Querier, a Applied, installedBy string) error {
 	var version *string
 	if !a.Version.IsZero() {
@@ -138,7 +141,7 @@ func (t table) insert(ctx context.Context, q Querier, a Applied, installedBy str
 	_, err := q.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (installed_rank, version, description, type, script, checksum,
   installed_by, execution_time, success)
 SELECT COALESCE(MAX(installed_rank), 0) + 1, $1, $2, $3, $4, $5, COALESCE($6, current_user), $7, $8 FROM %[1]s`, t),
-		version, a.Description, a.Type, a.Script, a.Checksum, by, a.ExecutionTime.Milliseconds(), a.Success)
+		version, StoredDescription(a.Description), a.Type, storedScript(a.Script), a.Checksum, by, a.ExecutionTime.Milliseconds(), a.Success)
 	if err != nil {
 		return fmt.Errorf("record %s in history table %s: %w", a.Script, t, err)
 	}
@@ -160,4 +163,33 @@ func (t table) lockKey() int64 {
 func errNotExist(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "42P01"
+}
+
+// Column widths of the history table's text columns, as Flyway creates it.
+const (
+	descriptionWidth = 200 // description VARCHAR(200)
+	scriptWidth      = 1000
+)
+
+// StoredDescription is the description as the history table holds it:
+// unchanged up to 200 characters, else its first 197 characters and "...",
+// as Flyway abbreviates it. Comparisons with stored rows (validate, repair,
+// repeatable migrations) use this form. Characters are Unicode code points,
+// which is what PostgreSQL's VARCHAR(200) counts.
+func StoredDescription(d string) string {
+	if utf8.RuneCountInString(d) <= descriptionWidth {
+		return d
+	}
+	return string([]rune(d)[:descriptionWidth-3]) + "..."
+}
+
+// storedScript is a script path as the history table holds it: unchanged
+// up to 1,000 characters, else "..." and its last 997 characters (the file
+// name end), as Flyway abbreviates it.
+func storedScript(s string) string {
+	r := []rune(s)
+	if len(r) <= scriptWidth {
+		return s
+	}
+	return "..." + string(r[len(r)-(scriptWidth-3):])
 }

@@ -157,7 +157,8 @@ type ValidateOptions struct {
 }
 
 // Validate checks the local migrations against the history: edited
-// applied files (checksum mismatch), applied files gone, failed migrations,
+// applied files (checksum mismatch), renamed applied files (description
+// mismatch, as Flyway), applied files gone, failed migrations,
 // never-applied migrations older than the current version (unless
 // OutOfOrder), pending migrations (unless IgnorePending) and, with
 // FailOnGaps, version gaps. It returns the Info, and a *ValidationError when

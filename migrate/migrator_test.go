@@ -436,6 +436,7 @@ func TestMigrator(t *testing.T) {
 	})
 
 	t.Run("bad inputs", func(t *testing.T) { testBadInputs(t, c) })
+	t.Run("flyway parity", func(t *testing.T) { testFlywayParity(t, c) })
 }
 
 func waitFor(t *testing.T, cond func() bool) {

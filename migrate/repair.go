@@ -47,9 +47,9 @@ func (m *Migrator) Repair(ctx context.Context) (*RepairResult, error) {
 				}
 				res.Deleted = append(res.Deleted, *r)
 			case e.Kind == Versioned && e.Local != nil && (e.State == Success || e.State == OutOfOrder) &&
-				(r.Checksum == nil || *r.Checksum != e.Local.Checksum || r.Description != e.Local.Description):
+				(r.Checksum == nil || *r.Checksum != e.Local.Checksum || r.Description != StoredDescription(e.Local.Description)):
 				if _, err := tx.Exec(ctx, fmt.Sprintf("UPDATE %s SET checksum = $1, description = $2 WHERE installed_rank = $3", m.table),
-					e.Local.Checksum, e.Local.Description, r.Rank); err != nil {
+					e.Local.Checksum, StoredDescription(e.Local.Description), r.Rank); err != nil {
 					return fmt.Errorf("repair: realign row %d: %w", r.Rank, err)
 				}
 				res.Realigned = append(res.Realigned, *r)

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 )
 
@@ -73,7 +74,15 @@ type Entry struct {
 	Applied     *Applied // nil when not applied
 	Local       *Script  // nil when the file is missing
 	Undoable    bool     // an undo file exists for this version
+	// Reason says why the migration is in its state when the state alone
+	// does not: set for Ignored (older than the current version and never
+	// applied), empty otherwise.
+	Reason string
 }
+
+// NonTransactional reports whether the entry's file runs outside a
+// transaction (see Script.NonTransactional); false when the file is missing.
+func (e Entry) NonTransactional() bool { return e.Local != nil && e.Local.NonTransactional }
 
 // Gap is a step between two consecutive local versions that leaves numbers
 // out (2 then 4). Gaps are legal; Info reports them.
@@ -97,6 +106,9 @@ const (
 	NotApplied
 	// VersionGap: versions skip numbers; a problem only with FailOnGaps.
 	VersionGap
+	// DescriptionMismatch: an applied migration's file was renamed, so the
+	// description in its name differs from the one recorded.
+	DescriptionMismatch
 )
 
 // String returns the kind's name.
@@ -114,6 +126,8 @@ func (k ProblemKind) String() string {
 		return "not applied"
 	case VersionGap:
 		return "version gap"
+	case DescriptionMismatch:
+		return "description mismatch"
 	}
 	return fmt.Sprintf("ProblemKind(%d)", int(k))
 }
@@ -135,9 +149,23 @@ type Info struct {
 	Current Version
 	// Pending is what Migrate would apply, in order: versioned migrations,
 	// then repeatable ones that are new or changed.
-	Pending  []*Script
+	Pending []*Script
+	// Gaps are the steps that leave versions out between the local versions
+	// that are or will be applied; Ignored files are not part of them.
 	Gaps     []Gap
 	Problems []Problem
+}
+
+// Ignored returns the entries in state Ignored, in version order: local
+// migrations older than the current version that were never applied.
+func (i *Info) Ignored() []Entry {
+	var out []Entry
+	for _, e := range i.Entries {
+		if e.State == Ignored {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // PlanOptions tune how Plan classifies migrations.
@@ -170,7 +198,7 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 	}
 	localRep := map[string]*Script{}
 	for _, s := range set.Repeatable {
-		localRep[s.Description] = s
+		localRep[StoredDescription(s.Description)] = s
 	}
 	var maxLocal Version
 	if n := len(set.Versioned); n > 0 {
@@ -253,6 +281,11 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 					"it was edited after it was applied; restore its applied content, or run `gantry db repair` to accept the edit",
 					e.Local.Path, *r.Checksum, e.Local.Checksum)
 			}
+			if e.Kind == Versioned && e.Local != nil && r.Description != StoredDescription(e.Local.Description) {
+				problem(DescriptionMismatch, "%s: version %s was applied as %s with description %q, but the file's name now gives %q: "+
+					"it was renamed after it was applied; rename it back to %s, or run `gantry db repair` to accept the new description",
+					e.Local.Path, r.Version, r.Script, r.Description, StoredDescription(e.Local.Description), path.Base(r.Script))
+			}
 		case Missing:
 			problem(MissingLocally, "%s (%s) was applied but is not in the migration locations; "+
 				"restore the file, or run `gantry db repair` to mark it deleted", r.Script, describe(r))
@@ -267,6 +300,7 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 		info.Entries = append(info.Entries, e)
 	}
 
+	ignored := map[string]bool{}
 	for _, s := range set.Versioned {
 		if l := latest[key(s.Version)]; l != nil && l.Type != TypeUndoSQL && l.Type != TypeDelete {
 			continue // applied (or failed, or the baseline itself)
@@ -280,8 +314,10 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 			e.State = AboveTarget
 		case s.Version.Compare(info.Current) < 0 && !opts.OutOfOrder:
 			e.State = Ignored
-			problem(IgnoredMigration, "%s (version %s) is older than the current version %s and was never applied; "+
-				"apply it with --out-of-order, or give it a version above %s", s.Path, s.Version, info.Current, info.Current)
+			e.Reason = fmt.Sprintf("older than the current version %s and never applied; "+
+				"apply it with --out-of-order, or give it a version above %s", info.Current, info.Current)
+			ignored[key(s.Version)] = true
+			problem(IgnoredMigration, "%s (version %s) is %s", s.Path, s.Version, e.Reason)
 		default:
 			info.Pending = append(info.Pending, s)
 			problem(NotApplied, "%s (version %s) is not applied yet; run `gantry db migrate`", s.Path, s.Version)
@@ -289,7 +325,7 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 		info.Entries = append(info.Entries, e)
 	}
 	for _, s := range set.Repeatable {
-		if r := latestRep[s.Description]; r != nil && (!r.Success || r.Checksum != nil && *r.Checksum == s.Checksum) {
+		if r := latestRep[StoredDescription(s.Description)]; r != nil && (!r.Success || r.Checksum != nil && *r.Checksum == s.Checksum) {
 			continue // up to date, or failed (reported above)
 		}
 		info.Pending = append(info.Pending, s)
@@ -298,8 +334,16 @@ func Plan(set *Set, rows []Applied, opts PlanOptions) *Info {
 		problem(NotApplied, "%s (repeatable) is new or changed and not applied yet; run `gantry db migrate`", s.Path)
 	}
 
-	for i := 1; i < len(set.Versioned); i++ {
-		a, b := set.Versioned[i-1].Version, set.Versioned[i].Version
+	// Gaps are between the versions that are or will be applied: an ignored
+	// file is listed apart, not as a step in the sequence.
+	var seq []Version
+	for _, s := range set.Versioned {
+		if !ignored[key(s.Version)] {
+			seq = append(seq, s.Version)
+		}
+	}
+	for i := 1; i < len(seq); i++ {
+		a, b := seq[i-1], seq[i]
 		if !b.Follows(a) {
 			info.Gaps = append(info.Gaps, Gap{After: a, Before: b})
 			if opts.FailOnGaps {

@@ -58,7 +58,7 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 	t.Run("scheduled backups are taken and pruned", func(t *testing.T) {
 		url := cluster.CreateDB(t, "sched")
 		backups := t.TempDir()
-		e := startBareServer(t, server.Options{Backups: server.BackupSchedule{Interval: 100 * time.Millisecond, KeepLast: 2, MaxAge: time.Nanosecond}},
+		e := startBareServer(t, server.Options{Backups: server.BackupSchedule{Interval: 100 * time.Millisecond, KeepLast: 2, MaxAge: time.Nanosecond, Drill: true}},
 			dbAppSpec(url, t.TempDir(), backups))
 		ctx := context.Background()
 		deadline := time.Now().Add(2 * time.Minute)
@@ -68,8 +68,14 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pruned := false
+			pruned, drilled := false, false
 			for _, ev := range evs {
+				switch ev.Reason {
+				case server.ReasonDrillPassed:
+					drilled = ev.Type == rollout.Normal && strings.Contains(ev.Message, "scheduled drill: backup ")
+				case server.ReasonDrillFailed, server.ReasonDrillTargetMissed:
+					t.Fatalf("scheduled drill within its default targets: %s %s: %s", ev.Type, ev.Reason, ev.Message)
+				}
 				if ev.Reason == rollout.ReasonDatabaseBackedUp && first == "" {
 					first = strings.Fields(strings.TrimPrefix(ev.Message, "scheduled backup "))[0]
 					first = strings.TrimSuffix(first, ":")
@@ -81,11 +87,11 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 					t.Fatalf("scheduled backup failed: %s", ev.Message)
 				}
 			}
-			if pruned {
+			if pruned && drilled {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("no backups pruned within 2 minutes; events: %+v", evs)
+				t.Fatalf("no backups pruned and drilled within 2 minutes; events: %+v", evs)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -95,6 +101,16 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(backups, first+".dump")); err == nil {
 			t.Errorf("the dump of pruned backup %s is still there", first)
+		}
+	})
+
+	t.Run("a scheduled drill that misses its target raises a Warning", func(t *testing.T) {
+		url := cluster.CreateDB(t, "drillmiss")
+		e := startBareServer(t, server.Options{Backups: server.BackupSchedule{Interval: 100 * time.Millisecond, Drill: true, DrillRTO: time.Nanosecond}},
+			dbAppSpec(url, t.TempDir(), t.TempDir()))
+		ev := waitEvent(t, e, server.ReasonDrillTargetMissed)
+		if ev.Type != rollout.Warning || !strings.Contains(ev.Message, "RTO: restore took") || !strings.Contains(ev.Message, "target 1ns") {
+			t.Errorf("event %s %s: %q; want a Warning naming the missed RTO and its target", ev.Type, ev.Reason, ev.Message)
 		}
 	})
 
@@ -111,4 +127,25 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 			t.Errorf("%d instances run; the revision must not start", n)
 		}
 	})
+}
+
+// waitEvent waits up to 2 minutes for an event of app web in prod with reason.
+func waitEvent(t *testing.T, e *env, reason string) rollout.Event {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		evs, err := e.c.Events(context.Background(), "web", "prod", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Reason == reason {
+				return ev
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s event within 2 minutes; events: %+v", reason, evs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

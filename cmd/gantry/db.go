@@ -110,6 +110,21 @@ type infoJSON struct {
 	InstalledRank int    `json:"installed_rank,omitempty"`
 	ExecutionMS   int64  `json:"execution_time_ms,omitempty"`
 	Undoable      bool   `json:"undoable"`
+	// NonTransactional: the file runs statement by statement, outside a
+	// transaction (CREATE INDEX CONCURRENTLY, ...).
+	NonTransactional bool `json:"non_transactional"`
+	// Reason says why an ignored migration is ignored.
+	Reason string `json:"reason,omitempty"`
+}
+
+func infoEntryJSON(e migrate.Entry) infoJSON {
+	j := infoJSON{Category: e.Kind.String(), Version: e.Version.String(), Description: e.Description, Type: e.Type,
+		Script: e.Script, Checksum: e.Checksum, State: e.State.String(), Undoable: e.Undoable,
+		NonTransactional: e.NonTransactional(), Reason: e.Reason}
+	if a := e.Applied; a != nil {
+		j.InstalledOn, j.InstalledRank, j.ExecutionMS = a.InstalledOn.Format(time.RFC3339), a.Rank, a.ExecutionTime.Milliseconds()
+	}
+	return j
 }
 
 func newDBInfoCmd(f *dbFlags) *cobra.Command {
@@ -131,26 +146,28 @@ func newDBInfoCmd(f *dbFlags) *cobra.Command {
 		}
 		out := cmd.OutOrStdout()
 		if f.json() {
-			entries := make([]infoJSON, 0, len(info.Entries))
+			entries, ignored := []infoJSON{}, []infoJSON{}
 			for _, e := range info.Entries {
-				j := infoJSON{Category: e.Kind.String(), Version: e.Version.String(), Description: e.Description, Type: e.Type,
-					Script: e.Script, Checksum: e.Checksum, State: e.State.String(), Undoable: e.Undoable}
-				if a := e.Applied; a != nil {
-					j.InstalledOn, j.InstalledRank, j.ExecutionMS = a.InstalledOn.Format(time.RFC3339), a.Rank, a.ExecutionTime.Milliseconds()
+				if e.State == migrate.Ignored {
+					ignored = append(ignored, infoEntryJSON(e))
+				} else {
+					entries = append(entries, infoEntryJSON(e))
 				}
-				entries = append(entries, j)
 			}
 			gaps := make([]string, 0, len(info.Gaps))
 			for _, g := range info.Gaps {
 				gaps = append(gaps, g.After.String()+" -> "+g.Before.String())
 			}
 			return printJSON(out, map[string]any{"table": m.Table(), "current_version": info.Current.String(),
-				"migrations": entries, "gaps": gaps, "problems": info.Problems})
+				"migrations": entries, "ignored": ignored, "gaps": gaps, "problems": info.Problems})
 		}
 		fmt.Fprintf(out, "Schema history: %s\nCurrent version: %s\n\n", m.Table(), orNone(info.Current.String()))
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CATEGORY\tVERSION\tDESCRIPTION\tTYPE\tINSTALLED ON\tSTATE\tUNDOABLE")
 		for _, e := range info.Entries {
+			if e.State == migrate.Ignored {
+				continue // listed apart below
+			}
 			on := ""
 			if e.Applied != nil {
 				on = e.Applied.InstalledOn.Format("2006-01-02 15:04:05")
@@ -159,15 +176,30 @@ func newDBInfoCmd(f *dbFlags) *cobra.Command {
 			if e.Undoable {
 				undo = "Yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, e.Version, e.Description, e.Type, on, e.State, undo)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Kind, e.Version, e.Description+nonTxMark(e), e.Type, on, e.State, undo)
 		}
 		tw.Flush()
+		if ign := info.Ignored(); len(ign) > 0 {
+			fmt.Fprintf(out, "\nIgnored (never applied; migrate skips them):\n")
+			for _, e := range ign {
+				fmt.Fprintf(out, "  %s  %s: %s\n", e.Version, e.Script, e.Reason)
+			}
+		}
 		for _, g := range info.Gaps {
 			fmt.Fprintf(out, "gap: versions jump from %s to %s (legal; --fail-on-gaps makes it an error)\n", g.After, g.Before)
 		}
 		return nil
 	}
 	return cmd
+}
+
+// nonTxMark marks a migration that runs outside a transaction, as the
+// migrate log does.
+func nonTxMark(e migrate.Entry) string {
+	if e.NonTransactional() {
+		return " [non-transactional]"
+	}
+	return ""
 }
 
 func orNone(s string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -123,6 +124,10 @@ func newDBPruneCmd(f *dbFlags) *cobra.Command {
 func newDBDrillCmd(f *dbFlags) *cobra.Command {
 	var opts dbbackup.DrillOptions
 	cmd := &cobra.Command{Use: "drill", Short: "Restore the newest good backup into a scratch database and measure RTO and RPO", Args: cobra.NoArgs,
+		Long: `Restores the newest backup that passes verification into a scratch database, compares every
+table's row count with the backup's manifest, and judges the restore time against --rto and the
+backup's age against --rpo. Exit codes: 0 every check passed, 5 a target was missed (RTO or RPO),
+1 anything else (row counts differ, no usable backup, the restore failed).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := f.store()
 			if err != nil {
@@ -150,8 +155,12 @@ func newDBDrillCmd(f *dbFlags) *cobra.Command {
 					fmt.Fprintf(out, "  %s: backup recorded %d rows, restore has %d\n", m.Table, m.Want, m.Got)
 				}
 			}
-			if !rep.OK {
-				return fmt.Errorf("drill: %d table(s) do not match the backup's row counts", len(rep.Mismatches))
+			err = rep.Verdict()
+			if errors.Is(err, dbbackup.ErrTargetMissed) {
+				return &codedError{exitDrillMissed, fmt.Errorf("drill: %w", err)}
+			}
+			if err != nil {
+				return fmt.Errorf("drill: %w", err)
 			}
 			return nil
 		}}

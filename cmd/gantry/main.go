@@ -12,11 +12,12 @@ import (
 
 // Exit codes, documented in the README.
 const (
-	exitOK         = 0
-	exitError      = 1 // a command failed: bad input, unreachable server, ...
-	exitRolledBack = 2 // deploy --wait: the rollout was rolled back or aborted
-	exitFailed     = 3 // deploy --wait: the rollout failed and needs a person
-	exitSuperseded = 4 // deploy --wait: a newer deploy replaced the rollout
+	exitOK          = 0
+	exitError       = 1 // a command failed: bad input, unreachable server, ...
+	exitRolledBack  = 2 // deploy --wait: the rollout was rolled back or aborted
+	exitFailed      = 3 // deploy --wait: the rollout failed and needs a person
+	exitSuperseded  = 4 // deploy --wait: a newer deploy replaced the rollout
+	exitDrillMissed = 5 // db drill: the restore missed its RTO or RPO target
 )
 
 // codedError carries an exit code through cobra.

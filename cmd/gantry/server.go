@@ -56,6 +56,7 @@ it dies. See docs/ha.md.`,
 	cmd.Flags().StringVar(&database, "database", "", "state database: postgres://user@host:5432/gantry (servers sharing it elect a leader; docs/ha.md) or sqlite:///path/gantry.db (default: SQLite at <data>/gantry.db)")
 	cmd.Flags().StringVar(&passwordFile, "database-password-file", "", "file holding the PostgreSQL password (default: from the URL, PGPASSWORD or ~/.pgpass)")
 	cmd.Flags().StringVar(&opts.AdvertiseURL, "advertise", "", "API URL other gantry servers forward writes to while this one leads (default: http://<--listen address>)")
+	cmd.Flags().BoolVar(&opts.Backups.Drill, "backup-drill", false, "after each scheduled backup, restore it into a scratch database and judge it against the RTO/RPO targets (Warning event DrillTargetMissed when missed)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
 	return cmd
 }
