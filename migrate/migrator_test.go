@@ -256,19 +256,7 @@ func TestMigrator(t *testing.T) {
 		if !errors.As(err, &ve) || !ve.Has(ChecksumMismatch) || !strings.Contains(err.Error(), "V1.1__Add_email.sql") {
 			t.Fatalf("validate = %v, want a checksum mismatch naming V1.1__Add_email.sql", err)
 		}
-		if _, err := e.open().Migrate(ctx, PlanOptions{}); !errors.Is(err, ErrValidation) {
-			t.Errorf("migrate = %v, want ErrValidation", err)
-		}
-		rep, err := e.open().Repair(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rep.Realigned) != 1 || rep.Realigned[0].Version.String() != "1.1" {
-			t.Errorf("repair realigned %v, want version 1.1", rep.Realigned)
-		}
-		if _, err := e.open().Validate(ctx, ValidateOptions{}); err != nil {
-			t.Errorf("validate after repair: %v", err)
-		}
+		e.refusedUntilRepaired("1.1")
 	})
 
 	t.Run("failed transactional migration changes nothing", func(t *testing.T) {
@@ -437,6 +425,26 @@ func TestMigrator(t *testing.T) {
 
 	t.Run("bad inputs", func(t *testing.T) { testBadInputs(t, c) })
 	t.Run("flyway parity", func(t *testing.T) { testFlywayParity(t, c) })
+}
+
+// refusedUntilRepaired checks that migrate refuses to run, that repair
+// realigns exactly version, and that validate passes after it.
+func (e *env) refusedUntilRepaired(version string) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, err := e.open().Migrate(ctx, PlanOptions{}); !errors.Is(err, ErrValidation) {
+		e.t.Errorf("migrate = %v, want ErrValidation", err)
+	}
+	rep, err := e.open().Repair(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(rep.Realigned) != 1 || rep.Realigned[0].Version.String() != version {
+		e.t.Errorf("repair realigned %+v, want version %s", rep.Realigned, version)
+	}
+	if _, err := e.open().Validate(ctx, ValidateOptions{}); err != nil {
+		e.t.Errorf("validate after repair: %v", err)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {
