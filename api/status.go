@@ -84,7 +84,7 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 		internalError(w, err)
 		return
 	}
-	versions := map[int]string{}
+	versions := map[int]string{} // every stored revision, by number
 	revs, err := h.opts.Store.ListRevisions(ctx, app, env)
 	if err != nil {
 		internalError(w, err)
@@ -95,7 +95,10 @@ func (h *handler) history(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]HistoryEntry, 0, len(rs))
 	for _, ro := range rs {
-		out = append(out, HistoryEntry{Rollout: ro, FromVersion: versions[ro.FromRevision], ToVersion: versions[ro.ToRevision]})
+		from, fromKept := versions[ro.FromRevision]
+		to, toKept := versions[ro.ToRevision]
+		out = append(out, HistoryEntry{Rollout: ro, FromVersion: from, ToVersion: to,
+			FromPruned: ro.FromRevision != 0 && !fromKept, ToPruned: !toKept})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -86,6 +86,10 @@ type HistoryEntry struct {
 	rollout.Rollout
 	FromVersion string `json:"fromVersion,omitempty"`
 	ToVersion   string `json:"toVersion"`
+	// FromPruned and ToPruned say the revision was deleted by the
+	// revision history limit, so its version is no longer known.
+	FromPruned bool `json:"fromPruned,omitempty"`
+	ToPruned   bool `json:"toPruned,omitempty"`
 }
 
 // AppSummary lists an applied app.

@@ -24,8 +24,8 @@ type DeployRequest struct {
 // version, and a rollout to it that the engine starts on its next
 // reconcile. An active rollout of the same app and environment is superseded.
 func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (Rollout, error) {
-	if strings.TrimSpace(req.Version) == "" {
-		return Rollout{}, fmt.Errorf("%w: version is empty: pass --version, such as --version v1.2.3", ErrInvalid)
+	if err := CheckVersion(req.Version); err != nil {
+		return Rollout{}, err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -87,7 +87,7 @@ var knobList = []knob{
 		k.UnreadyAfter = d
 		return err
 	}},
-	{"mem-growth", "bytes per second such as mem-growth=20MiB/s", func(k *Knobs, v string) error {
+	{"mem-growth", "bytes per second such as mem-growth=20MiB", func(k *Knobs, v string) error {
 		n, err := parseRate(v)
 		k.MemGrowth = n
 		return err

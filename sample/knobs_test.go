@@ -54,7 +54,7 @@ func TestParseKnobs_Errors(t *testing.T) {
 		{"latency=-1s", []string{"latency", "negative"}},
 		{"crash-after=soon", []string{"crash-after", "duration"}},
 		{"never-ready=maybe", []string{"never-ready", "true/false"}},
-		{"mem-growth=fast", []string{"mem-growth", "20MiB/s"}},
+		{"mem-growth=fast", []string{"mem-growth", "20MiB"}},
 		{"mem-growth=", []string{"mem-growth", "byte rate"}},
 		{"cpu-burn=1.5", []string{"cpu-burn", "fraction of one core"}},
 		{"explode", []string{`unknown knob "explode"`, "db-down"}},

@@ -63,7 +63,7 @@ func TestServer_CanaryTriggersRollBack(t *testing.T) {
 		{"errors", "v2+errors=0.3", []string{"ErrorRate", "ErrorTest"}, nil},
 		{"latency", "v2+latency=60ms", []string{"LatencyRatio", "LatencyTest"}, nil},
 		{"unhealthy instances", "v2+unready-after=3s", []string{"UnhealthyInstances"}, []string{"LatencyRatio", "LatencyTest"}},
-		{"memory", "v2+mem-growth=64MiB/s", []string{"Memory"}, []string{"LatencyRatio", "LatencyTest"}},
+		{"memory", "v2+mem-growth=64MiB", []string{"Memory"}, []string{"LatencyRatio", "LatencyTest"}},
 		{"cpu", "v2+cpu-burn=0.9", []string{"CPU"}, []string{"LatencyRatio", "LatencyTest"}},
 		{"dependency", "v2+db-down", []string{"Dependency"}, nil},
 		{"crash loop", "v2+crash-at-start", []string{"CrashLoop"}, nil},

@@ -58,7 +58,7 @@ func readDocument(filename string, data []byte) (*yaml.Node, ErrorList) {
 		if errors.Is(err, io.EOF) {
 			return nil, at(1, 1, "empty file; a gantry.yaml starts with apiVersion: %s and kind: %s", APIVersion, KindApp)
 		}
-		return nil, syntaxError(filename, err)
+		return nil, syntaxError(filename, data, err)
 	}
 	for {
 		// Further documents are an error, except empty ones (a trailing "---").
@@ -68,7 +68,7 @@ func readDocument(filename string, data []byte) (*yaml.Node, ErrorList) {
 			break
 		}
 		if err != nil {
-			return nil, syntaxError(filename, err)
+			return nil, syntaxError(filename, data, err)
 		}
 		if len(next.Content) > 0 && next.Content[0].ShortTag() != "!!null" {
 			return nil, at(next.Content[0].Line, 1, "a second YAML document starts here; a gantry.yaml holds exactly one App, so remove the extra '---' and what follows")
@@ -83,16 +83,21 @@ func readDocument(filename string, data []byte) (*yaml.Node, ErrorList) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // syntaxError turns a YAML parser error into a positioned FieldError.
-func syntaxError(filename string, err error) ErrorList {
+func syntaxError(filename string, data []byte, err error) ErrorList {
 	msg := err.Error()
-	fe := &FieldError{File: filename, Message: "YAML syntax: " + msg}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		fe.Line, _ = strconv.Atoi(m[1])
-		fe.Message = "YAML syntax: " + m[2]
-		if parserProblem(m[2]) {
-			// The YAML parser (unlike its scanner) counts lines from 0.
-			fe.Line++
-		}
+	fe := &FieldError{File: filename, Message: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		// The YAML library leaves the line out of errors on the first line,
+		// of its reader (bad bytes) and of its composer (unknown anchors).
+		fe.Line, fe.Column = locate(data, fe.Message)
+		return ErrorList{fe}
+	}
+	fe.Line, _ = strconv.Atoi(m[1])
+	fe.Message = "YAML syntax: " + m[2]
+	if parserProblem(m[2]) {
+		// The YAML parser (unlike its scanner) counts lines from 0.
+		fe.Line++
 	}
 	return ErrorList{fe}
 }

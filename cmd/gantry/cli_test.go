@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,9 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/internal/testbin"
@@ -40,7 +37,7 @@ func run(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 	case errors.As(err, &exit):
 		code = exit.ExitCode()
 	default:
-		t.Fatalf("run gantry %v: %v", args, err)
+		t.Fatalf("run gantry %.200v: %v", args, err)
 	}
 	return out.String(), errb.String(), code
 }
@@ -84,45 +81,7 @@ var apiURL = regexp.MustCompile(`API on (http://\S+),`)
 // apply, deploy --wait of a good version (exit 0) and of one that never
 // becomes ready (exit 2, rolled back), history, status and events.
 func TestCLI_DeployWaitExitCodes(t *testing.T) {
-	data := t.TempDir()
-	srv := exec.Command(bin, "server", "--data", data, "--listen", "127.0.0.1:0", "--stop-instances-on-exit")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- srv.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			srv.Process.Kill()
-			t.Errorf("server did not stop within 60s of SIGTERM")
-		}
-	}()
-	sc := bufio.NewScanner(stdout)
-	var url string
-	for url == "" && sc.Scan() {
-		if m := apiURL.FindStringSubmatch(sc.Text()); m != nil {
-			url = m[1]
-		}
-	}
-	if url == "" {
-		t.Fatal("server printed no API address")
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	token, err := os.ReadFile(filepath.Join(data, "admin.token")) // bootstrapped by the server
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"GANTRY_SERVER=" + url, "GANTRY_TOKEN=" + strings.TrimSpace(string(token))}
+	env, _ := startServer(t)
 	spec := filepath.Join(t.TempDir(), "gantry.yaml")
 	os.WriteFile(spec, []byte(fmt.Sprintf(`apiVersion: gantry.dev/v1
 kind: App

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,9 @@ deploy, 1 any other error (including --timeout).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := rollout.CheckVersion(ver); err != nil {
+				return fmt.Errorf("--version: %s", strings.TrimPrefix(err.Error(), rollout.ErrInvalid.Error()+": "))
+			}
 			c, env, err := r.target(ctx, args[0])
 			if err != nil {
 				return err
@@ -52,7 +56,7 @@ deploy, 1 any other error (including --timeout).`,
 			return waitRollout(ctx, c, ro, timeout, r.json(), out)
 		},
 	}
-	cmd.Flags().StringVar(&ver, "version", "", "version to deploy (fills {{.Version}} in the workload)")
+	cmd.Flags().StringVar(&ver, "version", "", "version to deploy (fills {{.Version}} in the workload): letters, digits and . _ - + = , up to 128 characters")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends; the exit code tells how it ended")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "with --wait: give up waiting after this long (the rollout goes on)")
 	r.addFlags(cmd, true)

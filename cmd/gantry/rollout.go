@@ -202,16 +202,25 @@ func printHistory(w io.Writer, hs []api.HistoryEntry) {
 	for _, h := range hs {
 		from := "-"
 		if h.FromRevision != 0 {
-			from = fmt.Sprintf("%d (%s)", h.FromRevision, h.FromVersion)
+			from = revisionText(h.FromRevision, h.FromVersion, h.FromPruned)
 		}
 		reason := h.Reason
 		if h.Phase.Final() && h.Message != "" && reason != "RolloutSucceeded" {
 			reason += ": " + h.Message
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", h.ID, from, h.ToRevision, h.ToVersion, h.Strategy, h.Phase,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, from, revisionText(h.ToRevision, h.ToVersion, h.ToPruned), h.Strategy, h.Phase,
 			h.CreatedAt.Local().Format("2006-01-02 15:04:05"), h.Actor, reason)
 	}
 	tw.Flush()
+}
+
+// revisionText renders "3 (v1.4.0)", or "3 (pruned)" for a revision the
+// history limit deleted.
+func revisionText(n int, version string, pruned bool) string {
+	if pruned {
+		return fmt.Sprintf("%d (pruned)", n)
+	}
+	return fmt.Sprintf("%d (%s)", n, version)
 }
 
 func newRolloutUndoCmd() *cobra.Command {
