@@ -52,6 +52,9 @@ type Access struct {
 	// replaced from the path ("deploy {app} to {env}"); empty Says: Action.
 	Action string
 	Says   string
+	// ReadOnly marks a POST that changes nothing (an OFREP evaluation):
+	// it is not audited.
+	ReadOnly bool
 }
 
 // Role is auth.Role, repeated so route tables read short.
@@ -146,7 +149,7 @@ func (h *handler) guard(route Route, fn http.HandlerFunc) http.Handler {
 		}
 		rec := &recorder{ResponseWriter: w}
 		var p auth.Principal
-		if mutating(r.Method) && h.opts.Audit != nil {
+		if mutating(r.Method) && !route.Access.ReadOnly && h.opts.Audit != nil {
 			defer func() { h.auditRequest(r, route, p, rec) }()
 		}
 		p, err := auth.Authenticate(r.Context(), h.opts.Tokens, auth.BearerToken(r.Header.Get("Authorization")), h.opts.Now())
@@ -215,9 +218,10 @@ func says(a Access, r *http.Request) string {
 // for the audit record.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	body   []byte
-	target string // see setAuditTarget
+	status  int
+	body    []byte
+	target  string // see setAuditTarget
+	message string // see setAuditMessage
 }
 
 func (rec *recorder) WriteHeader(status int) {

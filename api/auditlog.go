@@ -35,6 +35,9 @@ func (h *handler) auditRequest(r *http.Request, route Route, p auth.Principal, r
 	if rec.target != "" {
 		ar.Target = rec.target
 	}
+	if rec.message != "" && ar.Message == "" {
+		ar.Message = rec.message
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
 	h.opts.Audit.Record(ctx, ar)
@@ -45,6 +48,14 @@ func (h *handler) auditRequest(r *http.Request, route Route, p auth.Principal, r
 func setAuditTarget(w http.ResponseWriter, target string) {
 	if rec, ok := w.(*recorder); ok {
 		rec.target = target
+	}
+}
+
+// setAuditMessage says what a successful request changed (a flag's old
+// and new value) in its audit record.
+func setAuditMessage(w http.ResponseWriter, message string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.message = message
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -56,6 +57,11 @@ type Options struct {
 	// Policy says which environments need four-eyes approval; the zero
 	// Policy: none.
 	Policy auth.Policy
+	// Flags keeps every environment's feature flags and serves OFREP
+	// from them; nil: the flag routes answer 501.
+	Flags *featureflag.Catalog
+	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
+	Metrics http.Handler
 }
 
 // MaxBodyBytes caps every request body.
@@ -112,6 +118,11 @@ func NewHandler(opts Options) *Handler {
 	rt.handle("POST /api/v1/tokens/{token}/revoke", need(auth.Admin, ScopeEverywhere, "token.revoke", "revoke tokens"), h.revokeToken)
 	rt.handle("GET /api/v1/audit", need(auth.Admin, ScopeEverywhere, "audit.list", "read the audit log"), h.listAudit)
 	rt.handle("GET /api/v1/audit/verify", need(auth.Admin, ScopeEverywhere, "audit.verify", "verify the audit log"), h.verifyAudit)
+	h.flagRoutes(rt)
+	h.ofrepRoutes(rt)
+	if opts.Metrics != nil {
+		rt.handle("GET /metrics", need(auth.Viewer, ScopeAnywhere, "metrics", "read the metrics"), opts.Metrics.ServeHTTP)
+	}
 	return &Handler{mux: rt.mux, routes: rt.routes}
 }
 

@@ -12,10 +12,11 @@ type Counters struct {
 }
 
 // CountKey is what one counter counts. Failed evaluations have Variant
-// "" and Reason ERROR.
+// "", Reason ERROR and their error code in Error.
 type CountKey struct {
 	Env, Flag, Variant string
 	Reason             Reason
+	Error              ErrorCode
 }
 
 // Add counts one evaluation.

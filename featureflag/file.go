@@ -94,15 +94,22 @@ func Parse(filename string, data []byte) (*File, error) {
 }
 
 // ParseFlag decodes one flag definition (YAML, or JSON, which is YAML) as
-// the API receives it: the fields of one flag under flags: in a file, with
-// key. Errors are a spec.ErrorList positioned in data.
-func ParseFlag(filename string, data []byte) (Flag, error) {
+// the API receives it: the fields of one flag under flags: in a file, and
+// optionally key, which must then be key. Errors are a spec.ErrorList
+// positioned in data.
+func ParseFlag(filename, key string, data []byte) (Flag, error) {
 	root, errs := readDocument(filename, data)
 	if errs != nil {
 		return Flag{}, errs
 	}
 	d := &decoder{validator: validator{file: filename, pos: map[string]position{}}}
 	f := d.flagWithKey(root)
+	switch {
+	case f.Key == "":
+		f.Key = key
+	case f.Key != key:
+		d.errorf("key", "key %q differs from the flag named in the request, %q: make them the same", f.Key, key)
+	}
 	d.flag2(f)
 	if len(d.errs) > 0 {
 		sortErrors(d.errs)

@@ -19,6 +19,7 @@ import (
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -75,6 +76,9 @@ type Server struct {
 	tokens auth.TokenStore
 	audit  *audit.Log
 	events rollout.Store
+	// flags keeps the feature flags; metrics serves /metrics.
+	flags   *featureflag.Catalog
+	metrics http.Handler
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -124,6 +128,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	s.events = audit.Events(s.store, s.audit)
+	flagStore, ok := s.store.(featureflag.Store)
+	if !ok {
+		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
+	}
+	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
+	s.metrics = newMetrics(s.flags)
 	if s.ln, err = net.Listen("tcp", opts.APIAddr); err != nil {
 		return nil, fmt.Errorf("listen for the API on %s (--listen): %w", opts.APIAddr, err)
 	}
