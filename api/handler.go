@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -36,8 +37,15 @@ type Options struct {
 	// Traffic returns an environment's proxy address and per-revision
 	// traffic; nil: none shown.
 	Traffic func(app, env string) (addr string, revisions []RevisionTraffic)
-	// LogPath returns the log file of one instance; nil: logs unavailable.
-	LogPath func(app, env, instance string) (string, error)
+	// Logs opens one instance's log from tailBytes before its end (0: from
+	// its beginning), following new output until ctx ends when follow is
+	// set; an unknown instance wraps rollout.ErrNotFound. Nil: logs
+	// unavailable.
+	Logs func(ctx context.Context, app, env, instance string, tailBytes int64, follow bool) (io.ReadCloser, error)
+	// Backends are the names environments[].backend may take on this
+	// server; an applied spec naming another is refused with its position.
+	// Nil: every backend gantry knows.
+	Backends []string
 	// Applied is called before an app's spec is stored, so the server can
 	// open listeners for new environments; an error is returned to the
 	// client and nothing is stored.
@@ -155,7 +163,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	if req.Filename == "" {
 		req.Filename = "gantry.yaml"
 	}
-	app, err := spec.Parse(req.Filename, []byte(req.Source))
+	app, err := spec.ParseWith(req.Filename, []byte(req.Source), spec.ParseOptions{Backends: h.opts.Backends})
 	if err != nil {
 		var list spec.ErrorList
 		if errors.As(err, &list) {

@@ -2,10 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
+	"strconv"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -147,7 +148,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, evs)
 }
 
-// logs streams the tail of one instance's log file as text.
+// logs streams the tail of one instance's log as text; with follow=true
+// it keeps streaming new output until the client goes away.
 func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 	app, env, ok := h.appEnv(w, r)
 	if !ok {
@@ -157,32 +159,47 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.opts.LogPath == nil {
+	follow := false
+	if v := r.URL.Query().Get("follow"); v != "" {
+		var err error
+		if follow, err = strconv.ParseBool(v); err != nil {
+			writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: fmt.Sprintf("query parameter follow=%q: want true or false", v)})
+			return
+		}
+	}
+	if h.opts.Logs == nil {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "this server's backend keeps no instance logs"})
 		return
 	}
-	inst := r.PathValue("instance")
-	path, err := h.opts.LogPath(app, env, inst)
-	if err != nil {
+	log, err := h.opts.Logs(r.Context(), app, env, r.PathValue("instance"), tail, follow)
+	if errors.Is(err, rollout.ErrNotFound) {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: err.Error()})
-		return
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "instance " + inst + " has written no log yet"})
 		return
 	}
 	if err != nil {
 		internalError(w, err)
 		return
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && tail > 0 && fi.Size() > tail {
-		if _, err := f.Seek(-tail, io.SeekEnd); err != nil {
-			internalError(w, err)
+	defer log.Close()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !follow {
+		_, _ = io.Copy(w, log)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := log.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			_ = rc.Flush()
+		}
+		if err != nil {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.Copy(w, f)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
-	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
@@ -27,10 +28,10 @@ import (
 // restarted (as by a supervisor), it follows.
 var ErrLeadershipLost = errors.New("leadership lost: another gantry server may lead now; restart this one to follow")
 
-// leaderParts are what only the leader runs: the local backend, the
-// proxies and the engine. All nil while this server follows.
+// leaderParts are what only the leader runs: the backends, the router and
+// the engine. All nil while this server follows.
 type leaderParts struct {
-	backend *local.Backend
+	backend *envBackends
 	routes  *routes
 	engine  *rollout.Engine
 }
@@ -50,41 +51,40 @@ func (s *Server) Role() leader.Role {
 	return leader.Follower
 }
 
-// lead starts what only the leader runs: the local backend, which adopts
-// the instances an earlier server (or the last leader, on this machine)
-// left running, the proxies of every applied app, and the engine. Run
-// starts the engine's loop.
+// lead starts what only the leader runs: the registered backends, which
+// adopt the instances an earlier server (or the last leader) left running,
+// the routes of every applied app, and the engine. Run starts the engine's
+// loop.
 func (s *Server) lead(ctx context.Context) (err error) {
 	opts := s.opts
-	var backend *local.Backend
+	var backends *envBackends
 	router := proxyrouter.New(proxyrouter.Options{Logf: opts.Logf})
 	routes := &routes{
-		router:       router,
-		instances:    func(app, env string) []rollout.Instance { return backend.Instances(app, env) },
-		needsPreview: previewNeeded,
+		router:    router,
+		instances: func(app, env string) []rollout.Instance { return backends.Instances(app, env) },
+		describe:  strategy.Describe,
 	}
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			_ = router.Close(cctx)
-			if backend != nil {
-				backend.Detach()
+			if backends != nil {
+				backends.Release()
 			}
 		}
 	}()
-	backend, err = local.New(local.Options{
-		DataDir:        opts.DataDir,
-		BaseDir:        opts.BaseDir,
-		OnChange:       routes.changed,
-		Drain:          router.Drain,
-		Event:          s.recordEvent,
-		RestartBackoff: opts.RestartBackoff,
+	backends, err = startBackends(opts.Backends, backend.Options{
+		DataDir:  opts.DataDir,
+		BaseDir:  opts.BaseDir,
+		OnChange: routes.changed,
+		Drain:    router.Drain,
+		Event:    s.recordEvent,
 	})
 	if err != nil {
-		return fmt.Errorf("start local backend: %w", err)
+		return err
 	}
-	if err := backend.Recover(ctx, func(app, env string, n int) (rollout.Revision, error) {
+	if err := backends.Recover(ctx, func(app, env string, n int) (rollout.Revision, error) {
 		return s.store.GetRevision(ctx, app, env, n)
 	}); err != nil {
 		return fmt.Errorf("adopt instances of an earlier server: %w", err)
@@ -94,6 +94,11 @@ func (s *Server) lead(ctx context.Context) (err error) {
 		return fmt.Errorf("list apps: %w", err)
 	}
 	for _, a := range apps {
+		if err := backends.assign(a.Spec); err != nil {
+			// Stored before this server's backends changed: its rollouts
+			// fail with this error until the spec is applied again.
+			opts.Logf("app %s: %v", a.Name, err)
+		}
 		if err := routes.open(a.Spec); err != nil {
 			return err
 		}
@@ -107,7 +112,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 			opts.Logf("audit: recorded %d decision(s) an earlier server stored but did not audit", n)
 		}
 	}
-	held := newHeldBackend(backend)
+	held := newHeldBackend(backends)
 	databases := &appDatabases{dataDir: opts.DataDir, baseDir: opts.BaseDir, logf: opts.Logf}
 	engine, err := rollout.New(rollout.Options{
 		Store:      s.events,
@@ -123,9 +128,9 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.apiSwap.set(s.apiHandler(leaderParts{backend, routes, engine}))
+	s.apiSwap.set(s.apiHandler(leaderParts{backends, routes, engine}))
 	s.mu.Lock()
-	s.backend, s.routes, s.engine, s.held, s.databases = backend, routes, engine, held, databases
+	s.backend, s.routes, s.engine, s.held, s.databases = backends, routes, engine, held, databases
 	s.mu.Unlock()
 	return nil
 }
@@ -135,16 +140,27 @@ func (s *Server) lead(ctx context.Context) (err error) {
 // is all the gate lets through to a follower's API.
 func (s *Server) apiHandler(p leaderParts) http.Handler {
 	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy(),
-		Flags: s.flags, Metrics: s.metrics}
+		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names()}
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances
 		o.Traffic = p.routes.traffic
-		o.LogPath = p.backend.LogPath
-		o.Applied = func(_ context.Context, a spec.App) error { return p.routes.open(a) }
+		o.Logs = func(ctx context.Context, app, env, instance string, tail int64, follow bool) (io.ReadCloser, error) {
+			return p.backend.Logs(ctx, app, env, instance, backend.LogOptions{TailBytes: tail, Follow: follow})
+		}
+		o.Applied = func(_ context.Context, a spec.App) error { return s.applied(p, a) }
 		o.DatabaseRollback = s.RollbackDatabase
 	}
 	return api.NewHandler(o)
+}
+
+// applied readies the leader for an app's spec before it is stored: each
+// environment's backend must be one this server runs, and its routes open.
+func (s *Server) applied(p leaderParts, a spec.App) error {
+	if err := p.backend.assign(a); err != nil {
+		return err
+	}
+	return p.routes.open(a)
 }
 
 // handlerSwap is an http.Handler whose handler can be replaced while it serves.

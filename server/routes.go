@@ -18,9 +18,9 @@ type routes struct {
 	router router.Router
 	// instances reads an environment's instances from the backend.
 	instances func(app, env string) []rollout.Instance
-	// needsPreview says whether a resolved spec's strategy serves the new
-	// revision on a preview listener before it takes traffic.
-	needsPreview func(spec.AppSpec) bool
+	// describe says what a resolved spec's strategy needs, such as a
+	// preview listener; ok false: no strategy of the spec's type.
+	describe func(spec.AppSpec) (d rollout.Description, ok bool)
 
 	// pushMu orders pushes: a snapshot read after another is also set after it.
 	pushMu sync.Mutex
@@ -34,13 +34,11 @@ func (r *routes) open(app spec.App) error {
 		if err != nil {
 			return err
 		}
+		d, _ := r.describe(resolved)
 		re := router.Environment{
 			App: app.Metadata.Name, Name: e.Name,
 			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie,
-			Preview: r.needsPreview(resolved),
-		}
-		if bg := resolved.Strategy.BlueGreen; bg != nil {
-			re.PreviewListen = bg.PreviewListen
+			Preview: d.Preview, PreviewListen: d.PreviewListen,
 		}
 		if err := r.router.Open(re); err != nil {
 			return err
@@ -77,7 +75,3 @@ func (r *routes) traffic(app, env string) (string, []api.RevisionTraffic) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// previewNeeded is the server's answer to which strategies preview a
-// revision before it takes traffic: blue-green.
-func previewNeeded(s spec.AppSpec) bool { return s.StrategyType() == spec.BlueGreen }

@@ -18,7 +18,7 @@ import (
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
-	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
@@ -42,6 +42,10 @@ type Options struct {
 	StopInstancesOnExit bool
 	// RestartBackoff is the first restart delay of a crashed instance; 0: the backend's default.
 	RestartBackoff time.Duration
+	// Backends are the backends an environment's spec may name
+	// (environments[].backend; unset means spec.BackendLocal). Nil: the
+	// local backend alone, which runs instances as processes.
+	Backends backend.Registry
 	// Backups schedules the daily backup of every app environment with a
 	// database; the zero value backs up at 02:00 and keeps 30 days.
 	Backups BackupSchedule
@@ -83,7 +87,7 @@ type Server struct {
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
 	mu      sync.Mutex
-	backend *local.Backend
+	backend *envBackends
 	routes  *routes
 	engine  *rollout.Engine
 	// held wraps the backend for the engine (database rollbacks hold an
@@ -106,6 +110,9 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
+	}
+	if opts.Backends == nil {
+		opts.Backends = defaultBackends(opts)
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -265,7 +272,7 @@ func (s *Server) Run(ctx context.Context) error {
 			err = errors.Join(err, fmt.Errorf("stop instances: %w", serr))
 		}
 	default:
-		p.backend.Detach()
+		p.backend.Release()
 	}
 	if p.routes != nil {
 		if cerr := p.routes.router.Close(shutdownCtx); cerr != nil {
@@ -283,7 +290,7 @@ func (s *Server) closeParts() {
 		_ = s.routes.router.Close(ctx)
 	}
 	if s.backend != nil {
-		s.backend.Detach()
+		s.backend.Release()
 	}
 	if s.ln != nil {
 		_ = s.ln.Close()

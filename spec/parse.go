@@ -32,6 +32,20 @@ func ParseFile(path string) (*App, error) {
 // the quantities' MemoryBytes and CPUMillis are filled; defaults are not
 // set (see App.Resolve).
 func Parse(filename string, data []byte) (*App, error) {
+	return ParseWith(filename, data, ParseOptions{})
+}
+
+// ParseOptions adapt Parse to where the spec will run.
+type ParseOptions struct {
+	// Backends are the names environments[].backend may take (an
+	// environment without one uses BackendLocal), such as the backends a
+	// server has registered. Nil: every backend gantry knows (BackendLocal,
+	// BackendKubernetes).
+	Backends []string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(filename string, data []byte, o ParseOptions) (*App, error) {
 	root, errs := readDocument(filename, data)
 	if errs != nil {
 		return nil, errs.err()
@@ -39,7 +53,7 @@ func Parse(filename string, data []byte) (*App, error) {
 	d := newDecoder(filename)
 	var app App
 	d.decode(root, reflect.ValueOf(&app).Elem(), "")
-	v := &validator{file: filename, pos: d.pos, bad: d.bad, errs: d.errs}
+	v := &validator{file: filename, pos: d.pos, bad: d.bad, errs: d.errs, backends: o.Backends}
 	v.app(&app)
 	if err := v.errs.err(); err != nil {
 		return nil, err

@@ -28,6 +28,9 @@ type validator struct {
 	// them are dropped, since they would only echo the decoding error.
 	bad  []string
 	errs ErrorList
+	// backends are the names environments[].backend may take; nil: those
+	// gantry knows (ParseOptions.Backends).
+	backends []string
 }
 
 func (v *validator) add(path, format string, args ...any) {

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -20,11 +21,7 @@ func (v *validator) environments(a *App) {
 		} else {
 			first[e.Name] = i
 		}
-		switch e.Backend {
-		case "", BackendLocal, BackendKubernetes:
-		default:
-			v.add(joinField(path, "backend"), "%q is not a backend; use %s (the default) or %s", e.Backend, BackendLocal, BackendKubernetes)
-		}
+		v.backend(joinField(path, "backend"), e)
 		if e.Proxy.Listen != "" {
 			if _, _, err := listenAddr(e.Proxy.Listen); err != nil {
 				v.add(joinField(path, "proxy.listen"), "%v", err)
@@ -65,6 +62,26 @@ func (v *validator) environmentOverrides(path string, e *Environment, base AppSp
 	if e.Resources != nil {
 		v.requestsWithinLimits(joinField(path, "resources"), resolved.Resources, in)
 	}
+}
+
+// backend checks that an environment's backend is one that can run it.
+func (v *validator) backend(path string, e Environment) {
+	if v.backends == nil {
+		switch e.Backend {
+		case "", BackendLocal, BackendKubernetes:
+		default:
+			v.add(path, "%q is not a backend; use %s (the default) or %s", e.Backend, BackendLocal, BackendKubernetes)
+		}
+		return
+	}
+	if slices.Contains(v.backends, e.BackendName()) {
+		return
+	}
+	unset := ""
+	if e.Backend == "" {
+		unset = " (the default when backend is not set)"
+	}
+	v.add(path, "%q%s is not a backend this server runs; set backend to one of: %s", e.BackendName(), unset, strings.Join(v.backends, ", "))
 }
 
 // workloadForBackends requires command when an environment runs locally

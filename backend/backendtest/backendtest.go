@@ -1,6 +1,7 @@
-// Package backendtest is the conformance suite every rollout.Backend
+// Package backendtest is the conformance suite every backend.Backend
 // passes: scaling up and down, scaling to zero, consistent instance fields,
-// and two revisions side by side. Backends run it from their own tests:
+// two revisions side by side, logs (read and followed), adoption by a new
+// backend after Release, and Shutdown. Backends run it from their own tests:
 //
 //	func TestBackend(t *testing.T) {
 //		backendtest.Run(t, func(t *testing.T) backendtest.Harness { ... })
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/rollout"
 )
 
@@ -23,7 +25,11 @@ import (
 type Harness struct {
 	// Backend is the backend under test; the harness's constructor stops
 	// what it runs when the test ends (t.Cleanup).
-	Backend rollout.Backend
+	Backend backend.Backend
+	// Reopen returns a new backend over what Backend runs (the same data
+	// directory, the same cluster), as the next leader makes it, stopped
+	// when the test ends. Nil: the adoption test is skipped.
+	Reopen func(t *testing.T) backend.Backend
 	// Revision returns revision number of app in env whose instances run
 	// the sample workload (package sample) reporting version, which may
 	// carry knobs ("v2+latency=10ms"). Its readiness probe is GET /ready.
@@ -43,6 +49,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Harness) {
 		{"ScaleToZero", testScaleToZero},
 		{"InstanceFields", testInstanceFields},
 		{"TwoRevisions", testTwoRevisions},
+		{"Logs", testLogs},
+		{"ReleaseAndRecover", testReleaseAndRecover},
+		{"Shutdown", testShutdown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

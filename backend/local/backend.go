@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/rollout"
 )
 
@@ -76,13 +76,14 @@ type Backend struct {
 	mu        sync.Mutex
 	instances map[string]*instance // by ID
 	closed    bool
+	released  bool // by Release: the processes are the next Backend's
 
 	detach     chan struct{} // closed by Detach
 	detachOnce sync.Once
 	wg         sync.WaitGroup // supervisors and the sampler
 }
 
-var _ rollout.Backend = (*Backend)(nil)
+var _ backend.Backend = (*Backend)(nil)
 
 // New returns a Backend that keeps its files in opts.DataDir, creating the
 // directories it needs. Call Recover next to adopt instances an earlier
@@ -205,29 +206,6 @@ func (b *Backend) Instances(app, env string) []rollout.Instance {
 	return out
 }
 
-// LogPath returns the path of an instance's log file, which holds the
-// output of all its runs and stays after it is stopped. It wraps
-// rollout.ErrNotFound when there is no such instance or log.
-func (b *Backend) LogPath(app, env, instanceID string) (string, error) {
-	for _, s := range []string{app, env, instanceID} {
-		if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`) {
-			return "", fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, rollout.ErrNotFound)
-		}
-	}
-	path := b.logPath(app, env, instanceID)
-	b.mu.Lock()
-	in, known := b.instances[instanceID]
-	known = known && in.info.App == app && in.info.Env == env
-	b.mu.Unlock()
-	if known {
-		return path, nil
-	}
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, rollout.ErrNotFound)
-	}
-	return path, nil
-}
-
 func (b *Backend) logPath(app, env, id string) string {
 	return filepath.Join(b.opts.DataDir, "logs", app, env, id+".log")
 }
@@ -256,9 +234,13 @@ func (b *Backend) Kill(app, env, instanceID, reason string) error {
 
 // Shutdown stops every instance gracefully and waits until all are gone.
 // When ctx ends first, the remaining process groups are killed and ctx's
-// error is returned. Scale fails afterwards.
+// error is returned. Scale fails afterwards. After Release it does nothing.
 func (b *Backend) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
+	if b.released {
+		b.mu.Unlock()
+		return nil
+	}
 	b.closed = true
 	all := make([]*instance, 0, len(b.instances))
 	for _, in := range b.instances {
@@ -281,12 +263,13 @@ func (b *Backend) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Detach stops supervising and leaves every process running with its
+// Release stops supervising and leaves every process running with its
 // record in place, for a new Backend on the same DataDir to adopt (a
-// server restart). The Backend is unusable afterwards.
-func (b *Backend) Detach() {
+// server restart, or another leader on this machine). The Backend is
+// unusable afterwards.
+func (b *Backend) Release() {
 	b.mu.Lock()
-	b.closed = true
+	b.closed, b.released = true, true
 	b.mu.Unlock()
 	b.stopSampler()
 	b.wg.Wait()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/backend/backendtest"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -40,13 +41,14 @@ func TestBackend_CrashRestartsWithBackoff(t *testing.T) {
 	if got := ev.find(ReasonRestarted, in.ID); len(got) < 1 {
 		t.Errorf("want a %s event; got:%s", ReasonRestarted, ev)
 	}
-	log, err := b.LogPath("crash", "test", in.ID)
+	log, err := b.Logs(context.Background(), "crash", "test", in.ID, backend.LogOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, _ := os.ReadFile(log)
+	text, _ := io.ReadAll(log)
+	log.Close()
 	if n := strings.Count(string(text), "crashing after"); n < 2 {
-		t.Errorf("log %s has %d crash lines, want at least 2:\n%s", log, n, text)
+		t.Errorf("log of %s has %d crash lines, want at least 2:\n%s", in.ID, n, text)
 	}
 }
 
@@ -298,11 +300,11 @@ func TestBackend_ScaleErrors(t *testing.T) {
 	}
 }
 
-func TestBackend_LogPath(t *testing.T) {
+func TestBackend_Logs_unknown(t *testing.T) {
 	b, _ := newTestBackend(t, Options{})
 	for _, id := range []string{"nobody", "../x", ""} {
-		if _, err := b.LogPath("app", "test", id); !errors.Is(err, rollout.ErrNotFound) {
-			t.Errorf("LogPath(%q) = %v, want ErrNotFound", id, err)
+		if _, err := b.Logs(context.Background(), "app", "test", id, backend.LogOptions{}); !errors.Is(err, rollout.ErrNotFound) {
+			t.Errorf("Logs(%q) = %v, want ErrNotFound", id, err)
 		}
 	}
 }

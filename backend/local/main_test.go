@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/backend/backendtest"
 	"github.com/gantry-dev/gantry/internal/testbin"
 	"github.com/gantry-dev/gantry/rollout"
@@ -110,8 +111,14 @@ func sampleRevision(app, env string, number int, version string) rollout.Revisio
 
 func TestBackend_Conformance(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) backendtest.Harness {
-		b, _ := newTestBackend(t, Options{})
-		return backendtest.Harness{Backend: b, Revision: sampleRevision, Timeout: timeout}
+		dir := t.TempDir()
+		b, _ := newTestBackend(t, Options{DataDir: dir})
+		return backendtest.Harness{
+			Backend:  b,
+			Reopen:   func(t *testing.T) backend.Backend { b, _ := newTestBackend(t, Options{DataDir: dir}); return b },
+			Revision: sampleRevision,
+			Timeout:  timeout,
+		}
 	})
 }
 

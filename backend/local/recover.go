@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/rollout"
 )
 
@@ -26,7 +27,7 @@ import (
 // removed with an InstanceLost event. Last, instance processes that an
 // earlier gantry started but did not live to record are found in /proc and
 // stopped (UnrecordedInstanceStopped).
-func (b *Backend) Recover(ctx context.Context, lookup func(app, env string, revision int) (rollout.Revision, error)) error {
+func (b *Backend) Recover(ctx context.Context, lookup backend.RevisionLookup) error {
 	recs, listErr := b.records.list()
 	var errs []error
 	for _, rec := range recs {
@@ -41,7 +42,7 @@ func (b *Backend) Recover(ctx context.Context, lookup func(app, env string, revi
 	return errors.Join(append([]error{listErr}, errs...)...)
 }
 
-func (b *Backend) recoverOne(rec record, lookup func(app, env string, revision int) (rollout.Revision, error)) error {
+func (b *Backend) recoverOne(rec record, lookup backend.RevisionLookup) error {
 	b.mu.Lock()
 	_, known := b.instances[rec.ID]
 	closed := b.closed

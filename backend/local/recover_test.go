@@ -33,7 +33,7 @@ func TestBackend_RecoverAdopts(t *testing.T) {
 		r2, _ := backendtest.ReadyCount(all, 2)
 		return len(all) == 3 && r1 == 2 && r2 == 1, backendtest.Describe(all)
 	})
-	b1.Detach()
+	b1.Release()
 	t.Cleanup(func() {
 		for _, pid := range pids {
 			syscall.Kill(-pid, syscall.SIGKILL)
@@ -41,7 +41,7 @@ func TestBackend_RecoverAdopts(t *testing.T) {
 	})
 	for id, pid := range pids {
 		if processGone(pid) {
-			t.Fatalf("instance %s (pid %d) did not survive Detach", id, pid)
+			t.Fatalf("instance %s (pid %d) did not survive Release", id, pid)
 		}
 	}
 
