@@ -28,7 +28,7 @@ type clientConn struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	ip   []byte // client IP for X-Forwarded-For
+	fwd  forwarded // what the upstream is told about the client
 
 	idle        atomic.Bool // waiting for a request head (Shutdown may close it)
 	linger      bool        // an error was answered with input maybe unread
@@ -58,11 +58,7 @@ func newClientConn(p *Proxy, c net.Conn) *clientConn {
 	} else {
 		cc.bw = bufio.NewWriterSize(rw, clientWriteBuf)
 	}
-	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
-	if err != nil {
-		host = c.RemoteAddr().String()
-	}
-	cc.ip = []byte(host)
+	cc.fwd = p.forwardedFor(c.RemoteAddr())
 	cc.idle.Store(true)
 	return cc
 }
@@ -95,20 +91,15 @@ func (c *clientConn) serve() {
 		if err != nil {
 			switch err {
 			case errHeadTooLarge:
-				c.refuse(431)
+				c.reject(ReasonHeadTooLarge)
 			case errMalformed:
-				c.refuse(400)
+				c.reject(ReasonRequestLine)
 			}
 			return // EOF, timeout, or reset: the client is gone
 		}
 		start := time.Now()
-		if err := c.req.parse(head, c.p.opts.StickyCookie); err != nil {
-			code := 400
-			if err == errVersion {
-				code = 505
-			}
-			c.refuse(code)
-			c.p.noRoute.record(outcome{status: code}, time.Since(start))
+		if reason := c.req.parse(head, c.p.opts.StickyCookie); reason != reasonNone {
+			c.reject(reason)
 			return
 		}
 		if !c.forward(start) {
@@ -134,15 +125,20 @@ func (c *clientConn) clearDeadline() {
 	c.conn.SetReadDeadline(time.Time{})
 }
 
-// refuse answers a request the proxy cannot forward and asks the client to
-// close the connection.
-func (c *clientConn) refuse(code int) error {
-	return c.writeError(code, false)
+// reject answers a request refused for the client's fault, counts it apart
+// from every revision's stats, and asks the client to close the connection.
+func (c *clientConn) reject(reason Reason) {
+	c.p.rejected.add(reason)
+	c.p.logf("refused a request from %s: %s (%d)", c.fwd.ip, reason, reason.status())
+	c.writeError(reason.status(), false)
 }
 
 var statusText = map[int]string{
 	400: "Bad Request",
+	405: "Method Not Allowed",
+	408: "Request Timeout",
 	431: "Request Header Fields Too Large",
+	501: "Not Implemented",
 	502: "Bad Gateway",
 	503: "Service Unavailable",
 	504: "Gateway Timeout",
@@ -151,7 +147,10 @@ var statusText = map[int]string{
 
 var errorBody = map[int]string{
 	400: "bad request\n",
+	405: "method not allowed\n",
+	408: "request timed out\n",
 	431: "request head too large\n",
+	501: "transfer coding not implemented\n",
 	502: "upstream unavailable\n",
 	503: "no ready endpoint\n",
 	504: "upstream timed out\n",

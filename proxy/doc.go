@@ -11,6 +11,19 @@
 // histogram. Nothing on the request path takes a lock except the per-endpoint
 // idle connection pool, whose critical section is a slice push or pop.
 //
+// Requests are parsed strictly by RFC 9112 and never forwarded with the
+// client's own framing: the head sent upstream is rebuilt line by line
+// (origin-form target, one Host, hop-by-hop and, from untrusted clients,
+// forwarded headers removed, one Content-Length or Transfer-Encoding:
+// chunked written by the proxy) and chunked bodies are decoded and
+// re-encoded, extensions and trailers checked and dropped. Control
+// characters, non-token header names, ambiguous framing, invalid Host
+// values and malformed chunks are refused (400, or 501/505/431/405) and
+// counted by Reason apart from every revision, so a client cannot raise a
+// revision's error rate. Upstream response heads that could split or
+// desynchronise the response (CR or NUL in a value, conflicting framing)
+// are answered 502.
+//
 // A request is retried on another endpoint only when nothing of it can have
 // reached a backend: the dial failed, or a reused keep-alive connection was
 // found closed by the upstream before any byte was written to it (a

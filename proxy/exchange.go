@@ -50,7 +50,8 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 			if isReadErr(err) {
 				uc.conn.Close()
 				if errors.Is(err, errChunk) {
-					return outcome{status: 400}, c.answer(400, false)
+					c.reject(ReasonChunk)
+					return outcome{reject: ReasonChunk}, false
 				}
 				return outcome{clientClosed: true}, false
 			}
@@ -166,7 +167,7 @@ func (c *clientConn) sendHead(t *target, length *int64) (*upstreamConn, bool) {
 	}
 	uc := t.uc
 	for {
-		req.writeHead(uc.bw, c.ip, t.ep.addr)
+		req.writeHead(uc.bw, c.fwd, t.ep.addr)
 		if inline > 0 {
 			b, _ := c.br.Peek(n + inline)
 			uc.bw.Write(b[n:])

@@ -38,7 +38,7 @@ func (c *clientConn) forward(start time.Time) bool {
 	o, keep := c.exchange(t, setCookie, st, start)
 	t.ep.inFlight.Add(-1)
 	st.inFlight.Add(-1)
-	if !o.recorded {
+	if !o.recorded && o.reject == reasonNone {
 		st.record(o, time.Since(start))
 	}
 	return keep

@@ -85,20 +85,23 @@ func nextLine(b []byte, i int) (line []byte, next int) {
 }
 
 // splitHeader splits a header line into its name and its value trimmed of
-// optional whitespace. ok is false for a malformed line (no colon, empty
-// name, whitespace before the colon, or an obsolete folded line).
+// optional whitespace. ok is false for a malformed line: no colon, a name
+// that is not a token (empty, or whitespace before the colon), a value with
+// a control character (CR, NUL, ...), or an obsolete folded line.
 func splitHeader(line []byte) (name, value []byte, ok bool) {
 	c := bytes.IndexByte(line, ':')
 	if c <= 0 {
 		return nil, nil, false
 	}
 	name = line[:c]
-	for _, ch := range name {
-		if !isTokenChar(ch) {
-			return nil, nil, false
-		}
+	if !isToken(name) {
+		return nil, nil, false
 	}
-	return name, trimOWS(line[c+1:]), true
+	value = trimOWS(line[c+1:])
+	if !validFieldValue(value) {
+		return nil, nil, false
+	}
+	return name, value, true
 }
 
 func trimOWS(b []byte) []byte {
@@ -109,19 +112,6 @@ func trimOWS(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// isTokenChar reports whether c may appear in an RFC 9110 token.
-func isTokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
 }
 
 // eqFold reports whether b equals the lower-case ASCII string s, ignoring case.
@@ -180,6 +170,10 @@ const (
 	hXForwardedProto
 	hProxyAuthorization
 	hProxyAuthenticate
+	hTrailer
+	hXForwardedHost
+	hForwarded
+	hXRealIP
 )
 
 func kindOf(name []byte) headerKind {
@@ -203,6 +197,16 @@ func kindOf(name []byte) headerKind {
 		if eqFold(name, "upgrade") {
 			return hUpgrade
 		}
+		if eqFold(name, "trailer") {
+			return hTrailer
+		}
+	case 9:
+		if eqFold(name, "forwarded") {
+			return hForwarded
+		}
+		if eqFold(name, "x-real-ip") {
+			return hXRealIP
+		}
 	case 10:
 		if eqFold(name, "connection") {
 			return hConnection
@@ -221,6 +225,9 @@ func kindOf(name []byte) headerKind {
 	case 16:
 		if eqFold(name, "proxy-connection") {
 			return hProxyConnection
+		}
+		if eqFold(name, "x-forwarded-host") {
+			return hXForwardedHost
 		}
 	case 17:
 		if eqFold(name, "transfer-encoding") {
@@ -241,12 +248,18 @@ func kindOf(name []byte) headerKind {
 	return hOther
 }
 
-// connOpts holds what a Connection header said.
+// connOpts holds what the Connection headers said.
 type connOpts struct {
 	close, keepAlive, upgrade bool
-	// extra lists other tokens: headers the sender marked hop-by-hop.
-	extra  [8][]byte
-	nExtra int
+	// extra lists the other tokens: headers the sender marked hop-by-hop,
+	// however many. Its backing array is reused from request to request.
+	extra [][]byte
+}
+
+// reset clears co for a new message, keeping extra's backing array.
+func (co *connOpts) reset() {
+	clear(co.extra)
+	*co = connOpts{extra: co.extra[:0]}
 }
 
 func (co *connOpts) parse(v []byte) {
@@ -265,20 +278,19 @@ func (co *connOpts) parse(v []byte) {
 			co.keepAlive = true
 		case eqFold(tok, "upgrade"):
 			co.upgrade = true
-		case co.nExtra < len(co.extra):
-			co.extra[co.nExtra] = tok
-			co.nExtra++
+		default:
+			co.extra = append(co.extra, tok)
 		}
 	}
 }
 
-// listed reports whether name was listed in the Connection header. Framing
-// headers are never treated as listed, whatever the sender wrote.
+// listed reports whether name was listed in a Connection header. Framing
+// headers and Host are never treated as listed, whatever the sender wrote.
 func (co *connOpts) listed(name []byte, kind headerKind) bool {
-	if co.nExtra == 0 || kind == hContentLength || kind == hTransferEncoding || kind == hHost {
+	if len(co.extra) == 0 || kind == hContentLength || kind == hTransferEncoding || kind == hHost {
 		return false
 	}
-	for _, t := range co.extra[:co.nExtra] {
+	for _, t := range co.extra {
 		if eqFoldBytes(t, name) {
 			return true
 		}
@@ -286,14 +298,20 @@ func (co *connOpts) listed(name []byte, kind headerKind) bool {
 	return false
 }
 
-// framing is what a Transfer-Encoding/Content-Length pair says about a body.
+// framing is what the Transfer-Encoding and Content-Length headers of a
+// message say about its body.
 type framing struct {
 	contentLength int64 // -1: absent
 	hasTE         bool  // a Transfer-Encoding header was present
 	chunked       bool  // the final transfer coding is chunked
-	badLength     bool  // unparsable or conflicting Content-Length
+	codings       int   // transfer codings listed, chunked included
+	unknown       bool  // a coding other than chunked was listed
+	badLength     bool  // unparsable or conflicting Content-Length values
 }
 
+// addContentLength takes one Content-Length value. Values that are equal as
+// numbers ("3" and "0003") are one length; the proxy forwards it once, in
+// canonical form.
 func (f *framing) addContentLength(v []byte) {
 	n, ok := parseLength(v)
 	if !ok || (f.contentLength >= 0 && f.contentLength != n) {
@@ -303,13 +321,45 @@ func (f *framing) addContentLength(v []byte) {
 	f.contentLength = n
 }
 
+// addTransferEncoding takes one Transfer-Encoding value; its codings add to
+// those of earlier lines, in order.
 func (f *framing) addTransferEncoding(v []byte) {
 	f.hasTE = true
-	last := v
-	if i := bytes.LastIndexByte(v, ','); i >= 0 {
-		last = v[i+1:]
+	for len(v) > 0 {
+		var c []byte
+		if i := bytes.IndexByte(v, ','); i >= 0 {
+			c, v = trimOWS(v[:i]), v[i+1:]
+		} else {
+			c, v = trimOWS(v), nil
+		}
+		if len(c) == 0 {
+			continue
+		}
+		f.codings++
+		f.chunked = eqFold(c, "chunked")
+		if !f.chunked {
+			f.unknown = true
+		}
 	}
-	f.chunked = eqFold(trimOWS(last), "chunked")
+}
+
+// requestProblem returns what is wrong with a request's framing, if anything.
+// A request body is delimited by exactly one chunked coding or by one
+// Content-Length, never both (RFC 9112 §6.1, §6.3).
+func (f *framing) requestProblem(minor int) Reason {
+	switch {
+	case f.badLength:
+		return ReasonFraming
+	case !f.hasTE:
+		return reasonNone
+	case minor == 0, f.contentLength >= 0:
+		return ReasonFraming
+	case f.unknown:
+		return ReasonCoding
+	case f.codings != 1:
+		return ReasonFraming // chunked twice, or an empty Transfer-Encoding
+	}
+	return reasonNone
 }
 
 // parseLength parses a Content-Length value: decimal digits only.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -109,7 +110,7 @@ func TestProxy_ForwardedAndHopByHopHeaders(t *testing.T) {
 		w.Header().Set("Connection", "X-Private")
 		w.Write([]byte("ok"))
 	}))
-	p := startProxy(t, Options{})
+	p := startProxy(t, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
 	p.SetTable(table(rev(1, 100, up)))
 	req, _ := http.NewRequest("GET", "http://"+p.Addr()+"/path?q=1", nil)
 	req.Host = "app.example"
@@ -338,7 +339,7 @@ func TestProxy_MalformedRequests(t *testing.T) {
 		"space in name":   {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", "400"},
 		"HTTP/2 preface":  {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
 		"huge head":       {"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 9000) + "\r\n\r\n", "431"},
-		"unknown coding":  {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "400"},
+		"unknown coding":  {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
 		"bad chunk size":  {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"},
 		"valid for check": {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200"},
 	} {
@@ -371,6 +372,7 @@ func TestProxy_WritePrometheus(t *testing.T) {
 		`gantry_proxy_request_duration_seconds_bucket{proxy="app/prod",revision="7",version="v7",le="+Inf"} 1`,
 		`gantry_proxy_request_duration_seconds_count{proxy="app/prod",revision="7",version="v7"} 1`,
 		"# TYPE gantry_proxy_request_duration_seconds histogram",
+		`gantry_proxy_rejected_total{proxy="app/prod",reason="framing"} 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

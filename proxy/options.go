@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 )
 
@@ -27,6 +29,14 @@ type Options struct {
 	// requests, and an upstream connection in the idle pool, before it is
 	// closed. Zero: 90s.
 	IdleTimeout time.Duration
+	// TrustedProxies lists the addresses of proxies in front of this one
+	// (a load balancer, a CDN) whose X-Forwarded-For, X-Forwarded-Proto,
+	// X-Forwarded-Host, Forwarded and X-Real-IP headers are kept: the
+	// client's address is appended to their X-Forwarded-For. From any other
+	// client those headers are dropped and X-Forwarded-For is set to the
+	// client's address and X-Forwarded-Proto to the listener's scheme.
+	// Empty: no client is trusted.
+	TrustedProxies []netip.Prefix
 	// Logf receives notable events (dial failures, upstream errors,
 	// malformed requests). Nil: silent.
 	Logf func(format string, args ...any)
@@ -62,4 +72,24 @@ func (o Options) validate() error {
 		}
 	}
 	return nil
+}
+
+// forwardedFor returns what the proxy tells upstreams about a client
+// connecting from addr.
+func (p *Proxy) forwardedFor(addr net.Addr) forwarded {
+	f := forwarded{proto: "http"}
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		f.ip = []byte(addr.String())
+		return f
+	}
+	ip := ap.Addr().Unmap()
+	f.ip = []byte(ip.String())
+	for _, pfx := range p.opts.TrustedProxies {
+		if pfx.Contains(ip) {
+			f.trusted = true
+			break
+		}
+	}
+	return f
 }

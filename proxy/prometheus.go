@@ -13,11 +13,18 @@ import (
 //   - gantry_proxy_requests_total{proxy,revision,version,code_class}: counter of
 //     finished requests; code_class is 1xx..5xx, or "client_closed" (499) for
 //     clients that went away;
+//
 //   - gantry_proxy_errors_total{proxy,revision,version}: 502/503/504 the proxy
 //     produced itself (also counted in code_class="5xx");
+//
 //   - gantry_proxy_in_flight{proxy,revision,version}: gauge of requests in flight;
+//
 //   - gantry_proxy_request_duration_seconds{proxy,revision,version}: histogram
 //     of request durations with one bucket per doubling from 100µs.
+//
+//   - gantry_proxy_rejected_total{proxy,reason}: counter of requests refused
+//     for the client's fault (malformed, timed out; see Reason), which no
+//     revision's counters include.
 //
 // Revision "0" carries the requests no revision could take. Write errors
 // are ignored (the writer is usually an HTTP response).
@@ -73,6 +80,12 @@ func (p *Proxy) WritePrometheus(w io.Writer) {
 		writeSample(bw, "gantry_proxy_request_duration_seconds_bucket", labels[i]+`,le="+Inf"`, strconv.FormatUint(count, 10))
 		writeSample(bw, "gantry_proxy_request_duration_seconds_sum", labels[i], strconv.FormatFloat(s.Latency.Sum.Seconds(), 'g', -1, 64))
 		writeSample(bw, "gantry_proxy_request_duration_seconds_count", labels[i], strconv.FormatUint(count, 10))
+	}
+
+	bw.WriteString("# HELP gantry_proxy_rejected_total Requests refused for the client's fault, by reason; never counted to a revision.\n")
+	bw.WriteString("# TYPE gantry_proxy_rejected_total counter\n")
+	for _, r := range p.Rejections() {
+		writeSample(bw, "gantry_proxy_rejected_total", `proxy="`+escapeLabel(p.opts.Name)+`",reason="`+r.Reason.String()+`"`, strconv.FormatUint(r.Count, 10))
 	}
 	bw.Flush()
 }

@@ -13,10 +13,11 @@ import (
 // Proxy forwards the HTTP/1.x requests arriving on one address to the
 // endpoints of the revisions in its Table. It is safe for concurrent use.
 type Proxy struct {
-	opts    Options
-	ln      net.Listener
-	routing atomic.Pointer[routing]
-	noRoute *revStats // requests no revision could take (revision 0)
+	opts     Options
+	ln       net.Listener
+	routing  atomic.Pointer[routing]
+	noRoute  *revStats // requests no revision could take (revision 0)
+	rejected rejections
 
 	mu        sync.Mutex
 	stats     map[int]*revStats

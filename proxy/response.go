@@ -16,8 +16,15 @@ type response struct {
 	body       framing
 }
 
+// parse parses and validates a response head. It fails on anything that
+// could split or desynchronise the response on its way to the client: a
+// control character in the reason phrase or a header value (CR, NUL, ...), a
+// header name that is not a token, conflicting Content-Length values,
+// Content-Length with Transfer-Encoding, or a transfer coding other than
+// chunked.
 func (r *response) parse(head []byte) error {
-	*r = response{head: head, body: framing{contentLength: -1}}
+	r.conn.reset()
+	*r = response{head: head, body: framing{contentLength: -1}, conn: r.conn}
 	line, i := nextLine(head, 0)
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' ||
 		(len(line) > 12 && line[12] != ' ') {
@@ -37,7 +44,7 @@ func (r *response) parse(head []byte) error {
 		}
 		r.status = r.status*10 + int(c-'0')
 	}
-	if r.status < 100 {
+	if r.status < 100 || len(line) > 12 && !validFieldValue(line[13:]) {
 		return errMalformed
 	}
 	r.statusLine = line
@@ -63,7 +70,7 @@ func (r *response) parse(head []byte) error {
 			r.conn.parse(value)
 		}
 	}
-	if r.body.badLength && !r.body.hasTE {
+	if f := &r.body; f.badLength || f.hasTE && (f.contentLength >= 0 || f.unknown || f.codings != 1) {
 		return errMalformed
 	}
 	return nil
@@ -84,11 +91,8 @@ func (r *response) bodyKind(head bool) bodyKind {
 	switch {
 	case head, r.status < 200, r.status == 204, r.status == 304:
 		return bodyNone
-	case r.body.hasTE:
-		if r.body.chunked {
-			return bodyChunked
-		}
-		return bodyUntilEOF
+	case r.body.chunked:
+		return bodyChunked
 	case r.body.contentLength >= 0:
 		return bodyLength
 	}
@@ -113,7 +117,8 @@ type clientHead struct {
 }
 
 // writeHead writes the response head for the client: hop-by-hop headers
-// removed, the proxy's own Connection and Set-Cookie added.
+// removed, one framing header in canonical form, the proxy's own Connection
+// and Set-Cookie added.
 func (r *response) writeHead(w *bufio.Writer, ch clientHead) {
 	w.Write(r.statusLine)
 	w.WriteString("\r\n")
@@ -131,20 +136,22 @@ func (r *response) writeHead(w *bufio.Writer, ch clientHead) {
 			if !ch.upgrade {
 				continue
 			}
-		case hTransferEncoding:
-			if ch.dropTE {
-				continue
-			}
-		case hContentLength:
-			if r.body.hasTE { // Transfer-Encoding overrides it; never pass both
-				continue
-			}
+		case hTransferEncoding, hContentLength:
+			continue
 		default:
 			if r.conn.listed(name, k) {
 				continue
 			}
 		}
 		w.Write(line)
+		w.WriteString("\r\n")
+	}
+	switch {
+	case r.body.chunked && !ch.dropTE:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case r.body.contentLength >= 0:
+		w.WriteString("Content-Length: ")
+		writeDecimal(w, r.body.contentLength)
 		w.WriteString("\r\n")
 	}
 	if ch.upgrade {

@@ -55,6 +55,9 @@ type outcome struct {
 	clientClosed bool // the client went away
 	proxyError   bool // the proxy produced the status itself
 	recorded     bool // already recorded (upgrades record at the 101)
+	// reject is set when the request was refused for the client's fault
+	// after it was routed: it is counted in Proxy.Rejections, not here.
+	reject Reason
 }
 
 func (s *revStats) record(o outcome, d time.Duration) {
