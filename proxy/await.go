@@ -1,7 +1,8 @@
 package proxy
 
 import (
-	"io"
+	"errors"
+	"os"
 	"syscall"
 	"unsafe"
 )
@@ -15,8 +16,7 @@ import (
 // call saved per request. Unarmed, or when the write is partial or the
 // socket is full, it is a plain write.
 type awaitWriter struct {
-	out   io.Writer       // the plain writer (the connection or its rawIO)
-	raw   syscall.RawConn // nil: always a plain Write
+	rio   *rawIO
 	fn    func(fd uintptr) bool
 	armed bool
 
@@ -26,29 +26,30 @@ type awaitWriter struct {
 	wrote bool // fn already wrote; the next call means "readable"
 }
 
-func (w *awaitWriter) init(out io.Writer, raw syscall.RawConn) {
-	w.out, w.raw = out, raw
-	if raw != nil {
-		w.fn = w.writeThenWait
-	}
+func (w *awaitWriter) init(rio *rawIO) {
+	w.rio = rio
+	w.fn = w.writeThenWait
 }
 
 func (w *awaitWriter) Write(p []byte) (int, error) {
-	if !w.armed || w.raw == nil {
-		return w.out.Write(p)
+	if !w.armed || w.rio.raw == nil {
+		return w.rio.Write(p)
 	}
 	w.armed = false
 	w.p, w.n, w.err, w.wrote = p, 0, nil, false
-	err := w.raw.Read(w.fn)
+	w.rio.armRead()
+	err := w.rio.raw.Read(w.fn)
 	w.p = nil
 	if err == nil {
 		err = w.err
 	}
-	if err != nil {
+	if err != nil && !(w.wrote && w.n == len(p) && errors.Is(err, os.ErrDeadlineExceeded)) {
 		return w.n, err
 	}
+	// All written: a wait cut short by the read deadline is the reader's
+	// business (it times out or waits again).
 	if w.n < len(p) { // partial or would block: finish the ordinary way
-		n, err := w.out.Write(p[w.n:])
+		n, err := w.rio.Write(p[w.n:])
 		return w.n + n, err
 	}
 	return w.n, nil

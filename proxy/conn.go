@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,15 +26,17 @@ var (
 // clientConn serves the requests of one client connection, one at a time,
 // on its own goroutine.
 type clientConn struct {
-	p    *Proxy
-	conn net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	fwd  forwarded // what the upstream is told about the client
+	p       *Proxy
+	conn    net.Conn
+	rio     *rawIO
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	fwd     forwarded // what the upstream is told about the client
+	started time.Time
 
-	idle        atomic.Bool // waiting for a request head (Shutdown may close it)
-	linger      bool        // an error was answered with input maybe unread
-	deadlineSet time.Time   // when the read deadline was last moved
+	idle      atomic.Bool // waiting for a request head (Shutdown may close it)
+	keptAlive atomic.Bool // idle between requests with nothing received (may be reclaimed)
+	linger    bool        // an error was answered with input maybe unread
 
 	// Per-request scratch space, reused so the request path does not allocate.
 	req   request
@@ -41,22 +45,19 @@ type clientConn struct {
 }
 
 func newClientConn(p *Proxy, c net.Conn) *clientConn {
-	cc := &clientConn{p: p, conn: c}
-	var rw io.ReadWriter = c
-	if rio := newRawIO(c); rio != nil {
-		rw = rio
-	}
+	cc := &clientConn{p: p, conn: c, rio: newRawIO(c), started: time.Now()}
+	cc.rio.writeTimeout = p.opts.ClientWriteTimeout
 	if v := clientReaders.Get(); v != nil {
 		cc.br = v.(*bufio.Reader)
-		cc.br.Reset(rw)
+		cc.br.Reset(cc.rio)
 	} else {
-		cc.br = bufio.NewReaderSize(rw, clientReadBuf)
+		cc.br = bufio.NewReaderSize(cc.rio, clientReadBuf)
 	}
 	if v := clientWriters.Get(); v != nil {
 		cc.bw = v.(*bufio.Writer)
-		cc.bw.Reset(rw)
+		cc.bw.Reset(cc.rio)
 	} else {
-		cc.bw = bufio.NewWriterSize(rw, clientWriteBuf)
+		cc.bw = bufio.NewWriterSize(cc.rio, clientWriteBuf)
 	}
 	cc.fwd = p.forwardedFor(c.RemoteAddr())
 	cc.idle.Store(true)
@@ -78,24 +79,23 @@ func (c *clientConn) close() {
 // serve reads requests and forwards them until the connection ends.
 func (c *clientConn) serve() {
 	defer c.close()
-	for {
+	for first := true; ; first = false {
 		c.idle.Store(true)
 		if c.p.shutting.Load() {
 			return
 		}
-		if c.br.Buffered() == 0 {
-			c.extendDeadline()
-		}
-		head, err := readHead(c.br)
+		head, err := c.nextHead(first)
 		c.idle.Store(false)
 		if err != nil {
-			switch err {
-			case errHeadTooLarge:
+			switch {
+			case err == errHeadTooLarge:
 				c.reject(ReasonHeadTooLarge)
-			case errMalformed:
+			case err == errMalformed:
 				c.reject(ReasonRequestLine)
+			case errors.Is(err, os.ErrDeadlineExceeded) && c.br.Buffered() > 0:
+				c.reject(ReasonHeadTimeout)
 			}
-			return // EOF, timeout, or reset: the client is gone
+			return // EOF, idle timeout, or reset: the client is gone
 		}
 		start := time.Now()
 		if reason := c.req.parse(head, c.p.opts.StickyCookie); reason != reasonNone {
@@ -108,21 +108,29 @@ func (c *clientConn) serve() {
 	}
 }
 
-// extendDeadline moves the client read deadline IdleTimeout ahead, at most
-// once a second so the request path rarely touches the timer.
-func (c *clientConn) extendDeadline() {
-	now := time.Now()
-	if now.Sub(c.deadlineSet) < time.Second {
-		return
+// nextHead waits for the next request head and reads it. The wait for its
+// first byte is bounded by IdleTimeout, the head by HeaderTimeout: from the
+// connection's start for the first request, else from the first byte
+// (only set when the head did not arrive at once).
+func (c *clientConn) nextHead(first bool) ([]byte, error) {
+	rio, opts := c.rio, &c.p.opts
+	rio.readTimeout = opts.IdleTimeout
+	if first {
+		rio.readBy = c.started.Add(opts.HeaderTimeout)
 	}
-	c.deadlineSet = now
-	c.conn.SetReadDeadline(now.Add(c.p.opts.IdleTimeout))
-}
-
-// clearDeadline removes the read deadline while a request body streams in.
-func (c *clientConn) clearDeadline() {
-	c.deadlineSet = time.Time{}
-	c.conn.SetReadDeadline(time.Time{})
+	defer func() { rio.readBy = time.Time{} }()
+	if c.br.Buffered() == 0 {
+		c.keptAlive.Store(!first)
+		_, err := c.br.Peek(1)
+		c.keptAlive.Store(false)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if b, _ := c.br.Peek(c.br.Buffered()); !first && headEnd(b, 0) < 0 {
+		rio.readBy = time.Now().Add(opts.HeaderTimeout)
+	}
+	return readHead(c.br)
 }
 
 // reject answers a request refused for the client's fault, counts it apart
@@ -192,16 +200,18 @@ func lingerClose(c net.Conn) {
 
 // tunnel copies bytes both ways between the client and an upstream that
 // accepted an upgrade, until either side ends; then both are closed.
+// Reads wait as long as they must; a write that the other side does not
+// accept within its write timeout ends the tunnel.
 func (c *clientConn) tunnel(uc *upstreamConn) {
-	c.clearDeadline()
+	c.rio.readTimeout, uc.rio.readTimeout = 0, 0
 	done := make(chan struct{})
 	go func() {
-		io.Copy(uc.conn, c.br)
+		io.Copy(uc.rio, c.br)
 		uc.conn.Close()
 		c.conn.Close()
 		close(done)
 	}()
-	io.Copy(c.conn, uc.br)
+	io.Copy(c.rio, uc.br)
 	uc.conn.Close()
 	c.conn.Close()
 	<-done

@@ -40,9 +40,21 @@
 // streaming, WebSockets and the never-re-send rule would each need working
 // around. The forwarder here is small enough to own.
 //
+// Timeouts and limits follow nginx (see Options for each and its default):
+// a request head must arrive within HeaderTimeout (408), a request body may
+// stall for BodyTimeout (408), an upstream has DialTimeout to accept the
+// connection and ResponseHeaderTimeout to answer (504), UpstreamTimeout per
+// stall of its body, a client ClientWriteTimeout per stall in reading the
+// response and IdleTimeout between requests. While a request waits for its
+// response the proxy checks the client every second and abandons the
+// upstream exchange when the client has gone. MaxConns caps client
+// connections: at the cap idle keep-alive connections are closed to make
+// room, else the newcomer gets 503; running out of file descriptors does
+// the same and backs off instead of spinning.
+//
 // Limits: request bodies are sent before the response is read (no
 // full-duplex exchange; an upstream that answers early, e.g. 413, is still
-// relayed); no upstream response timeout; HTTP/2 is not spoken on either
-// side; request heads are limited to 8 KiB (431) and response heads to
-// 16 KiB (502).
+// relayed); HTTP/2 is not spoken on either side; request heads are limited
+// to 8 KiB (431) and response heads to 16 KiB (502); trailers are dropped;
+// upgraded (WebSocket) connections have no read timeout.
 package proxy

@@ -2,11 +2,9 @@ package proxy
 
 import (
 	"bufio"
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -43,22 +41,18 @@ type endpoint struct {
 	maxIdle     int
 	dialTimeout time.Duration
 	idleTimeout time.Duration
+	timeout     time.Duration // Options.UpstreamTimeout
 }
 
 // upstreamConn is one connection to an endpoint with its buffers.
 type upstreamConn struct {
 	ep        *endpoint
 	conn      net.Conn
-	raw       syscall.RawConn // for the non-blocking liveness peek; nil if unavailable
-	aw        awaitWriter     // under bw
+	rio       *rawIO
+	aw        awaitWriter // under bw
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
-
-	// peek state, filled by peekFn (a method value built once per connection
-	// so the liveness check does not allocate).
-	peekFn   func(fd uintptr) bool
-	peekOpen bool
 }
 
 // endpointFor returns the live endpoint for e, creating it or bringing a
@@ -72,6 +66,7 @@ func (p *Proxy) endpointFor(e Endpoint) *endpoint {
 			maxIdle:     p.opts.MaxIdlePerEndpoint,
 			dialTimeout: p.opts.DialTimeout,
 			idleTimeout: p.opts.IdleTimeout,
+			timeout:     p.opts.UpstreamTimeout,
 		}
 		p.endpoints[e.Addr] = ep
 	}
@@ -116,15 +111,10 @@ func (ep *endpoint) dial() (*upstreamConn, error) {
 }
 
 func (ep *endpoint) wrap(c net.Conn) *upstreamConn {
-	uc := &upstreamConn{ep: ep, conn: c}
-	var rw io.ReadWriter = c
-	if rio := newRawIO(c); rio != nil {
-		rw = rio
-		uc.raw = rio.raw
-		uc.peekFn = uc.peek
-	}
-	uc.br = bufio.NewReaderSize(rw, upstreamReadBuf)
-	uc.aw.init(rw, uc.raw)
+	uc := &upstreamConn{ep: ep, conn: c, rio: newRawIO(c)}
+	uc.rio.writeTimeout = ep.timeout
+	uc.br = bufio.NewReaderSize(uc.rio, upstreamReadBuf)
+	uc.aw.init(uc.rio)
 	uc.bw = bufio.NewWriterSize(&uc.aw, upstreamWriteBuf)
 	return uc
 }
@@ -164,12 +154,5 @@ func (ep *endpoint) remove() {
 // has neither closed it nor sent unsolicited bytes. It peeks without blocking
 // and without consuming anything.
 func (uc *upstreamConn) open() bool {
-	if uc.raw == nil {
-		return true
-	}
-	uc.peekOpen = false
-	if err := uc.raw.Read(uc.peekFn); err != nil {
-		return false
-	}
-	return uc.peekOpen
+	return uc.rio.peek() == peerQuiet
 }

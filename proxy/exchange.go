@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"os"
 	"time"
 )
 
@@ -19,6 +20,7 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 	length := max(req.body.contentLength, 0)
 	expect := req.expectContinue && minor == 1
 
+	sent := start
 	uc, ok := c.sendHead(&t, &length)
 	if !ok {
 		return outcome{status: 502, proxyError: true}, c.answer(502, false)
@@ -34,7 +36,7 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 				return outcome{clientClosed: true}, false
 			}
 		}
-		c.clearDeadline()
+		c.rio.readTimeout = c.p.opts.BodyTimeout
 		var err error
 		if chunked {
 			err = copyChunked(uc.bw, c.br, false)
@@ -49,9 +51,13 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 		if err != nil {
 			if isReadErr(err) {
 				uc.conn.Close()
-				if errors.Is(err, errChunk) {
+				switch {
+				case errors.Is(err, errChunk):
 					c.reject(ReasonChunk)
 					return outcome{reject: ReasonChunk}, false
+				case errors.Is(err, os.ErrDeadlineExceeded):
+					c.reject(ReasonBodyTimeout)
+					return outcome{reject: ReasonBodyTimeout}, false
 				}
 				return outcome{clientClosed: true}, false
 			}
@@ -63,11 +69,26 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 	}
 
 	// Read the response head, relaying informational responses.
+	if chunked || length > 0 {
+		sent = time.Now()
+	}
 	resp := &c.resp
 	var head []byte
 	for {
 		var err error
 		head, err = readHead(uc.br)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			switch {
+			case time.Since(sent) >= c.p.opts.ResponseHeaderTimeout:
+				uc.conn.Close()
+				c.p.logf("endpoint %s (%s) sent no response head within %v", t.ep.id, t.ep.addr, c.p.opts.ResponseHeaderTimeout)
+				return outcome{status: 504, proxyError: true}, c.answer(504, false)
+			case c.clientGone():
+				uc.conn.Close() // abandon the exchange: nobody waits for it
+				return outcome{clientClosed: true}, false
+			}
+			continue
+		}
 		if err == nil {
 			err = resp.parse(head)
 		}
@@ -118,6 +139,7 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 	resp.writeHead(c.bw, clientHead{dropTE: decode, setCookie: setCookie, connection: conn})
 	length = resp.body.contentLength
 	uc.br.Discard(len(head))
+	uc.rio.readTimeout = c.p.opts.UpstreamTimeout
 
 	o := outcome{status: resp.status}
 	var err error
@@ -166,6 +188,9 @@ func (c *clientConn) sendHead(t *target, length *int64) (*upstreamConn, bool) {
 		inline = int(l)
 	}
 	uc := t.uc
+	// While waiting for the response head, wake up every watchInterval to
+	// check on the client.
+	uc.rio.readTimeout = min(watchInterval, c.p.opts.ResponseHeaderTimeout)
 	for {
 		req.writeHead(uc.bw, c.fwd, t.ep.addr)
 		if inline > 0 {
@@ -193,12 +218,24 @@ func (c *clientConn) sendHead(t *target, length *int64) (*upstreamConn, bool) {
 			return nil, false
 		}
 		uc, t.reused = fresh, false
+		uc.rio.readTimeout = min(watchInterval, c.p.opts.ResponseHeaderTimeout)
 	}
 	c.br.Discard(n + inline)
 	if inline > 0 {
 		*length = 0
 	}
 	return uc, true
+}
+
+// watchInterval is how often the proxy checks that a client waiting for a
+// response is still connected.
+const watchInterval = time.Second
+
+// clientGone reports whether the client closed or reset its connection
+// (with no request of it left unread): then the exchange under way is
+// abandoned, as nginx does.
+func (c *clientConn) clientGone() bool {
+	return c.br.Buffered() == 0 && c.rio.peek() == peerClosed
 }
 
 // answer writes an error response produced by the proxy and reports whether

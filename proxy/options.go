@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 )
 
@@ -23,12 +24,46 @@ type Options struct {
 	// or upstream connections churn. Zero: 256. Negative: no idle
 	// connections are kept (every request dials).
 	MaxIdlePerEndpoint int
-	// DialTimeout bounds connecting to an endpoint. Zero: 2s.
+
+	// Timeouts, nginx-like. Each is enforced within an eighth of its value;
+	// zero means the default, negative is invalid.
+
+	// HeaderTimeout bounds reading a request head: from the connection's
+	// start for its first request, from the first byte of the head for
+	// later ones. A client that sent part of a head gets 408; one that sent
+	// nothing is closed. Zero: 60s (nginx's client_header_timeout).
+	HeaderTimeout time.Duration
+	// BodyTimeout is the longest the client may send nothing while its
+	// request body is expected; then it gets 408 and the upstream exchange
+	// is abandoned. Zero: 60s (client_body_timeout).
+	BodyTimeout time.Duration
+	// DialTimeout bounds connecting to an endpoint; a request whose
+	// endpoints all time out gets 504. Zero: 2s.
 	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for an upstream's response head
+	// once the request is sent; then the client gets 504, charged to the
+	// revision. Zero: 60s (proxy_read_timeout).
+	ResponseHeaderTimeout time.Duration
+	// UpstreamTimeout is the longest an upstream may send nothing of its
+	// response body, or accept nothing of the request body; then the
+	// exchange ends (502 if nothing was sent to the client yet, else the
+	// client connection is closed mid-body). Zero: 60s (proxy_read_timeout,
+	// proxy_send_timeout).
+	UpstreamTimeout time.Duration
+	// ClientWriteTimeout is the longest a client may accept nothing of its
+	// response; then its connection is closed and the request counted as
+	// client closed. Zero: 60s (send_timeout).
+	ClientWriteTimeout time.Duration
 	// IdleTimeout is how long a client keep-alive connection may sit between
 	// requests, and an upstream connection in the idle pool, before it is
-	// closed. Zero: 90s.
+	// closed. Zero: 75s (keepalive_timeout).
 	IdleTimeout time.Duration
+	// MaxConns caps the client connections served at once. At the cap, idle
+	// keep-alive connections are closed to make room; when none is idle the
+	// new connection is answered 503 and closed. Zero: half the process's
+	// open-file limit (each client connection may hold an upstream one), at
+	// least 64.
+	MaxConns int
 	// TrustedProxies lists the addresses of proxies in front of this one
 	// (a load balancer, a CDN) whose X-Forwarded-For, X-Forwarded-Proto,
 	// X-Forwarded-Host, Forwarded and X-Real-IP headers are kept: the
@@ -52,11 +87,24 @@ func (o Options) withDefaults() Options {
 	if o.MaxIdlePerEndpoint < 0 {
 		o.MaxIdlePerEndpoint = 0
 	}
-	if o.DialTimeout <= 0 {
-		o.DialTimeout = 2 * time.Second
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&o.HeaderTimeout, 60 * time.Second},
+		{&o.BodyTimeout, 60 * time.Second},
+		{&o.DialTimeout, 2 * time.Second},
+		{&o.ResponseHeaderTimeout, 60 * time.Second},
+		{&o.UpstreamTimeout, 60 * time.Second},
+		{&o.ClientWriteTimeout, 60 * time.Second},
+		{&o.IdleTimeout, 75 * time.Second},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
-	if o.IdleTimeout <= 0 {
-		o.IdleTimeout = 90 * time.Second
+	if o.MaxConns <= 0 {
+		o.MaxConns = defaultMaxConns()
 	}
 	return o
 }
@@ -64,6 +112,21 @@ func (o Options) withDefaults() Options {
 func (o Options) validate() error {
 	if o.Addr == "" {
 		return fmt.Errorf("proxy options: Addr is empty; set a listen address such as 127.0.0.1:8080")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"HeaderTimeout", o.HeaderTimeout}, {"BodyTimeout", o.BodyTimeout}, {"DialTimeout", o.DialTimeout},
+		{"ResponseHeaderTimeout", o.ResponseHeaderTimeout}, {"UpstreamTimeout", o.UpstreamTimeout},
+		{"ClientWriteTimeout", o.ClientWriteTimeout}, {"IdleTimeout", o.IdleTimeout},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("proxy options: %s is %v; use a positive duration, or zero for the default", d.name, d.v)
+		}
+	}
+	if o.MaxConns < 0 {
+		return fmt.Errorf("proxy options: MaxConns is %d; use a positive number, or zero for the default", o.MaxConns)
 	}
 	for i := 0; i < len(o.StickyCookie); i++ {
 		c := o.StickyCookie[i]
@@ -92,4 +155,13 @@ func (p *Proxy) forwardedFor(addr net.Addr) forwarded {
 		}
 	}
 	return f
+}
+
+// defaultMaxConns is half the soft open-file limit, at least 64.
+func defaultMaxConns() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > 1<<30 {
+		return 1 << 14
+	}
+	return max(64, int(lim.Cur/2))
 }

@@ -5,13 +5,16 @@ import (
 	"unsafe"
 )
 
-// peek is run by RawConn.Read on an idle connection: a non-blocking
-// MSG_PEEK recv that returns EAGAIN when the connection is quiet (open), 0
-// when the upstream closed it, and data when it sent something unsolicited.
-func (uc *upstreamConn) peek(fd uintptr) bool {
+// peekState runs a non-blocking MSG_PEEK recv on fd, which consumes nothing.
+func peekState(fd uintptr) peerState {
 	var b [1]byte
-	_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+	n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-	uc.peekOpen = errno == syscall.EAGAIN
-	return true
+	switch {
+	case errno == syscall.EAGAIN || errno == syscall.EINTR:
+		return peerQuiet
+	case errno != 0 || n == 0:
+		return peerClosed
+	}
+	return peerSent
 }

@@ -2,9 +2,7 @@
 
 package proxy
 
-// peek cannot look at the socket without blocking on this platform; idle
-// connections are assumed open, and a closed one surfaces as a write error.
-func (uc *upstreamConn) peek(fd uintptr) bool {
-	uc.peekOpen = true
-	return true
-}
+// peekState cannot look at the socket without blocking on this platform:
+// connections are assumed open and quiet, and a closed one surfaces as a
+// read or write error.
+func peekState(fd uintptr) peerState { return peerQuiet }

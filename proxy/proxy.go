@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type Proxy struct {
 	endpoints map[string]*endpoint
 	conns     map[*clientConn]struct{}
 
+	refusing atomic.Int32 // connections being answered 503 beyond MaxConns
 	shutting atomic.Bool
 	accepted sync.WaitGroup // the accept loop
 	served   sync.WaitGroup // client connections
@@ -153,25 +155,86 @@ func (p *Proxy) acceptLoop() {
 			if p.shutting.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of file descriptors or similar: back off and retry.
+			// Out of file descriptors or similar: make room by closing idle
+			// keep-alive connections, and back off rather than spin (the
+			// pending connection stays in the backlog meanwhile).
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				p.mu.Lock()
+				p.reclaimIdle(reclaimOnEMFILE)
+				p.mu.Unlock()
+			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			p.logf("accept: %v; retrying in %v", err, backoff)
 			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
-		cc := newClientConn(p, c)
 		p.mu.Lock()
 		if p.shutting.Load() {
 			p.mu.Unlock()
 			c.Close()
 			return
 		}
+		if len(p.conns) >= p.opts.MaxConns && p.reclaimIdle(1) == 0 {
+			p.served.Add(1)
+			p.mu.Unlock()
+			p.refuseConn(c)
+			continue
+		}
+		cc := newClientConn(p, c)
 		p.conns[cc] = struct{}{}
 		p.served.Add(1)
 		p.mu.Unlock()
 		go cc.serve()
 	}
+}
+
+// reclaimOnEMFILE is how many idle connections are closed when the process
+// runs out of file descriptors.
+const reclaimOnEMFILE = 16
+
+// reclaimIdle closes up to n client connections that sit idle between
+// requests, as nginx does when it runs out of connections, and returns how
+// many it closed. Callers hold p.mu.
+func (p *Proxy) reclaimIdle(n int) int {
+	closed := 0
+	for c := range p.conns {
+		if closed == n {
+			break
+		}
+		if c.keptAlive.CompareAndSwap(true, false) {
+			c.conn.Close()
+			closed++
+		}
+	}
+	return closed
+}
+
+// maxRefusing bounds the connections being answered 503 at once; beyond
+// it, connections over the cap are closed without an answer.
+const maxRefusing = 64
+
+var connLimitResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+	"Content-Length: 21\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n")
+
+// refuseConn answers a connection beyond MaxConns with 503 and closes it,
+// in the background. The caller has added it to p.served.
+func (p *Proxy) refuseConn(c net.Conn) {
+	p.rejected.add(ReasonConnLimit)
+	if p.refusing.Add(1) > maxRefusing {
+		p.refusing.Add(-1)
+		c.Close()
+		p.served.Done()
+		return
+	}
+	go func() {
+		defer p.served.Done()
+		defer p.refusing.Add(-1)
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		c.Write(connLimitResponse)
+		lingerClose(c)
+		c.Close()
+	}()
 }
 
 func (p *Proxy) forget(c *clientConn) {

@@ -157,7 +157,8 @@ func TestProxy_StaleKeepAlive(t *testing.T) {
 			t.Fatalf("request %d: got %d %q, want 200 ok", i, code, body)
 		}
 		<-closed
-		// Let the FIN reach the proxy's side of the pooled connection.
+		// Let the connection return to the pool (just after the response
+		// reached the client) and the FIN reach the proxy's side of it.
 		eventually(t, "pooled connection to look closed", func() bool {
 			p.mu.Lock()
 			ep := p.endpoints[up.addr()]
@@ -165,7 +166,7 @@ func TestProxy_StaleKeepAlive(t *testing.T) {
 			ep.mu.Lock()
 			defer ep.mu.Unlock()
 			if len(ep.idle) == 0 {
-				return true
+				return false
 			}
 			uc := ep.idle[len(ep.idle)-1]
 			return time.Since(uc.idleSince) > peekAfterIdle && !uc.open()
@@ -192,7 +193,7 @@ func TestProxy_StaleKeepAliveWriteFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uc.raw = nil // skip the liveness peek so the write is what fails
+	uc.rio.raw = nil // skip the liveness peek so the write is what fails
 	uc.conn.(*net.TCPConn).CloseWrite()
 	ep.put(uc)
 	code, body, _ := get(t, newClient(t), "http://"+p.Addr()+"/")
