@@ -46,10 +46,11 @@ func TestDecision(t *testing.T) {
 		want bool
 	}{
 		{rollout.Event{Type: rollout.Warning, Reason: "CrashLoop", Message: "instance restarted 3 times"}, true},
-		{rollout.Event{Type: rollout.Normal, Reason: "RolloutSucceeded", Message: "Progressing -> Succeeded: all 3 ready"}, true},
-		{rollout.Event{Type: rollout.Normal, Reason: "Promoted", Message: "Paused -> Progressing: promoted by alice"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "RolloutSucceeded", From: rollout.Progressing, To: rollout.Succeeded, Message: "all 3 ready"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "Promoted", From: rollout.Paused, To: rollout.Progressing, Message: "promoted by alice"}, true},
+		{rollout.Event{Type: rollout.Normal, Reason: "TransitionRecovered", To: rollout.Migrating}, true},
 		{rollout.Event{Type: rollout.Normal, Reason: "Scaled", Message: "revision 2 (v2) scaled to 3 instance(s)"}, false},
-		{rollout.Event{Type: rollout.Normal, Reason: "StepCompleted", Message: "a -> b: not phases"}, false},
+		{rollout.Event{Type: rollout.Normal, Reason: "StepCompleted", Message: "Progressing -> Paused: a message is never read"}, false},
 	}
 	for _, tc := range tests {
 		if got := audit.Decision(tc.e); got != tc.want {
@@ -124,8 +125,8 @@ func TestCatchUp(t *testing.T) {
 	log := audit.New(audit.Options{Store: s})
 	store := audit.Events(s, log)
 	now := time.Now()
-	decision := func(reason string) rollout.Event {
-		return rollout.Event{Time: now, App: "a", Env: "prod", RolloutID: 3, Type: rollout.Warning, Reason: reason, Message: "Progressing -> RollingBack: " + reason}
+	decision := func(reason rollout.Reason) rollout.Event {
+		return rollout.Event{Time: now, App: "a", Env: "prod", RolloutID: 3, Type: rollout.Warning, Reason: reason, From: rollout.Progressing, To: rollout.RollingBack, Message: "Progressing -> RollingBack: " + string(reason)}
 	}
 	if _, err := store.AppendEvent(t.Context(), decision("ErrorRate")); err != nil {
 		t.Fatal(err)

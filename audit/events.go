@@ -41,7 +41,7 @@ func decisionRecord(e rollout.Event) Record {
 		actor = "gantry"
 	}
 	r := Record{
-		Time: e.Time, Actor: actor, Action: e.Reason, App: e.App, Env: e.Env,
+		Time: e.Time, Actor: actor, Action: string(e.Reason), App: e.App, Env: e.Env,
 		Outcome: string(e.Type), Message: e.Message,
 		Target: "event " + strconv.FormatInt(e.ID, 10),
 	}
@@ -101,18 +101,7 @@ func eventID(target string) int64 {
 
 // Decision reports whether e records a decision worth auditing: a
 // Warning (a rollback, an abort, a crash loop, a failed check…) or a
-// phase transition, whose message the engine writes as
-// "Progressing -> Succeeded: …".
+// phase transition.
 func Decision(e rollout.Event) bool {
-	if e.Type == rollout.Warning {
-		return true
-	}
-	from, rest, ok := strings.Cut(e.Message, " -> ")
-	if !ok {
-		return false
-	}
-	to, _, _ := strings.Cut(rest, ":")
-	_, err1 := rollout.ParsePhase(from)
-	_, err2 := rollout.ParsePhase(strings.TrimSpace(to))
-	return err1 == nil && err2 == nil
+	return e.Type == rollout.Warning || e.Transition()
 }

@@ -135,7 +135,7 @@ func summarize(w io.Writer, res Result) {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLLOUT\tVERSION\tRESULT\tFAILED REQUESTS\tWHY")
 	for _, s := range res.Steps {
-		why := s.Rollout.Reason
+		why := string(s.Rollout.Reason)
 		if s.Rollout.Phase != rollout.Succeeded {
 			why += ": " + s.Rollout.Message
 		}

@@ -20,7 +20,7 @@ func (e *Engine) advance(ctx context.Context, r Rollout) error {
 			}
 			return e.startMigrating(ctx, r)
 		}
-		_, err := e.transition(ctx, r, Progressing, "RolloutStarted",
+		_, err := e.transition(ctx, r, Progressing, ReasonRolloutStarted,
 			fmt.Sprintf("rolling out revision %d (from revision %d) with %s", r.ToRevision, r.FromRevision, r.Strategy), Normal)
 		return err
 	case Progressing:
@@ -42,7 +42,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	}
 	strategy, ok := e.opts.Strategies[r.Strategy]
 	if !ok {
-		_, err := e.transition(ctx, r, RollingBack, "UnknownStrategy",
+		_, err := e.transition(ctx, r, RollingBack, ReasonUnknownStrategy,
 			fmt.Sprintf("this gantry has no %q strategy", r.Strategy), Warning)
 		return err
 	}
@@ -53,8 +53,8 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	if v := CheckHealth(HealthInput{
 		Now: now, Rollout: r, Target: target, Instances: instances,
 		CrashLoopRestarts: e.opts.CrashLoopRestarts,
-	}); v.Rollback && !(r.Phase == Paused && v.Reason == "ProgressDeadlineExceeded") {
-		_, err := e.transition(ctx, r, RollingBack, v.Reason, v.Message, Warning)
+	}); v.Rollback && !(r.Phase == Paused && v.Reason == ReasonProgressDeadlineExceeded) {
+		_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: v.Reason, Message: v.Message, Details: v.Details})
 		return err
 	}
 	desc := strategy.Describe(target.Spec)
@@ -65,7 +65,8 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 			return err
 		}
 		if observed && v.Action == analysis.Rollback {
-			_, err := e.transition(ctx, r, RollingBack, rollbackReason(v), verdictMessage(v), Warning)
+			_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: AnalysisReason(v), Message: verdictMessage(v),
+				Details: &Details{Analysis: v.Reasons}})
 			return err
 		}
 		verdict = e.analyses[r.ID].result
@@ -95,7 +96,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	}
 
 	if plan.Complete {
-		r, err = e.transition(ctx, r, Succeeded, "RolloutSucceeded",
+		r, err = e.transition(ctx, r, Succeeded, ReasonRolloutSucceeded,
 			fmt.Sprintf("revision %d (%s) serves all traffic: %s", target.Number, target.Version, plan.Message), Normal)
 		if err != nil {
 			return err
@@ -107,7 +108,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	}
 	if plan.Pause {
 		r.Message = plan.Message
-		r, err = e.transition(ctx, r, Paused, "PauseStep", plan.Message, Normal)
+		r, err = e.move(ctx, r, Paused, fact{Type: Normal, Reason: ReasonPauseStep, Message: plan.Message, Details: &Details{Step: r.Step}})
 		if err != nil {
 			return err
 		}
@@ -125,7 +126,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		r.LastProgressAt, changed = now, true
 	}
 	if plan.Step != r.Step {
-		e.event(ctx, r, Normal, "StepCompleted", plan.Message, "gantry")
+		e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonStepCompleted, Message: plan.Message, Details: &Details{Step: plan.Step}})
 		r.Step, r.StepStartedAt, r.LastProgressAt, changed = plan.Step, now, now, true
 	}
 	if plan.Message != r.Message {
@@ -152,19 +153,21 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 // they pass, or rolls it back when one fails.
 func (e *Engine) smokeTest(ctx context.Context, r Rollout, target Revision) error {
 	if e.opts.SmokeTests == nil {
-		e.event(ctx, r, Warning, "SmokeTestsSkipped", "this gantry runs no smoke tests", "gantry")
+		e.event(ctx, r, Warning, ReasonSmokeTestsSkipped, "this gantry runs no smoke tests", "gantry")
 		return e.nextStep(ctx, r, "no smoke tests run")
 	}
 	results, err := e.opts.SmokeTests.SmokeTest(ctx, target)
 	if err != nil {
-		_, terr := e.transition(ctx, r, RollingBack, "SmokeTestFailed", "smoke tests could not run: "+err.Error(), Warning)
+		_, terr := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonSmokeTestFailed,
+			Message: "smoke tests could not run: " + err.Error(), Details: &Details{Error: err.Error()}})
 		return terr
 	}
 	var passed []string
 	for _, res := range results {
 		if !res.Passed {
-			_, err := e.transition(ctx, r, RollingBack, "SmokeTestFailed",
-				fmt.Sprintf("smoke test %q against revision %d (%s) failed: %s", res.Name, target.Number, target.Version, res.Detail), Warning)
+			_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonSmokeTestFailed,
+				Message: fmt.Sprintf("smoke test %q against revision %d (%s) failed: %s", res.Name, target.Number, target.Version, res.Detail),
+				Details: &Details{SmokeTests: results}})
 			return err
 		}
 		passed = append(passed, res.Name+": "+res.Detail)
@@ -173,7 +176,7 @@ func (e *Engine) smokeTest(ctx context.Context, r Rollout, target Revision) erro
 	if len(passed) > 0 {
 		msg += " (" + strings.Join(passed, "; ") + ")"
 	}
-	e.event(ctx, r, Normal, "SmokeTestsPassed", msg, "gantry")
+	e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonSmokeTestsPassed, Message: msg, Details: &Details{SmokeTests: results}})
 	return e.nextStep(ctx, r, msg)
 }
 
@@ -220,8 +223,8 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 			}
 		}
 		if left == 0 {
-			_, err := e.transition(ctx, r, rollbackEnd(r), r.Reason,
-				r.Message+"; no earlier revision exists, so nothing serves", Warning)
+			_, err := e.move(ctx, r, rollbackEnd(r), fact{Type: Warning, Reason: r.Reason,
+				Message: r.Message + "; no earlier revision exists, so nothing serves", Details: r.Details})
 			return err
 		}
 		return e.act(ctx, r, Plan{Replicas: map[int]int{}})
@@ -238,13 +241,13 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 		plan.Traffic = Traffic{Weights: map[int]int{r.FromRevision: 100}}
 	}
 	if plan.Complete {
-		if r, err = e.transition(ctx, r, rollbackEnd(r), r.Reason, r.Message, Warning); err != nil {
+		if r, err = e.move(ctx, r, rollbackEnd(r), fact{Type: Warning, Reason: r.Reason, Message: r.Message, Details: r.Details}); err != nil {
 			return err
 		}
 		return e.act(ctx, r, plan)
 	}
 	if now.Sub(r.LastProgressAt) > stable.Spec.ProgressDeadline() {
-		_, err := e.transition(ctx, r, Failed, "RollbackStalled",
+		_, err := e.transition(ctx, r, Failed, ReasonRollbackStalled,
 			fmt.Sprintf("rollback to revision %d did not finish within %s: %s (was: %s)",
 				r.FromRevision, stable.Spec.ProgressDeadline(), plan.Message, r.Message), Warning)
 		return err

@@ -257,11 +257,3 @@ func verdictMessage(v analysis.Verdict) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// rollbackReason names a rollback verdict after its first trigger.
-func rollbackReason(v analysis.Verdict) string {
-	if len(v.Reasons) == 0 {
-		return "AnalysisFailed"
-	}
-	return v.Reasons[0].Trigger.String()
-}

@@ -47,13 +47,24 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (Rollout, error)
 	if err != nil {
 		return Rollout{}, fmt.Errorf("create revision: %w", err)
 	}
-	return e.start(ctx, rev, req.Actor, "RolloutCreated",
-		fmt.Sprintf("deploy %s as revision %d", rev.Version, rev.Number))
+	return e.start(ctx, rev, req.Actor, fact{Reason: ReasonRolloutCreated,
+		Message: fmt.Sprintf("deploy %s as revision %d", rev.Version, rev.Number)})
 }
 
 // Undo rolls an app in env back to revision toRevision, or, when it is 0,
 // to the revision that was stable before the current one.
 func (e *Engine) Undo(ctx context.Context, app, env string, toRevision int, actor string) (Rollout, error) {
+	return e.undo(ctx, app, env, toRevision, actor, ReasonRolloutUndo)
+}
+
+// UndoAfterDatabaseRollback is Undo for `gantry db rollback`: it restarts
+// revision toRevision on a database already restored for it, so the
+// rollout (Cause ReasonDatabaseRollback) runs no migrations.
+func (e *Engine) UndoAfterDatabaseRollback(ctx context.Context, app, env string, toRevision int, actor string) (Rollout, error) {
+	return e.undo(ctx, app, env, toRevision, actor, ReasonDatabaseRollback)
+}
+
+func (e *Engine) undo(ctx context.Context, app, env string, toRevision int, actor string, cause Reason) (Rollout, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: app, Env: env})
@@ -80,8 +91,12 @@ func (e *Engine) Undo(ctx context.Context, app, env string, toRevision int, acto
 	if err != nil {
 		return Rollout{}, fmt.Errorf("load revision %d: %w", toRevision, err)
 	}
-	return e.start(ctx, rev, actor, "RolloutUndo",
-		fmt.Sprintf("undo to revision %d (%s)", rev.Number, rev.Version))
+	what := "undo"
+	if cause == ReasonDatabaseRollback {
+		what = "gantry db rollback: restart"
+	}
+	return e.start(ctx, rev, actor, fact{Reason: cause,
+		Message: fmt.Sprintf("%s to revision %d (%s)", what, rev.Number, rev.Version)})
 }
 
 // previousStable finds the revision that was stable before stable: the
@@ -95,8 +110,9 @@ func previousStable(rs []Rollout, stable int) int {
 	return 0
 }
 
-// start records a rollout to rev and supersedes any active one.
-func (e *Engine) start(ctx context.Context, rev Revision, actor, reason, message string) (Rollout, error) {
+// start records a rollout to rev, created for why (its reason becomes the
+// rollout's Cause), and supersedes any active one.
+func (e *Engine) start(ctx context.Context, rev Revision, actor string, why fact) (Rollout, error) {
 	active, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: rev.App, Env: rev.Env, Limit: 1})
 	if err != nil {
 		return Rollout{}, fmt.Errorf("list rollouts: %w", err)
@@ -114,16 +130,21 @@ func (e *Engine) start(ctx context.Context, rev Revision, actor, reason, message
 	r, err := e.opts.Store.CreateRollout(ctx, Rollout{
 		App: rev.App, Env: rev.Env, Strategy: strategy,
 		FromRevision: from, ToRevision: rev.Number, Phase: Pending,
-		Actor: actor, CreatedAt: now, UpdatedAt: now, LastProgressAt: now, StepStartedAt: now,
-		Message: message,
+		Actor: actor, Cause: why.Reason, CreatedAt: now, UpdatedAt: now, LastProgressAt: now, StepStartedAt: now,
+		Message: why.Message,
 	})
 	if err != nil {
 		return Rollout{}, fmt.Errorf("create rollout: %w", err)
 	}
-	e.event(ctx, r, Normal, reason, message, actor)
+	if why.Details == nil {
+		why.Details = &Details{}
+	}
+	why.Details.Revision, why.Details.Version = rev.Number, rev.Version
+	why.Type, why.Actor = Normal, actor
+	e.record(ctx, r, 0, 0, why)
 	if len(active) > 0 && !active[0].Phase.Final() {
-		if _, err := e.transition(ctx, active[0], Superseded, "Superseded",
-			fmt.Sprintf("superseded by rollout %d", r.ID), Normal); err != nil {
+		if _, err := e.move(ctx, active[0], Superseded, fact{Type: Normal, Reason: ReasonSuperseded,
+			Message: fmt.Sprintf("superseded by rollout %d", r.ID), Details: &Details{Rollout: r.ID}}); err != nil {
 			e.opts.Logf("supersede rollout %d: %v", active[0].ID, err)
 		}
 	}
@@ -131,16 +152,20 @@ func (e *Engine) start(ctx context.Context, rev Revision, actor, reason, message
 	return r, nil
 }
 
-// ReasonAborted is the reason of a rollout a user aborted; its rollback
-// ends in phase Aborted rather than RolledBack.
-const ReasonAborted = "Aborted"
-
 // CommandRequest names the rollout a command acts on and who asks, and why.
 type CommandRequest struct {
 	App, Env string
 	Actor    string
 	// Why is the user's explanation, recorded in the event.
 	Why string
+}
+
+// details are the command's facts: the user's explanation.
+func (c CommandRequest) details() *Details {
+	if c.Why == "" {
+		return nil
+	}
+	return &Details{Why: c.Why}
 }
 
 func (c CommandRequest) describe(what string) string {
@@ -202,14 +227,15 @@ func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Ro
 		r.Step = last
 		what = "promoted fully"
 	}
-	r.Phase, r.Reason = Progressing, "Promoted"
+	r.Phase, r.Reason = Progressing, ReasonPromoted
 	r.StepStartedAt, r.LastProgressAt, r.UpdatedAt = now, now, now
 	r.Message = req.describe(what)
+	r.Details = &Details{Step: r.Step, Why: req.Why}
 	stored, err := e.opts.Store.UpdateRollout(ctx, r)
 	if err != nil {
 		return r, fmt.Errorf("promote rollout %d: %w", r.ID, err)
 	}
-	e.event(ctx, stored, Normal, "Promoted", r.Message, req.Actor)
+	e.record(ctx, stored, 0, 0, fact{Type: Normal, Reason: ReasonPromoted, Message: r.Message, Actor: req.Actor, Details: r.Details})
 	e.Kick()
 	return stored, nil
 }
@@ -226,7 +252,8 @@ func (e *Engine) Abort(ctx context.Context, req CommandRequest) (Rollout, error)
 	if r.Phase == RollingBack {
 		return r, fmt.Errorf("%w: rollout %d is already rolling back (%s)", ErrInvalid, r.ID, r.Reason)
 	}
-	stored, err := e.transitionBy(ctx, r, RollingBack, ReasonAborted, req.describe("aborted"), Warning, req.Actor)
+	stored, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonAborted, Message: req.describe("aborted"),
+		Actor: req.Actor, Details: req.details()})
 	if err != nil {
 		return r, err
 	}
@@ -245,7 +272,7 @@ func (e *Engine) Resume(ctx context.Context, req CommandRequest) (Rollout, error
 	e.mu.Lock()
 	r, err := e.active(ctx, req.App, req.Env)
 	e.mu.Unlock()
-	if err == nil && r.Phase == Paused && r.Reason == "PauseStep" {
+	if err == nil && r.Phase == Paused && r.Reason == ReasonPauseStep {
 		return e.Promote(ctx, req, false)
 	}
 	return e.setPaused(ctx, req, false)
@@ -258,9 +285,9 @@ func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) 
 	if err != nil {
 		return r, err
 	}
-	from, to, reason, what := Progressing, Paused, "Paused", "paused"
+	from, to, reason, what := Progressing, Paused, ReasonPaused, "paused"
 	if !pause {
-		from, to, reason, what = Paused, Progressing, "Resumed", "resumed"
+		from, to, reason, what = Paused, Progressing, ReasonResumed, "resumed"
 	}
 	if r.Phase != from {
 		return r, fmt.Errorf("%w: rollout %d is %s, not %s", ErrInvalid, r.ID, r.Phase, from)
@@ -268,7 +295,7 @@ func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) 
 	if !pause {
 		r.LastProgressAt = e.opts.Now()
 	}
-	stored, err := e.transitionBy(ctx, r, to, reason, req.describe(what), Normal, req.Actor)
+	stored, err := e.move(ctx, r, to, fact{Type: Normal, Reason: reason, Message: req.describe(what), Actor: req.Actor, Details: req.details()})
 	if err != nil {
 		return r, err
 	}
@@ -292,5 +319,7 @@ func (e *Engine) Retry(ctx context.Context, req CommandRequest) (Rollout, error)
 	if err != nil {
 		return Rollout{}, err
 	}
-	return e.start(ctx, rev, req.Actor, "RolloutRetried", req.describe(fmt.Sprintf("retry of rollout %d (revision %d, %s)", rs[0].ID, rev.Number, rev.Version)))
+	return e.start(ctx, rev, req.Actor, fact{Reason: ReasonRolloutRetried,
+		Message: req.describe(fmt.Sprintf("retry of rollout %d (revision %d, %s)", rs[0].ID, rev.Number, rev.Version)),
+		Details: &Details{Rollout: rs[0].ID, Why: req.Why}})
 }

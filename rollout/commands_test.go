@@ -166,7 +166,7 @@ func (h *harness) get(t *testing.T, id int64) rollout.Rollout {
 
 // wantEvent checks that rollout id has an event with reason, by actor,
 // whose message contains text.
-func (h *harness) wantEvent(t *testing.T, id int64, reason, actor, text string) {
+func (h *harness) wantEvent(t *testing.T, id int64, reason rollout.Reason, actor, text string) {
 	t.Helper()
 	evs, err := h.store.ListEvents(context.Background(), rollout.EventFilter{App: "web", Env: "prod", RolloutID: id})
 	if err != nil {
@@ -177,7 +177,7 @@ func (h *harness) wantEvent(t *testing.T, id int64, reason, actor, text string) 
 		if ev.Reason == reason && ev.Actor == actor && strings.Contains(ev.Message, text) {
 			return
 		}
-		seen = append(seen, ev.Reason+" by "+ev.Actor+": "+ev.Message)
+		seen = append(seen, string(ev.Reason)+" by "+ev.Actor+": "+ev.Message)
 	}
 	t.Errorf("rollout %d: no %s event by %q mentioning %q; events:\n%s", id, reason, actor, text, strings.Join(seen, "\n"))
 }

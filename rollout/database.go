@@ -3,8 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,27 +34,33 @@ type DatabaseMigrator interface {
 // DatabaseBackup is one backup taken before a migration.
 type DatabaseBackup struct {
 	// ID names the backup in its store (dbbackup's manifest ID).
-	ID        string
-	SizeBytes int64
-	Duration  time.Duration
+	ID        string `json:"id"`
+	SizeBytes int64  `json:"sizeBytes"`
+	// Duration is how long the backup took (JSON: nanoseconds).
+	Duration time.Duration `json:"duration"`
 	// SchemaVersion is the schema version the backup holds; "" when none.
-	SchemaVersion string
+	SchemaVersion string `json:"schemaVersion,omitempty"`
+	// Scheduled: taken on the backup schedule, not before a migration.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // DatabaseMigration says what Migrate or Undo did.
 type DatabaseMigration struct {
 	// From and To are the schema versions before and after; "" when none.
-	From, To string
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 	// Scripts are the migration files that ran, in order.
-	Scripts  []string
-	Duration time.Duration
+	Scripts []string `json:"scripts,omitempty"`
+	// Duration is how long it took (JSON: nanoseconds).
+	Duration time.Duration `json:"duration"`
 }
 
 // DatabaseRestore says what Restore did.
 type DatabaseRestore struct {
-	BackupID      string
-	SchemaVersion string
-	Duration      time.Duration
+	BackupID      string `json:"backupId"`
+	SchemaVersion string `json:"schemaVersion,omitempty"`
+	// Duration is how long the restore took (JSON: nanoseconds).
+	Duration time.Duration `json:"duration"`
 }
 
 // SchemaStatus is the state of a database's migration history.
@@ -67,37 +71,6 @@ type SchemaStatus struct {
 	UpToDate bool
 	// Detail says what is pending or wrong when not UpToDate.
 	Detail string
-}
-
-// Event reasons of a rollout's database steps.
-const (
-	ReasonMigrationStarted = "MigrationStarted"
-	ReasonDatabaseBackedUp = "DatabaseBackedUp"
-	ReasonDatabaseMigrated = "DatabaseMigrated"
-	ReasonMigrationFailed  = "MigrationFailed"
-	ReasonDatabaseRestored = "DatabaseRestored"
-	ReasonDatabaseUndone   = "DatabaseUndone"
-	ReasonMigrationSkipped = "MigrationSkipped"
-)
-
-// DatabaseRollbackActor starts the rollouts of `gantry db rollback`: they
-// restart an earlier revision on a database already restored for it, so
-// they run no migrations.
-const DatabaseRollbackActor = "gantry db rollback"
-
-// backupMessage is the DatabaseBackedUp event's message; backupID reads
-// the ID back after a crash.
-func backupMessage(b DatabaseBackup) string {
-	return fmt.Sprintf("backup %s: %d bytes in %s, schema version %s", b.ID, b.SizeBytes, b.Duration.Round(time.Millisecond), orNone(b.SchemaVersion))
-}
-
-var backupIDRE = regexp.MustCompile(`^backup (\S+):`)
-
-func orNone(v string) string {
-	if v == "" {
-		return "<none>"
-	}
-	return v
 }
 
 // dbJob is one rollout's database work running in the background.
@@ -157,7 +130,7 @@ func (e *Engine) needsMigration(ctx context.Context, r Rollout) (bool, error) {
 	case e.opts.Database == nil:
 		e.event(ctx, r, Warning, ReasonMigrationSkipped, "this gantry migrates no databases: spec.database is ignored", "gantry")
 		return false, nil
-	case strings.HasPrefix(r.Actor, DatabaseRollbackActor):
+	case r.Cause == ReasonDatabaseRollback:
 		e.event(ctx, r, Normal, ReasonMigrationSkipped, "started by gantry db rollback: the database was restored for this revision", "gantry")
 		return false, nil
 	}
@@ -216,7 +189,7 @@ func (e *Engine) migrating(ctx context.Context, r Rollout) error {
 	delete(jobs.jobs, r.ID)
 	jobs.mu.Unlock()
 	if job.err != nil {
-		r, err := e.transition(ctx, r, RolledBack, ReasonMigrationFailed, job.err.Error(), Warning)
+		r, err := e.move(ctx, r, RolledBack, fact{Type: Warning, Reason: ReasonMigrationFailed, Message: job.err.Error(), Details: &Details{Error: job.err.Error()}})
 		if err != nil {
 			return err
 		}
@@ -224,13 +197,13 @@ func (e *Engine) migrating(ctx context.Context, r Rollout) error {
 	}
 	now := e.opts.Now()
 	r.LastProgressAt, r.StepStartedAt = now, now
-	_, err := e.transition(ctx, r, Progressing, "RolloutStarted",
+	_, err := e.transition(ctx, r, Progressing, ReasonRolloutStarted,
 		fmt.Sprintf("database migrated; rolling out revision %d (from revision %d) with %s", r.ToRevision, r.FromRevision, r.Strategy), Normal)
 	return err
 }
 
 // recordedBackup returns the ID of the backup r's job took, from its
-// DatabaseBackedUp event; "" when there is none.
+// DatabaseBackedUp event's details; "" when there is none.
 func (e *Engine) recordedBackup(ctx context.Context, r Rollout) (string, error) {
 	evs, err := e.opts.Store.ListEvents(ctx, EventFilter{App: r.App, Env: r.Env, RolloutID: r.ID})
 	if err != nil {
@@ -238,10 +211,8 @@ func (e *Engine) recordedBackup(ctx context.Context, r Rollout) (string, error) 
 	}
 	id := ""
 	for _, ev := range evs {
-		if ev.Reason == ReasonDatabaseBackedUp {
-			if m := backupIDRE.FindStringSubmatch(ev.Message); m != nil {
-				id = m[1]
-			}
+		if ev.Reason == ReasonDatabaseBackedUp && ev.Details != nil && ev.Details.Backup != nil {
+			id = ev.Details.Backup.ID
 		}
 	}
 	return id, nil
@@ -275,18 +246,18 @@ func (e *Engine) migrateDatabase(ctx context.Context, r Rollout, target Revision
 	b, err := db.Backup(ctx, target, r.FromRevision)
 	if err != nil {
 		err = fmt.Errorf("backup before migrating revision %d: %w; nothing was migrated", target.Number, err)
-		e.event(ctx, r, Warning, ReasonMigrationFailed, err.Error(), "gantry")
+		e.failed(ctx, r, ReasonMigrationFailed, err)
 		return err
 	}
-	e.event(ctx, r, Normal, ReasonDatabaseBackedUp, backupMessage(b), "gantry")
+	e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonDatabaseBackedUp, Message: backupMessage(b), Details: &Details{Backup: &b}})
 	m, err := db.Migrate(ctx, target)
 	if err == nil {
-		e.event(ctx, r, Normal, ReasonDatabaseMigrated, fmt.Sprintf("schema version %s -> %s: applied %d migration(s) in %s%s",
-			orNone(m.From), orNone(m.To), len(m.Scripts), m.Duration.Round(time.Millisecond), listed(m.Scripts)), "gantry")
+		e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonDatabaseMigrated,
+			Message: migrationMessage(m, "applied", "migration"), Details: &Details{Migration: &m}})
 		return nil
 	}
 	migErr := fmt.Errorf("migration of revision %d (%s): %w", target.Number, target.Version, err)
-	e.event(ctx, r, Warning, ReasonMigrationFailed, migErr.Error(), "gantry")
+	e.failed(ctx, r, ReasonMigrationFailed, migErr)
 	if rerr := e.reverse(ctx, r, target, b); rerr != nil {
 		return fmt.Errorf("%w; and reversing it failed: %w", migErr, rerr)
 	}
@@ -300,11 +271,11 @@ func (e *Engine) reverse(ctx context.Context, r Rollout, target Revision, b Data
 	if target.Spec.Database.Policy() == spec.OnFailureUndo {
 		u, err := db.Undo(ctx, target, b.SchemaVersion)
 		if err == nil {
-			e.event(ctx, r, Normal, ReasonDatabaseUndone, fmt.Sprintf("schema version %s -> %s: ran %d undo migration(s) in %s%s",
-				orNone(u.From), orNone(u.To), len(u.Scripts), u.Duration.Round(time.Millisecond), listed(u.Scripts)), "gantry")
+			e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonDatabaseUndone, Message: UndoMessage(u), Details: &Details{Migration: &u}})
 			return nil
 		}
-		e.event(ctx, r, Warning, ReasonDatabaseUndone, fmt.Sprintf("undo failed, restoring backup %s instead: %v", b.ID, err), "gantry")
+		e.record(ctx, r, 0, 0, fact{Type: Warning, Reason: ReasonDatabaseUndone,
+			Message: fmt.Sprintf("undo failed, restoring backup %s instead: %v", b.ID, err), Details: &Details{Backup: &b, Error: err.Error()}})
 	}
 	return e.restore(ctx, r, target, b.ID)
 }
@@ -315,8 +286,7 @@ func (e *Engine) restore(ctx context.Context, r Rollout, target Revision, id str
 	if err != nil {
 		return fmt.Errorf("restore backup %s: %w", id, err)
 	}
-	e.event(ctx, r, Normal, ReasonDatabaseRestored, fmt.Sprintf("restored backup %s in %s: schema version %s",
-		res.BackupID, res.Duration.Round(time.Millisecond), orNone(res.SchemaVersion)), "gantry")
+	e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonDatabaseRestored, Message: restoreMessage(res), Details: &Details{Restore: &res}})
 	return nil
 }
 
@@ -326,7 +296,9 @@ func (e *Engine) restore(ctx context.Context, r Rollout, target Revision, id str
 func (e *Engine) recoverDatabase(ctx context.Context, r Rollout, target Revision, backupID string) error {
 	st, err := e.opts.Database.Status(ctx, target)
 	if err == nil && st.UpToDate {
-		e.event(ctx, r, Normal, ReasonDatabaseMigrated, fmt.Sprintf("found after a restart: schema version %s, every migration applied and valid", orNone(st.Current)), "gantry")
+		e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonDatabaseMigrated,
+			Message: fmt.Sprintf("found after a restart: schema version %s, every migration applied and valid", orNone(st.Current)),
+			Details: &Details{Migration: &DatabaseMigration{From: st.Current, To: st.Current}}})
 		return nil
 	}
 	why := "gantry stopped during the migration"
@@ -335,16 +307,14 @@ func (e *Engine) recoverDatabase(ctx context.Context, r Rollout, target Revision
 	} else {
 		why += fmt.Sprintf(" with the schema at version %s: %s", orNone(st.Current), st.Detail)
 	}
-	e.event(ctx, r, Warning, ReasonMigrationFailed, why, "gantry")
+	e.record(ctx, r, 0, 0, fact{Type: Warning, Reason: ReasonMigrationFailed, Message: why, Details: &Details{Error: why}})
 	if rerr := e.restore(ctx, r, target, backupID); rerr != nil {
 		return fmt.Errorf("%s; and reversing it failed: %w", why, rerr)
 	}
 	return fmt.Errorf("%s; restored backup %s", why, backupID)
 }
 
-func listed(scripts []string) string {
-	if len(scripts) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(scripts, ", ") + ")"
+// failed records a Warning event whose facts are an error.
+func (e *Engine) failed(ctx context.Context, r Rollout, reason Reason, err error) {
+	e.record(ctx, r, 0, 0, fact{Type: Warning, Reason: reason, Message: err.Error(), Details: &Details{Error: err.Error()}})
 }

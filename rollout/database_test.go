@@ -196,7 +196,7 @@ func TestEngine_RecoversMigrating(t *testing.T) {
 			}
 			b, _ := db.Backup(ctx, rollout.Revision{}, 1)
 			h.store.AppendEvent(ctx, rollout.Event{App: "web", Env: "prod", RolloutID: r.ID, Reason: rollout.ReasonDatabaseBackedUp,
-				Message: "backup " + b.ID + ": 100 bytes in 1ms, schema version 1"})
+				Message: rollout.BackupMessage(b), Details: &rollout.Details{Backup: &b}})
 			db.mu.Lock()
 			db.schema, db.upToDate = tt.schema, tt.want == rollout.Succeeded
 			db.mu.Unlock()

@@ -163,8 +163,8 @@ func (e *Engine) reconcileEnv(ctx context.Context, app, env string) error {
 	// A newer rollout supersedes any older one still active.
 	for _, old := range rs[1:] {
 		if !old.Phase.Final() {
-			if _, err := e.transition(ctx, old, Superseded, "Superseded",
-				fmt.Sprintf("superseded by rollout %d", latest.ID), Normal); err != nil {
+			if _, err := e.move(ctx, old, Superseded, fact{Type: Normal, Reason: ReasonSuperseded,
+				Message: fmt.Sprintf("superseded by rollout %d", latest.ID), Details: &Details{Rollout: latest.ID}}); err != nil {
 				return err
 			}
 		}
@@ -190,17 +190,30 @@ func (e *Engine) steady(ctx context.Context, r Rollout) error {
 	return e.act(ctx, r, plan)
 }
 
-// transition writes r's new phase to the store and records an event; the
-// caller acts on it only after this returns without error.
-func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason, message string, typ EventType) (Rollout, error) {
-	return e.transitionBy(ctx, r, to, reason, message, typ, "gantry")
+// fact is what an event records about a rollout, beyond the rollout itself.
+type fact struct {
+	Type   EventType
+	Reason Reason
+	// Message renders the facts for people.
+	Message string
+	// Actor is who caused it; "": gantry.
+	Actor   string
+	Details *Details
 }
 
-// transitionBy is transition on behalf of actor, the user whose command it is.
-func (e *Engine) transitionBy(ctx context.Context, r Rollout, to Phase, reason, message string, typ EventType, actor string) (Rollout, error) {
+// transition writes r's new phase to the store and records an event; the
+// caller acts on it only after this returns without error.
+func (e *Engine) transition(ctx context.Context, r Rollout, to Phase, reason Reason, message string, typ EventType) (Rollout, error) {
+	return e.move(ctx, r, to, fact{Type: typ, Reason: reason, Message: message})
+}
+
+// move writes r's new phase, with f's reason, message and details, to the
+// store and records f as the transition's event; the caller acts on it
+// only after this returns without error.
+func (e *Engine) move(ctx context.Context, r Rollout, to Phase, f fact) (Rollout, error) {
 	now := e.opts.Now()
 	from := r.Phase
-	r.Phase, r.Reason, r.Message, r.UpdatedAt = to, reason, message, now
+	r.Phase, r.Reason, r.Message, r.Details, r.UpdatedAt = to, f.Reason, f.Message, f.Details, now
 	if to.Final() {
 		r.FinishedAt = now
 		delete(e.analyses, r.ID)
@@ -216,17 +229,27 @@ func (e *Engine) transitionBy(ctx context.Context, r Rollout, to Phase, reason, 
 	if err != nil {
 		return r, fmt.Errorf("rollout %d %s -> %s: %w", r.ID, from, to, err)
 	}
-	e.event(ctx, stored, typ, reason, fmt.Sprintf("%s -> %s: %s", from, to, message), actor)
+	e.record(ctx, stored, from, to, f)
 	return stored, nil
 }
 
-func (e *Engine) event(ctx context.Context, r Rollout, typ EventType, reason, message, actor string) {
+func (e *Engine) event(ctx context.Context, r Rollout, typ EventType, reason Reason, message, actor string) {
+	e.record(ctx, r, 0, 0, fact{Type: typ, Reason: reason, Message: message, Actor: actor})
+}
+
+// record stores f as an event of r; from and to are the phases of the
+// transition it records, zero when it records none.
+func (e *Engine) record(ctx context.Context, r Rollout, from, to Phase, f fact) {
+	if f.Actor == "" {
+		f.Actor = "gantry"
+	}
 	_, err := e.opts.Store.AppendEvent(ctx, Event{
 		Time: e.opts.Now(), App: r.App, Env: r.Env, RolloutID: r.ID,
-		Type: typ, Reason: reason, Message: message, Actor: actor,
+		Type: f.Type, Reason: f.Reason, From: from, To: to, Actor: f.Actor, Details: f.Details,
+		Message: renderTransition(from, to, f.Message),
 	})
 	if err != nil {
-		e.opts.Logf("record event %s: %v", reason, err)
+		e.opts.Logf("record event %s: %v", f.Reason, err)
 	}
 }
 
@@ -276,7 +299,9 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 		if prev, ok := e.scaled[k]; !ok || prev != c {
 			// After a restart, instances already at the count are no news.
 			if ok || c != running[n] {
-				e.event(ctx, r, Normal, "Scaled", fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c), "gantry")
+				e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonScaled,
+					Message: fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c),
+					Details: &Details{Scale: &ScaleFacts{Revision: n, Version: rev.Version, Instances: c}}})
 			}
 			e.scaled[k] = c
 		}

@@ -192,11 +192,14 @@ func TestEngine_RollingUpdate(t *testing.T) {
 }
 
 func TestEngine_RollsBack(t *testing.T) {
-	for _, tc := range []struct{ version, reason string }{
+	for _, tc := range []struct {
+		version string
+		reason  rollout.Reason
+	}{
 		{"v2-never-ready", "ProgressDeadlineExceeded"},
 		{"v2-crash", "CrashLoop"},
 	} {
-		t.Run(tc.reason, func(t *testing.T) {
+		t.Run(string(tc.reason), func(t *testing.T) {
 			h := newHarness(t)
 			h.deploy(t, "v1")
 			r := h.deploy(t, tc.version)

@@ -12,7 +12,9 @@ const (
 )
 
 // Event is one thing that happened to an app: a transition, a scaling step,
-// an instance crash or restart, a user's command.
+// an instance crash or restart, a user's command. Its facts are data
+// (Reason, From, To, Actor, Details); Message renders them for people and
+// is never read back by gantry.
 type Event struct {
 	// ID is assigned by the store, increasing.
 	ID        int64     `json:"id"`
@@ -21,9 +23,21 @@ type Event struct {
 	Env       string    `json:"env"`
 	RolloutID int64     `json:"rolloutId,omitempty"`
 	Type      EventType `json:"type"`
-	// Reason is short CamelCase, such as "InstanceRestarted" or "RolledBack".
-	Reason  string `json:"reason"`
+	// Reason names what happened; see Reasons.
+	Reason Reason `json:"reason"`
+	// From and To are the rollout's phases before and after, for an event
+	// that records a transition; both zero otherwise. A TransitionRecovered
+	// event has only To: the phase whose transition event was lost.
+	From Phase `json:"from,omitempty"`
+	To   Phase `json:"to,omitempty"`
+	// Message is the human rendering of the facts.
 	Message string `json:"message"`
 	// Actor is who caused it: a user, "cli", or "gantry" for automatic decisions.
 	Actor string `json:"actor,omitempty"`
+	// Details are the facts behind the event; nil when it has none.
+	Details *Details `json:"details,omitempty"`
 }
+
+// Transition reports whether e records a rollout's change of phase
+// (including one recovered after a crash).
+func (e Event) Transition() bool { return e.To != 0 }

@@ -20,8 +20,11 @@ type HealthInput struct {
 // HealthVerdict says whether a progressing rollout must be rolled back, and why.
 type HealthVerdict struct {
 	Rollback bool
-	// Reason is CamelCase ("CrashLoop", "ProgressDeadlineExceeded"); Message has the numbers.
-	Reason, Message string
+	// Reason is ReasonCrashLoop or ReasonProgressDeadlineExceeded; Details
+	// has the numbers and Message renders them.
+	Reason  Reason
+	Message string
+	Details *Details
 }
 
 // CheckHealth decides whether the target revision is failing in a way every
@@ -34,14 +37,20 @@ func CheckHealth(in HealthInput) HealthVerdict {
 			if i.LastExit != "" {
 				msg += "; last exit: " + i.LastExit
 			}
-			return HealthVerdict{Rollback: true, Reason: "CrashLoop", Message: msg}
+			return HealthVerdict{Rollback: true, Reason: ReasonCrashLoop, Message: msg, Details: &Details{Instance: &InstanceFacts{
+				ID: i.ID, Revision: i.Revision, Version: i.Version, Restarts: i.Restarts, LastExit: i.LastExit,
+			}}}
 		}
 	}
 	deadline := in.Target.Spec.ProgressDeadline()
 	if idle := in.Now.Sub(in.Rollout.LastProgressAt); idle > deadline {
+		ready, total := targetReady(in.Instances, in.Target.Number)
 		return HealthVerdict{
 			Rollback: true,
-			Reason:   "ProgressDeadlineExceeded",
+			Reason:   ReasonProgressDeadlineExceeded,
+			Details: &Details{Progress: &ProgressFacts{
+				IdleSeconds: int(idle / time.Second), DeadlineSeconds: int(deadline / time.Second), Ready: ready, Total: total,
+			}},
 			Message: fmt.Sprintf("revision %d (%s) made no progress for %s (progressDeadlineSeconds %d): %s",
 				in.Target.Number, in.Target.Version, idle.Round(time.Second), int(deadline/time.Second),
 				describeTarget(in.Instances, in.Target.Number)),
@@ -74,4 +83,19 @@ func describeTarget(instances []Instance, target int) string {
 		s += "; " + strings.Join(parts, "; ")
 	}
 	return s
+}
+
+// targetReady counts the target's instances that are not terminating, and
+// the ready ones among them.
+func targetReady(instances []Instance, target int) (ready, total int) {
+	for _, i := range instances {
+		if i.Revision != target || i.State == Terminating {
+			continue
+		}
+		total++
+		if i.Ready {
+			ready++
+		}
+	}
+	return ready, total
 }

@@ -26,10 +26,17 @@ type Rollout struct {
 	// LastProgressAt is when the rollout last made progress; the progress
 	// deadline counts from it.
 	LastProgressAt time.Time `json:"lastProgressAt"`
-	// Reason is a short CamelCase cause of the current phase, such as
-	// "ProgressDeadlineExceeded"; Message explains it with numbers.
-	Reason  string `json:"reason,omitempty"`
-	Message string `json:"message,omitempty"`
+	// Reason is the cause of the current phase, such as
+	// ReasonProgressDeadlineExceeded; Details holds its facts and Message
+	// renders them (or says what the rollout waits for) for people.
+	Reason  Reason   `json:"reason,omitempty"`
+	Message string   `json:"message,omitempty"`
+	Details *Details `json:"details,omitempty"`
+	// Cause is why the rollout was created: ReasonRolloutCreated (a
+	// deploy), ReasonRolloutUndo, ReasonRolloutRetried or
+	// ReasonDatabaseRollback; "" for rollouts stored before gantry
+	// recorded it.
+	Cause Reason `json:"cause,omitempty"`
 	// Actor is who started the rollout ("cli", a user, "gantry" for automatic ones).
 	Actor     string    `json:"actor,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`

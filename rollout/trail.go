@@ -3,7 +3,6 @@ package rollout
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // repairTrail restores the events of transitions a crash separated from
@@ -34,9 +33,9 @@ func (e *Engine) repairTrail(ctx context.Context) error {
 				if explains(evs, r.Phase) {
 					continue
 				}
-				e.event(ctx, r, Warning, "TransitionRecovered", fmt.Sprintf(
-					"rollout %d is %s (%s: %s); its transition event was lost when the server stopped, and is recorded now",
-					r.ID, r.Phase, r.Reason, r.Message), "gantry")
+				e.record(ctx, r, 0, r.Phase, fact{Type: Warning, Reason: ReasonTransitionRecovered, Details: r.Details,
+					Message: fmt.Sprintf("rollout %d is %s (%s: %s); its transition event was lost when the server stopped, and is recorded now",
+						r.ID, r.Phase, r.Reason, r.Message)})
 			}
 		}
 	}
@@ -45,9 +44,8 @@ func (e *Engine) repairTrail(ctx context.Context) error {
 
 // explains reports whether some event records a transition into phase.
 func explains(evs []Event, phase Phase) bool {
-	into := " -> " + phase.String() + ":"
 	for _, ev := range evs {
-		if strings.Contains(ev.Message, into) || (ev.Reason == "TransitionRecovered" && strings.Contains(ev.Message, " is "+phase.String()+" ")) {
+		if ev.To == phase {
 			return true
 		}
 	}

@@ -54,19 +54,19 @@ func TestServer_CanaryTriggersRollBack(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, version string
-		reasons       []string
+		reasons       []rollout.Reason
 		// disabled turns off checks the fault trips too (a process
 		// growing its memory or burning CPU is also slow), so that the
 		// case shows its own trigger.
 		disabled []string
 	}{
-		{"errors", "v2+errors=0.3", []string{"ErrorRate", "ErrorTest"}, nil},
-		{"latency", "v2+latency=60ms", []string{"LatencyRatio", "LatencyTest"}, nil},
-		{"unhealthy instances", "v2+unready-after=3s", []string{"UnhealthyInstances"}, []string{"LatencyRatio", "LatencyTest"}},
-		{"memory", "v2+mem-growth=64MiB", []string{"Memory"}, []string{"LatencyRatio", "LatencyTest"}},
-		{"cpu", "v2+cpu-burn=0.9", []string{"CPU"}, []string{"LatencyRatio", "LatencyTest"}},
-		{"dependency", "v2+db-down", []string{"Dependency"}, nil},
-		{"crash loop", "v2+crash-at-start", []string{"CrashLoop"}, nil},
+		{"errors", "v2+errors=0.3", []rollout.Reason{"ErrorRate", "ErrorTest"}, nil},
+		{"latency", "v2+latency=60ms", []rollout.Reason{"LatencyRatio", "LatencyTest"}, nil},
+		{"unhealthy instances", "v2+unready-after=3s", []rollout.Reason{"UnhealthyInstances"}, []string{"LatencyRatio", "LatencyTest"}},
+		{"memory", "v2+mem-growth=64MiB", []rollout.Reason{"Memory"}, []string{"LatencyRatio", "LatencyTest"}},
+		{"cpu", "v2+cpu-burn=0.9", []rollout.Reason{"CPU"}, []string{"LatencyRatio", "LatencyTest"}},
+		{"dependency", "v2+db-down", []rollout.Reason{"Dependency"}, nil},
+		{"crash loop", "v2+crash-at-start", []rollout.Reason{"CrashLoop"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := startServerWith(t, canarySpec(tc.disabled...))

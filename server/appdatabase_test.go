@@ -74,7 +74,7 @@ func writeFile(t *testing.T, path, body string) {
 
 // wantRolloutEvent checks that rollout id has an event with reason whose
 // message contains text, and returns that message.
-func (e *env) wantRolloutEvent(t *testing.T, id int64, reason, text string) string {
+func (e *env) wantRolloutEvent(t *testing.T, id int64, reason rollout.Reason, text string) string {
 	t.Helper()
 	evs, err := e.c.Events(context.Background(), "web", "prod", 0, id)
 	if err != nil {
@@ -85,7 +85,7 @@ func (e *env) wantRolloutEvent(t *testing.T, id int64, reason, text string) stri
 		if ev.Reason == reason && strings.Contains(ev.Message, text) {
 			return ev.Message
 		}
-		seen = append(seen, ev.Reason+": "+ev.Message)
+		seen = append(seen, string(ev.Reason)+": "+ev.Message)
 	}
 	t.Errorf("rollout %d: no %s event mentioning %q; events:\n%s", id, reason, text, strings.Join(seen, "\n"))
 	return ""
@@ -243,7 +243,7 @@ func TestServer_DatabaseMigrations(t *testing.T) {
 			switch ev.Reason {
 			case "DatabaseRollbackStarted", "MaintenanceStarted", rollout.ReasonDatabaseRestored, "MaintenanceEnded":
 				if ev.RolloutID == 0 {
-					steps = append(steps, ev.Reason)
+					steps = append(steps, string(ev.Reason))
 				}
 			}
 		}

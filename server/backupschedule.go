@@ -43,9 +43,9 @@ type BackupSchedule struct {
 
 // Reasons of the scheduled drill's events.
 const (
-	ReasonDrillPassed       = "DrillPassed"
-	ReasonDrillTargetMissed = "DrillTargetMissed"
-	ReasonDrillFailed       = "DrillFailed"
+	ReasonDrillPassed       = rollout.ReasonDrillPassed
+	ReasonDrillTargetMissed = rollout.ReasonDrillTargetMissed
+	ReasonDrillFailed       = rollout.ReasonDrillFailed
 )
 
 // Defaults of BackupSchedule.
@@ -115,7 +115,8 @@ func (s *Server) backupAll(ctx context.Context, sched BackupSchedule) {
 			}
 			db, err := s.backupEnv(ctx, a, e.Name, sched.retention())
 			if err != nil {
-				s.recordEvent(rollout.Event{App: a.Name, Env: e.Name, Type: rollout.Warning, Reason: "ScheduledBackupFailed", Message: err.Error()})
+				s.recordEvent(rollout.Event{App: a.Name, Env: e.Name, Type: rollout.Warning, Reason: rollout.ReasonScheduledBackupFailed,
+					Message: err.Error(), Details: &rollout.Details{Error: err.Error()}})
 				continue
 			}
 			if sched.Drill && db != nil {
@@ -143,8 +144,9 @@ func (s *Server) backupEnv(ctx context.Context, a rollout.AppRecord, env string,
 	if err != nil {
 		return nil, fmt.Errorf("scheduled backup: %w", err)
 	}
+	b.Scheduled = true
 	s.recordEvent(rollout.Event{App: a.Name, Env: env, Type: rollout.Normal, Reason: rollout.ReasonDatabaseBackedUp,
-		Message: fmt.Sprintf("scheduled backup %s: %d bytes in %s, schema version %s", b.ID, b.SizeBytes, b.Duration.Round(time.Millisecond), orNone(b.SchemaVersion))})
+		Message: rollout.BackupMessage(b), Details: &rollout.Details{Backup: &b}})
 	db, err := s.databases.resolve(a.Name, env, resolved)
 	if err != nil {
 		return nil, err
@@ -154,7 +156,7 @@ func (s *Server) backupEnv(ctx context.Context, a rollout.AppRecord, env string,
 		return nil, fmt.Errorf("prune backups in %s: %w", db.backups.Dir, err)
 	}
 	if len(removed) > 0 {
-		s.recordEvent(rollout.Event{App: a.Name, Env: env, Type: rollout.Normal, Reason: "BackupsPruned",
+		s.recordEvent(rollout.Event{App: a.Name, Env: env, Type: rollout.Normal, Reason: rollout.ReasonBackupsPruned,
 			Message: fmt.Sprintf("removed %d backup(s) beyond %d days and the newest %d, oldest %s", len(removed), int(keep.MaxAge.Hours()/24), keep.KeepLast, removed[len(removed)-1].ID)})
 	}
 	return &db, nil

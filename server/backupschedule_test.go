@@ -130,7 +130,7 @@ func TestServer_DatabaseSchedule(t *testing.T) {
 }
 
 // waitEvent waits up to 2 minutes for an event of app web in prod with reason.
-func waitEvent(t *testing.T, e *env, reason string) rollout.Event {
+func waitEvent(t *testing.T, e *env, reason rollout.Reason) rollout.Event {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

@@ -269,7 +269,7 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 	var ended []rollout.Rollout
 	for o := range results {
 		n++
-		phases[o.got.Phase.String()+" "+o.got.Reason]++
+		phases[o.got.Phase.String()+" "+string(o.got.Reason)]++
 		ended = append(ended, o.got)
 		switch {
 		case o.err != nil:
@@ -303,7 +303,7 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 				evs, _ := c.Events(ctx, seq[0].app, seq[0].env, 0, 0)
 				for _, e := range evs {
 					if strings.Contains(e.Message, id) {
-						history = append(history, e.Reason+": "+e.Message)
+						history = append(history, string(e.Reason)+": "+e.Message)
 					}
 				}
 			}
@@ -349,10 +349,10 @@ func checkTransitionEvents(ctx context.Context, t *testing.T, c *client.Client, 
 	}
 	var seen []string
 	for _, e := range events {
-		if strings.Contains(e.Message, "-> "+r.Phase.String()+":") {
+		if e.To == r.Phase {
 			return
 		}
-		seen = append(seen, e.Reason)
+		seen = append(seen, string(e.Reason))
 	}
 	t.Errorf("%s/%s rollout %d ended %s, but its events record no transition to %s: %v", r.App, r.Env, r.ID, r.Phase, r.Phase, seen)
 }

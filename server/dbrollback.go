@@ -66,14 +66,17 @@ func (s *Server) RollbackDatabase(ctx context.Context, app, env, to, actor strin
 			rollout.ErrInvalid, target.revision, err)
 	}
 	out.Revision = rev.Number
-	ev := func(typ rollout.EventType, reason, format string, args ...any) {
+	ev := func(typ rollout.EventType, reason rollout.Reason, format string, args ...any) {
 		s.recordEvent(rollout.Event{App: app, Env: env, Type: typ, Reason: reason, Message: fmt.Sprintf(format, args...), Actor: actor})
+	}
+	facts := func(typ rollout.EventType, reason rollout.Reason, message string, d *rollout.Details) {
+		s.recordEvent(rollout.Event{App: app, Env: env, Type: typ, Reason: reason, Message: message, Actor: actor, Details: d})
 	}
 	what := "undo to schema version " + target.version
 	if target.backup != nil {
 		what = fmt.Sprintf("restore backup %s (schema version %s)", target.backup.ID, orNone(target.backup.SchemaVersion))
 	}
-	ev(rollout.Normal, "DatabaseRollbackStarted", "%s, then restart revision %d (%s)", what, rev.Number, rev.Version)
+	ev(rollout.Normal, rollout.ReasonDatabaseRollbackStarted, "%s, then restart revision %d (%s)", what, rev.Number, rev.Version)
 
 	// Stop traffic and instances.
 	start := time.Now()
@@ -83,7 +86,7 @@ func (s *Server) RollbackDatabase(ctx context.Context, app, env, to, actor strin
 		s.held.hold(app, env, false)
 		_ = s.routes.router.SetMaintenance(app, env, false)
 		out.MaintenanceMillis = time.Since(start).Milliseconds()
-		ev(rollout.Normal, "MaintenanceEnded", "proxy serves again after %s", time.Since(start).Round(time.Millisecond))
+		ev(rollout.Normal, rollout.ReasonMaintenanceEnded, "proxy serves again after %s", time.Since(start).Round(time.Millisecond))
 		s.engine.Kick()
 	}
 	n, err := s.stopAll(ctx, app, env)
@@ -92,34 +95,32 @@ func (s *Server) RollbackDatabase(ctx context.Context, app, env, to, actor strin
 		resume()
 		return out, fmt.Errorf("stop the instances of %s in %s: %w; nothing was restored", app, env, err)
 	}
-	ev(rollout.Normal, "MaintenanceStarted", "proxy answers 503 with Retry-After: 1; %d instance(s) drained and stopped", n)
+	ev(rollout.Normal, rollout.ReasonMaintenanceStarted, "proxy answers 503 with Retry-After: 1; %d instance(s) drained and stopped", n)
 
 	// Restore or undo.
 	if target.backup != nil {
 		res, err := s.databases.restore(ctx, db, target.backup.ID)
 		if err != nil {
-			ev(rollout.Warning, "DatabaseRollbackFailed", "%v", err)
+			facts(rollout.Warning, rollout.ReasonDatabaseRollbackFailed, err.Error(), &rollout.Details{Error: err.Error()})
 			resume()
 			return out, err
 		}
 		out.BackupID, out.SchemaVersion = res.BackupID, res.SchemaVersion
-		ev(rollout.Normal, rollout.ReasonDatabaseRestored, "restored backup %s in %s: schema version %s",
-			res.BackupID, res.Duration.Round(time.Millisecond), orNone(res.SchemaVersion))
+		facts(rollout.Normal, rollout.ReasonDatabaseRestored, rollout.RestoreMessage(res), &rollout.Details{Restore: &res})
 	} else {
 		u, err := s.databases.Undo(ctx, rev, target.version)
 		if err != nil {
-			ev(rollout.Warning, "DatabaseRollbackFailed", "%v", err)
+			facts(rollout.Warning, rollout.ReasonDatabaseRollbackFailed, err.Error(), &rollout.Details{Error: err.Error()})
 			resume()
 			return out, err
 		}
 		out.SchemaVersion = u.To
-		ev(rollout.Normal, rollout.ReasonDatabaseUndone, "schema version %s -> %s: ran %d undo migration(s) in %s",
-			orNone(u.From), orNone(u.To), len(u.Scripts), u.Duration.Round(time.Millisecond))
+		facts(rollout.Normal, rollout.ReasonDatabaseUndone, rollout.UndoMessage(u), &rollout.Details{Migration: &u})
 	}
 
 	// Restart the matching revision.
 	if rev.Number != stable {
-		r, err := s.engine.Undo(ctx, app, env, rev.Number, rollout.DatabaseRollbackActor+" by "+actor)
+		r, err := s.engine.UndoAfterDatabaseRollback(ctx, app, env, rev.Number, actor)
 		if err != nil {
 			resume()
 			return out, fmt.Errorf("database rolled back, but starting revision %d: %w", rev.Number, err)

@@ -161,12 +161,13 @@ func TestServer_RollingUpdateUnderLoadLosesNoRequest(t *testing.T) {
 
 func TestServer_BadVersionsRollBackWithoutFailedRequests(t *testing.T) {
 	for _, tc := range []struct {
-		version, reason string
+		version string
+		reason  rollout.Reason
 	}{
 		{"v2+never-ready", "ProgressDeadlineExceeded"},
 		{"v2+crash-at-start", "CrashLoop"},
 	} {
-		t.Run(tc.reason, func(t *testing.T) {
+		t.Run(string(tc.reason), func(t *testing.T) {
 			e := startServer(t, 5)
 			l, stop := e.load(t)
 			r := e.deploy(t, tc.version)

@@ -52,20 +52,20 @@ type Options struct {
 // to start again from Options.RestartBackoff.
 const backoffReset = 60 * time.Second
 
-// Event reasons the backend records.
+// Event reasons the backend records (see rollout.Reasons for their meaning).
 const (
-	ReasonStarted     = "InstanceStarted"     // Normal: a new instance's process started
-	ReasonRestarted   = "InstanceRestarted"   // Normal: a process started again after an exit or liveness failure
-	ReasonExited      = "InstanceExited"      // Warning: the process exited on its own; a restart follows
-	ReasonUnhealthy   = "InstanceUnhealthy"   // Warning: liveness failed; the process is killed and restarted
-	ReasonKilled      = "InstanceKilled"      // Warning: SIGKILL after the grace period, or Kill (such as a memory limit)
-	ReasonStartFailed = "InstanceStartFailed" // Warning: the process could not be started
-	ReasonStopped     = "InstanceStopped"     // Normal: stopped by a scale-down or shutdown
-	ReasonAdopted     = "InstanceAdopted"     // Normal: a process left by an earlier gantry is supervised again
-	ReasonLost        = "InstanceLost"        // Warning: a recorded process ended while gantry was not running
-	// ReasonUnrecordedStopped (Warning): a process an earlier gantry started
-	// but did not record before it died was found in /proc and stopped.
-	ReasonUnrecordedStopped = "UnrecordedInstanceStopped"
+	ReasonStarted     = rollout.ReasonInstanceStarted
+	ReasonRestarted   = rollout.ReasonInstanceRestarted
+	ReasonExited      = rollout.ReasonInstanceExited
+	ReasonUnhealthy   = rollout.ReasonInstanceUnhealthy
+	ReasonKilled      = rollout.ReasonInstanceKilled
+	ReasonStartFailed = rollout.ReasonInstanceStartFailed
+	ReasonStopped     = rollout.ReasonInstanceStopped
+	ReasonAdopted     = rollout.ReasonInstanceAdopted
+	ReasonLost        = rollout.ReasonInstanceLost
+	// ReasonUnrecordedStopped: a process an earlier gantry started but did
+	// not record before it died was found in /proc and stopped.
+	ReasonUnrecordedStopped = rollout.ReasonUnrecordedInstanceStopped
 )
 
 // Backend runs instances as local processes. It is safe for concurrent use.
@@ -278,13 +278,16 @@ func (b *Backend) Release() {
 func (b *Backend) stopSampler() { b.detachOnce.Do(func() { close(b.detach) }) }
 
 // event sends an event about an instance, if anyone listens.
-func (b *Backend) event(info rollout.Instance, typ rollout.EventType, reason, format string, args ...any) {
+func (b *Backend) event(info rollout.Instance, typ rollout.EventType, reason rollout.Reason, format string, args ...any) {
 	if b.opts.Event == nil {
 		return
 	}
 	b.opts.Event(rollout.Event{
 		Time: time.Now(), App: info.App, Env: info.Env, Type: typ, Reason: reason,
 		Message: fmt.Sprintf(format, args...), Actor: "gantry",
+		Details: &rollout.Details{Instance: &rollout.InstanceFacts{
+			ID: info.ID, Revision: info.Revision, Version: info.Version, Restarts: info.Restarts, LastExit: info.LastExit,
+		}},
 	})
 }
 

@@ -108,7 +108,7 @@ func (in *instance) supervise(adopted *process) {
 			}
 		}
 		startedAt := time.Now()
-		eventReason := ""
+		var eventReason rollout.Reason
 		if proc != nil {
 			switch out, why := in.watch(proc); out {
 			case stopped:

@@ -41,7 +41,7 @@ func (e *events) add(ev rollout.Event) {
 }
 
 // find returns the events with reason whose message contains text.
-func (e *events) find(reason, text string) []rollout.Event {
+func (e *events) find(reason rollout.Reason, text string) []rollout.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []rollout.Event

@@ -204,8 +204,8 @@ func printHistory(w io.Writer, hs []api.HistoryEntry) {
 		if h.FromRevision != 0 {
 			from = revisionText(h.FromRevision, h.FromVersion, h.FromPruned)
 		}
-		reason := h.Reason
-		if h.Phase.Final() && h.Message != "" && reason != "RolloutSucceeded" {
+		reason := string(h.Reason)
+		if h.Phase.Final() && h.Message != "" && h.Reason != "RolloutSucceeded" {
 			reason += ": " + h.Message
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, from, revisionText(h.ToRevision, h.ToVersion, h.ToPruned), h.Strategy, h.Phase,

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/sqlstore"
 )
 
 // AppendEvent stores e with a new ID and returns it.
@@ -15,16 +16,22 @@ func (s *Store) AppendEvent(ctx context.Context, e rollout.Event) (rollout.Event
 	if e.RolloutID != 0 {
 		rolloutID = e.RolloutID
 	}
-	err := s.writer.QueryRowContext(ctx, `
-		INSERT INTO events (time, app, env, rollout_id, type, reason, message, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		micros(e.Time), e.App, e.Env, rolloutID, string(e.Type), e.Reason, e.Message, e.Actor,
+	details, err := sqlstore.Details(e.Details)
+	if err != nil {
+		return rollout.Event{}, fmt.Errorf("append event %s of %s/%s: %w", e.Reason, e.App, e.Env, err)
+	}
+	err = s.writer.QueryRowContext(ctx, `
+		INSERT INTO events (time, app, env, rollout_id, type, reason, from_phase, to_phase, message, actor, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		micros(e.Time), e.App, e.Env, rolloutID, string(e.Type), string(e.Reason), sqlstore.Phase(e.From), sqlstore.Phase(e.To),
+		e.Message, e.Actor, details,
 	).Scan(&e.ID)
 	if err != nil {
 		return rollout.Event{}, fmt.Errorf("append event %s of %s/%s: %w", e.Reason, e.App, e.Env, err)
 	}
 	e.Time = storedTime(e.Time)
-	return e, nil
+	e.Details, err = sqlstore.StoredDetails(e.Details)
+	return e, err
 }
 
 // ListEvents returns the events f selects, oldest first; with a Limit, the
@@ -47,7 +54,7 @@ func (s *Store) ListEvents(ctx context.Context, f rollout.EventFilter) ([]rollou
 	if !f.Since.IsZero() {
 		where, args = append(where, "time >= ?"), append(args, micros(f.Since))
 	}
-	q := `SELECT id, time, app, env, rollout_id, type, reason, message, actor FROM events` + whereClause(where)
+	q := `SELECT id, time, app, env, rollout_id, type, reason, from_phase, to_phase, message, actor, details FROM events` + whereClause(where)
 	if f.Limit > 0 {
 		q, args = q+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)
 	} else {
@@ -73,10 +80,12 @@ func scanEvent(row scanner) (rollout.Event, error) {
 		t         sql.NullInt64
 		rolloutID sql.NullInt64
 		typ       string
+		from, to  string
+		details   []byte
 	)
-	if err := row.Scan(&e.ID, &t, &e.App, &e.Env, &rolloutID, &typ, &e.Reason, &e.Message, &e.Actor); err != nil {
+	if err := row.Scan(&e.ID, &t, &e.App, &e.Env, &rolloutID, &typ, &e.Reason, &from, &to, &e.Message, &e.Actor, &details); err != nil {
 		return e, err
 	}
 	e.Time, e.RolloutID, e.Type = timeOf(t), rolloutID.Int64, rollout.EventType(typ)
-	return e, nil
+	return e, sqlstore.EventFacts(&e, from, to, details)
 }

@@ -10,43 +10,54 @@ import (
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
+	"github.com/gantry-dev/gantry/store/sqlstore"
 )
 
 const rolloutColumns = `id, app, env, strategy, from_revision, to_revision, phase, step,
-	step_started_at, last_progress_at, reason, message, actor, created_at, updated_at, finished_at, generation`
+	step_started_at, last_progress_at, reason, message, actor, created_at, updated_at, finished_at, generation,
+	details, cause`
 
 // CreateRollout stores r with a new ID and Generation 1.
 func (s *Store) CreateRollout(ctx context.Context, r rollout.Rollout) (rollout.Rollout, error) {
 	r.Generation = 1
-	err := s.writer.QueryRowContext(ctx, `
+	details, err := sqlstore.Details(r.Details)
+	if err != nil {
+		return rollout.Rollout{}, fmt.Errorf("create rollout of %s/%s: %w", r.App, r.Env, err)
+	}
+	err = s.writer.QueryRowContext(ctx, `
 		INSERT INTO rollouts (app, env, strategy, from_revision, to_revision, phase, active, step,
-			step_started_at, last_progress_at, reason, message, actor, created_at, updated_at, finished_at, generation)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			step_started_at, last_progress_at, reason, message, actor, created_at, updated_at, finished_at, generation,
+			details, cause)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		r.App, r.Env, string(r.Strategy), r.FromRevision, r.ToRevision, r.Phase.String(), !r.Phase.Final(), r.Step,
 		micros(r.StepStartedAt), micros(r.LastProgressAt), r.Reason, r.Message, r.Actor,
-		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.FinishedAt), r.Generation,
+		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.FinishedAt), r.Generation, details, string(r.Cause),
 	).Scan(&r.ID)
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("create rollout of %s/%s: %w", r.App, r.Env, err)
 	}
-	return storedRollout(r), nil
+	return storedRollout(r)
 }
 
 // UpdateRollout stores r if its Generation is the stored one and returns it
 // with Generation incremented; otherwise rollout.ErrConflict (or
 // rollout.ErrNotFound for an unknown ID).
 func (s *Store) UpdateRollout(ctx context.Context, r rollout.Rollout) (rollout.Rollout, error) {
+	details, err := sqlstore.Details(r.Details)
+	if err != nil {
+		return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
+	}
 	res, err := s.writer.ExecContext(ctx, `
 		UPDATE rollouts SET app = ?, env = ?, strategy = ?, from_revision = ?, to_revision = ?,
 			phase = ?, active = ?, step = ?, step_started_at = ?, last_progress_at = ?,
 			reason = ?, message = ?, actor = ?, created_at = ?, updated_at = ?, finished_at = ?,
-			generation = generation + 1
+			details = ?, cause = ?, generation = generation + 1
 		WHERE id = ? AND generation = ?`,
 		r.App, r.Env, string(r.Strategy), r.FromRevision, r.ToRevision,
 		r.Phase.String(), !r.Phase.Final(), r.Step, micros(r.StepStartedAt), micros(r.LastProgressAt),
 		r.Reason, r.Message, r.Actor, micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.FinishedAt),
-		r.ID, r.Generation)
+		details, string(r.Cause), r.ID, r.Generation)
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
 	}
@@ -68,7 +79,7 @@ func (s *Store) UpdateRollout(ctx context.Context, r rollout.Rollout) (rollout.R
 		return rollout.Rollout{}, fmt.Errorf("update rollout %d at generation %d (stored: %d): %w", r.ID, r.Generation, stored, rollout.ErrConflict)
 	}
 	r.Generation++
-	return storedRollout(r), nil
+	return storedRollout(r)
 }
 
 // GetRollout returns one rollout, or rollout.ErrNotFound.
@@ -117,15 +128,20 @@ func scanRollout(row scanner) (rollout.Rollout, error) {
 	var (
 		r                                           rollout.Rollout
 		strategy, phase                             string
+		details                                     []byte
 		stepStarted, lastProgress, created, updated sql.NullInt64
 		finished                                    sql.NullInt64
 	)
 	err := row.Scan(&r.ID, &r.App, &r.Env, &strategy, &r.FromRevision, &r.ToRevision, &phase, &r.Step,
-		&stepStarted, &lastProgress, &r.Reason, &r.Message, &r.Actor, &created, &updated, &finished, &r.Generation)
+		&stepStarted, &lastProgress, &r.Reason, &r.Message, &r.Actor, &created, &updated, &finished, &r.Generation,
+		&details, &r.Cause)
 	if err != nil {
 		return r, err
 	}
 	if r.Phase, err = rollout.ParsePhase(phase); err != nil {
+		return r, fmt.Errorf("rollout %d: %w", r.ID, err)
+	}
+	if r.Details, err = sqlstore.DecodeDetails(details); err != nil {
 		return r, fmt.Errorf("rollout %d: %w", r.ID, err)
 	}
 	r.Strategy = spec.StrategyType(strategy)
@@ -135,11 +151,13 @@ func scanRollout(row scanner) (rollout.Rollout, error) {
 }
 
 // storedRollout returns r as a read gives it back.
-func storedRollout(r rollout.Rollout) rollout.Rollout {
+func storedRollout(r rollout.Rollout) (rollout.Rollout, error) {
 	for _, t := range []*time.Time{&r.StepStartedAt, &r.LastProgressAt, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt} {
 		*t = storedTime(*t)
 	}
-	return r
+	var err error
+	r.Details, err = sqlstore.StoredDetails(r.Details)
+	return r, err
 }
 
 func whereClause(conds []string) string {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/analysis"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -101,6 +102,8 @@ func fullRollout(app, env string) rollout.Rollout {
 		LastProgressAt: at(3),
 		Reason:         "StepStarted",
 		Message:        "canary at 5% for 5m",
+		Details:        &rollout.Details{Step: 1, Why: "ship it"},
+		Cause:          rollout.ReasonRolloutCreated,
 		Actor:          "cli",
 		CreatedAt:      at(4),
 		UpdatedAt:      at(5),
@@ -111,8 +114,12 @@ func fullRollout(app, env string) rollout.Rollout {
 func newEvent(app, env string, rolloutID int64, i int) rollout.Event {
 	return rollout.Event{
 		Time: at(i), App: app, Env: env, RolloutID: rolloutID,
-		Type: rollout.Warning, Reason: "InstanceRestarted",
-		Message: "instance 2 exited with status 1", Actor: "gantry",
+		Type: rollout.Warning, Reason: "ErrorTest", From: rollout.Progressing, To: rollout.RollingBack,
+		Message: "Progressing -> RollingBack: e-value 48.2 ≥ 40", Actor: "gantry",
+		Details: &rollout.Details{
+			Analysis: []analysis.Reason{{Trigger: analysis.ErrorTest, Fired: true, Observed: 48.2, Threshold: 40, Message: "e-value 48.2 ≥ 40"}},
+			Backup:   &rollout.DatabaseBackup{ID: "b-1", SizeBytes: 12, Duration: time.Second},
+		},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/analysis"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -77,6 +78,8 @@ var rolloutTests = []test{
 		u.Step = 4
 		u.StepStartedAt, u.LastProgressAt = at(20), at(21)
 		u.Reason, u.Message, u.Actor = "AnalysisFailed", "error rate 7.1% > 5%", "gantry"
+		u.Details = &rollout.Details{Analysis: []analysis.Reason{{Trigger: analysis.ErrorRate, Fired: true, Observed: 0.071, Threshold: 0.05}}}
+		u.Cause = rollout.ReasonRolloutRetried
 		u.CreatedAt, u.UpdatedAt, u.FinishedAt = at(22), at(23), at(24)
 		got, err := s.UpdateRollout(ctx(t), u)
 		must(t, "UpdateRollout", err)

@@ -1,0 +1,94 @@
+package rollout
+
+import "github.com/gantry-dev/gantry/analysis"
+
+// Details are the facts behind an event or a rollout's current phase, as
+// data. Each field is set only for the reasons that have it (see Reasons);
+// a nil *Details has none. The API returns them as they are, and every
+// message is rendered from them.
+type Details struct {
+	// Analysis is the analysis verdict behind the event: every trigger with
+	// its observed value and threshold in the trigger's own unit (an e-value
+	// for ErrorTest and LatencyTest, a share for ErrorRate...).
+	Analysis []analysis.Reason `json:"analysis,omitempty"`
+	// Instance is the instance a crash loop was found on.
+	Instance *InstanceFacts `json:"instance,omitempty"`
+	// Progress is what a progress deadline found.
+	Progress *ProgressFacts `json:"progress,omitempty"`
+	// Backup is the database backup taken.
+	Backup *DatabaseBackup `json:"backup,omitempty"`
+	// Migration is what a migration or an undo did.
+	Migration *DatabaseMigration `json:"migration,omitempty"`
+	// Restore is what a restore did.
+	Restore *DatabaseRestore `json:"restore,omitempty"`
+	// SmokeTests are the smoke tests' results, in the order they ran.
+	SmokeTests []SmokeResult `json:"smokeTests,omitempty"`
+	// Scale is the revision a Scaled event scaled.
+	Scale *ScaleFacts `json:"scale,omitempty"`
+	// Step is the strategy step the rollout moved to (StepCompleted, Promoted).
+	Step int `json:"step,omitempty"`
+	// Rollout is the other rollout an event names: the newer one for
+	// Superseded, the retried one for RolloutRetried.
+	Rollout int64 `json:"rollout,omitempty"`
+	// Revision and Version are the revision a rollout moves to, for
+	// RolloutCreated, RolloutUndo and RolloutStarted; 0 and "" otherwise.
+	Revision int    `json:"revision,omitempty"`
+	Version  string `json:"version,omitempty"`
+	// Why is a user's explanation of a command (--reason).
+	Why string `json:"why,omitempty"`
+	// Error is the error behind a Warning, as its text.
+	Error string `json:"error,omitempty"`
+}
+
+// InstanceFacts are the facts of one instance.
+type InstanceFacts struct {
+	ID       string `json:"id"`
+	Revision int    `json:"revision"`
+	Version  string `json:"version"`
+	Restarts int    `json:"restarts"`
+	// LastExit is how the process last ended ("exit status 1"); "" when it has not.
+	LastExit string `json:"lastExit,omitempty"`
+}
+
+// ProgressFacts are what a progress deadline found.
+type ProgressFacts struct {
+	// IdleSeconds is how long the rollout made no progress; DeadlineSeconds
+	// is spec.progressDeadlineSeconds.
+	IdleSeconds     int `json:"idleSeconds"`
+	DeadlineSeconds int `json:"deadlineSeconds"`
+	// Ready and Total count the target revision's instances.
+	Ready int `json:"ready"`
+	Total int `json:"total"`
+}
+
+// ScaleFacts say which revision was scaled to how many instances.
+type ScaleFacts struct {
+	Revision  int    `json:"revision"`
+	Version   string `json:"version"`
+	Instances int    `json:"instances"`
+}
+
+// analysisReasons maps each rollback trigger of the analysis to the
+// reason a rollback it fires is recorded with.
+var analysisReasons = map[analysis.Trigger]Reason{
+	analysis.UnhealthyInstances: ReasonUnhealthyInstances,
+	analysis.ErrorRate:          ReasonErrorRate,
+	analysis.LatencyRatio:       ReasonLatencyRatio,
+	analysis.Memory:             ReasonMemory,
+	analysis.CPU:                ReasonCPU,
+	analysis.Dependency:         ReasonDependency,
+	analysis.ErrorTest:          ReasonErrorTest,
+	analysis.LatencyTest:        ReasonLatencyTest,
+}
+
+// AnalysisReason is the reason a rollback verdict is recorded with: its
+// first trigger's, or AnalysisFailed when it names none.
+func AnalysisReason(v analysis.Verdict) Reason {
+	if len(v.Reasons) == 0 {
+		return ReasonAnalysisFailed
+	}
+	if r, ok := analysisReasons[v.Reasons[0].Trigger]; ok {
+		return r
+	}
+	return ReasonAnalysisFailed
+}
