@@ -22,7 +22,7 @@ import (
 var testToken = auth.NewSecret()
 
 // readAdminToken returns the token a server bootstrapped into dataDir.
-func readAdminToken(t *testing.T, dataDir string) string {
+func readAdminToken(t testing.TB, dataDir string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dataDir, auth.AdminTokenFile))
 	if err != nil {
@@ -32,7 +32,7 @@ func readAdminToken(t *testing.T, dataDir string) string {
 }
 
 // runServer runs an in-process server on dataDir until stop is called.
-func runServer(t *testing.T, dataDir string) (s *server.Server, stop func()) {
+func runServer(t testing.TB, dataDir string) (s *server.Server, stop func()) {
 	t.Helper()
 	s, err := server.New(t.Context(), server.Options{DataDir: dataDir, APIAddr: "127.0.0.1:0", StopInstancesOnExit: true, Logf: t.Logf})
 	if err != nil {

@@ -68,7 +68,7 @@ flags:
 // flagServer runs a server with flagFile applied to production and
 // returns an admin client and an OpenFeature client reading production
 // over OFREP with a viewer token.
-func flagServer(t *testing.T) (base string, admin *client.Client, viewer string, of *openfeature.Client) {
+func flagServer(t testing.TB) (base string, admin *client.Client, viewer string, of *openfeature.Client) {
 	t.Helper()
 	data := t.TempDir()
 	s, _ := runServer(t, data)
@@ -222,7 +222,7 @@ func TestOFREP_openFeatureSDK(t *testing.T) {
 }
 
 // setRollout sets a flag's rollout percentage through the API.
-func setRollout(t *testing.T, c *client.Client, key string, pct float64) {
+func setRollout(t testing.TB, c *client.Client, key string, pct float64) {
 	t.Helper()
 	v, err := c.Flag(t.Context(), "production", key)
 	if err != nil {
