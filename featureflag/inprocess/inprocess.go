@@ -136,7 +136,9 @@ func (c *Client) Evaluate(key string, ctx featureflag.Context) (featureflag.Resu
 
 // Bool returns a boolean flag's value, or def when the flag is unknown,
 // disabled, not boolean, or fails to evaluate.
-func (c *Client) Bool(key string, ctx featureflag.Context, def bool) bool { return value(c, key, ctx, def) }
+func (c *Client) Bool(key string, ctx featureflag.Context, def bool) bool {
+	return value(c, key, ctx, def)
+}
 
 // String returns a string flag's value, or def (see Bool).
 func (c *Client) String(key string, ctx featureflag.Context, def string) string {
