@@ -149,14 +149,28 @@ func (h *handler) guard(route Route, fn http.HandlerFunc) http.Handler {
 		}
 		rec := &recorder{ResponseWriter: w}
 		var p auth.Principal
-		if mutating(r.Method) && !route.Access.ReadOnly && h.opts.Audit != nil {
-			defer func() { h.auditRequest(r, route, p, rec) }()
+		audited := mutating(r.Method) && !route.Access.ReadOnly && h.opts.Audit != nil
+		defer func() {
+			if audited {
+				h.auditRequest(r, route, p, rec)
+			}
+		}()
+		// A source over its limit of failed authentications is refused
+		// before its token is looked at; its refusals are audited in
+		// aggregate, as are its failures after the first.
+		if retry, over := h.limiter.refuse(r); over {
+			audited = false
+			writeRateLimited(rec, retry)
+			return
 		}
 		p, err := auth.Authenticate(r.Context(), h.opts.Tokens, auth.BearerToken(r.Header.Get("Authorization")), h.opts.Now())
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthenticated) {
 				internalError(rec, err)
 				return
+			}
+			if !h.limiter.failed(r) {
+				audited = false
 			}
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="gantry"`)
 			writeError(rec, http.StatusUnauthorized, Error{Code: CodeUnauthenticated, Message: strings.TrimPrefix(err.Error(), auth.ErrUnauthenticated.Error()+": ")})

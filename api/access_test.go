@@ -100,7 +100,8 @@ func newTestAPI(t testing.TB) *testAPI {
 	h := api.NewHandler(api.Options{
 		Store: s, Engine: fakeEngine{}, Tokens: s, Audit: audit.New(audit.Options{Store: s}),
 		Policy: auth.DefaultPolicy(), Version: "test",
-		Flags: featureflag.NewCatalog(featureflag.CatalogOptions{Store: s}),
+		Flags:     featureflag.NewCatalog(featureflag.CatalogOptions{Store: s}),
+		AuthLimit: api.AuthLimit{Failures: -1}, // these tests send many tokenless requests from one address
 	})
 	return &testAPI{h: h, store: s, now: now}
 }

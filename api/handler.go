@@ -70,6 +70,9 @@ type Options struct {
 	Flags *featureflag.Catalog
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
+	// AuthLimit bounds failed authentications per source address; the
+	// zero AuthLimit: DefaultAuthFailures per DefaultAuthWindow.
+	AuthLimit AuthLimit
 }
 
 // MaxBodyBytes caps every request body.
@@ -81,6 +84,11 @@ func NewHandler(opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	h := &handler{opts: opts}
+	var record func(audit.Record)
+	if opts.Audit != nil {
+		record = h.auditRecord
+	}
+	h.limiter = newAuthLimiter(opts.AuthLimit, opts.Now, record)
 	if opts.Tokens == nil {
 		panic("api: Options.Tokens is required: every route but /health and /ready authenticates")
 	}
@@ -134,7 +142,10 @@ func NewHandler(opts Options) *Handler {
 	return &Handler{mux: rt.mux, routes: rt.routes}
 }
 
-type handler struct{ opts Options }
+type handler struct {
+	opts    Options
+	limiter *authLimiter
+}
 
 func (h *handler) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "pass"})
@@ -174,20 +185,26 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, Error{Code: CodeInvalidSpec, Message: err.Error()})
 		return
 	}
-	if p, ok := principalOf(r.Context()); ok {
-		for _, env := range app.EnvironmentNames() {
-			if err := p.Allow("apply "+app.Metadata.Name, env, auth.Deployer); err != nil {
-				writeError(w, http.StatusForbidden, Error{Code: CodeForbidden, Message: err.Error()})
-				return
-			}
-		}
-	}
 	ctx := r.Context()
-	_, err = h.opts.Store.GetApp(ctx, app.Metadata.Name)
+	stored, err := h.opts.Store.GetApp(ctx, app.Metadata.Name)
 	created := errors.Is(err, rollout.ErrNotFound)
 	if err != nil && !created {
 		internalError(w, err)
 		return
+	}
+	if p, ok := principalOf(ctx); ok {
+		var old *spec.App
+		if !created {
+			old = &stored.Spec
+		}
+		// The role on every environment of the stored and the new spec: a
+		// token for staging cannot drop production or change what it runs.
+		for _, c := range applyScope(old, app) {
+			if err := p.Allow(fmt.Sprintf("apply %s (it %s)", app.Metadata.Name, c), c.Env, auth.Deployer); err != nil {
+				writeError(w, http.StatusForbidden, Error{Code: CodeForbidden, Message: err.Error()})
+				return
+			}
+		}
 	}
 	// Listeners first: a spec whose proxy cannot listen is refused before
 	// anything is stored, so a failed apply changes nothing.

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -171,13 +174,26 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "this server's backend keeps no instance logs"})
 		return
 	}
-	log, err := h.opts.Logs(r.Context(), app, env, r.PathValue("instance"), tail, follow)
+	inst := r.PathValue("instance")
+	if !instanceName.MatchString(inst) || strings.Contains(inst, "..") {
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: fmt.Sprintf(
+			"instance name %q is not valid: give a name from the instances of `gantry status %s --env %s` "+
+				"(letters, digits, '.', '_' and '-', at most 253 characters)", truncate(inst, 80), app, env)})
+		return
+	}
+	log, err := h.opts.Logs(r.Context(), app, env, inst, tail, follow)
 	if errors.Is(err, rollout.ErrNotFound) {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: err.Error()})
 		return
 	}
 	if err != nil {
-		internalError(w, err)
+		// The error names the file; the client gets the reason only, never
+		// the server's data path.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		writeError(w, http.StatusInternalServerError, Error{Code: CodeInternal, Message: fmt.Sprintf("read the log of instance %s: %v", inst, err)})
 		return
 	}
 	defer log.Close()
@@ -202,4 +218,16 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// instanceName is what an instance name may look like: a DNS-subdomain-like
+// name, as every backend gives its instances.
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$`)
+
+// truncate cuts s to at most n bytes for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }

@@ -46,7 +46,7 @@ func (l *Local) TryLead(context.Context) (bool, error) {
 	if l.f != nil {
 		return true, nil
 	}
-	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("open lock file: %w", err)
 	}

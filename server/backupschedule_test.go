@@ -16,12 +16,18 @@ import (
 	"github.com/gantry-dev/gantry/server"
 )
 
-// startBareServer runs a server with opts (DataDir and APIAddr filled
-// in), applies specText and deploys nothing.
+// startBareServer runs a server with opts (APIAddr filled in, and DataDir
+// and Logf when empty), applies specText and deploys nothing.
 func startBareServer(t *testing.T, opts server.Options, specText string) *env {
 	t.Helper()
 	ctx := context.Background()
-	opts.DataDir, opts.APIAddr, opts.StopInstancesOnExit, opts.Interval, opts.Logf = t.TempDir(), "127.0.0.1:0", true, 100*time.Millisecond, t.Logf
+	opts.APIAddr, opts.StopInstancesOnExit, opts.Interval = "127.0.0.1:0", true, 100*time.Millisecond
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	if opts.Logf == nil {
+		opts.Logf = t.Logf
+	}
 	opts.Token = testToken
 	s, err := server.New(ctx, opts)
 	if err != nil {

@@ -140,7 +140,8 @@ func (s *Server) lead(ctx context.Context) (err error) {
 // is all the gate lets through to a follower's API.
 func (s *Server) apiHandler(p leaderParts) http.Handler {
 	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy(),
-		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names()}
+		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names(),
+		AuthLimit: s.opts.AuthLimit}
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -49,6 +48,10 @@ type Options struct {
 	// Backups schedules the daily backup of every app environment with a
 	// database; the zero value backs up at 02:00 and keeps 30 days.
 	Backups BackupSchedule
+	// AuthLimit bounds failed API authentications per source address (429
+	// beyond it) and sets the period of their aggregate audit records; the
+	// zero AuthLimit: api.DefaultAuthFailures per api.DefaultAuthWindow.
+	AuthLimit api.AuthLimit
 	// StateDatabase is where the server keeps its state (see
 	// ParseStateDatabase); zero: SQLite at <DataDir>/gantry.db. Servers
 	// sharing a PostgreSQL database elect one leader (docs/ha.md).
@@ -114,8 +117,8 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if opts.Backends == nil {
 		opts.Backends = defaultBackends(opts)
 	}
-	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := secureDataDir(opts.DataDir, opts.Logf); err != nil {
+		return nil, err
 	}
 	s = &Server{opts: opts}
 	built := s // s is nil once an error is returned
@@ -128,6 +131,11 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		s.opts.StateDatabase = StateDatabase{Kind: SQLite, Path: filepath.Join(opts.DataDir, "gantry.db")}
 	}
 	opts = s.opts
+	if opts.StateDatabase.Kind == SQLite {
+		if err := createPrivate(opts.StateDatabase.Path, opts.Logf); err != nil {
+			return nil, err
+		}
+	}
 	if s.store, err = openStore(ctx, opts.StateDatabase); err != nil {
 		return nil, err
 	}

@@ -3,8 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -40,6 +38,9 @@ type SecretSource struct {
 	FromEnv string `json:"fromEnv,omitempty"`
 	// File is a file holding the secret (surrounding whitespace trimmed).
 	File string `json:"file,omitempty"`
+	// ValueFrom is the reference form workload env vars use:
+	// {secretFile: ...} or {serverEnv: ...}.
+	ValueFrom *ValueFrom `json:"valueFrom,omitempty"`
 }
 
 // MigrationFailurePolicy says how a failed migration is reversed.
@@ -87,27 +88,13 @@ func (s SecretSource) Resolve(field, baseDir string) (string, error) {
 	case s.Value != "":
 		return s.Value, nil
 	case s.FromEnv != "":
-		v, ok := os.LookupEnv(s.FromEnv)
-		if !ok || strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("%w: %s.fromEnv names %s, which is not set in the gantry server's environment; export it before starting gantry server",
-				ErrNoSecret, field, s.FromEnv)
-		}
-		return strings.TrimSpace(v), nil
+		return serverEnv(field+".fromEnv", s.FromEnv)
 	case s.File != "":
-		path := s.File
-		if !filepath.IsAbs(path) && baseDir != "" {
-			path = filepath.Join(baseDir, path)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("%w: %s.file: %w", ErrNoSecret, field, err)
-		}
-		if strings.TrimSpace(string(b)) == "" {
-			return "", fmt.Errorf("%w: %s.file: %s is empty", ErrNoSecret, field, path)
-		}
-		return strings.TrimSpace(string(b)), nil
+		return secretFile(field+".file", s.File, baseDir)
+	case s.ValueFrom != nil:
+		return s.ValueFrom.Resolve(field, baseDir)
 	}
-	return "", fmt.Errorf("%w: %s sets none of value, fromEnv or file", ErrNoSecret, field)
+	return "", fmt.Errorf("%w: %s sets none of value, fromEnv, file or valueFrom", ErrNoSecret, field)
 }
 
 func (d *Database) clone() *Database {
@@ -156,11 +143,15 @@ func (v *validator) database(path string, d *Database, resolved bool) {
 			set++
 		}
 	}
+	if d.URL.ValueFrom != nil {
+		set++
+		v.valueFrom(joinField(urlPath, "valueFrom"), d.URL.ValueFrom)
+	}
 	switch {
 	case set == 0 && resolved:
-		v.add(urlPath, "required; add url: {fromEnv: DATABASE_URL} (or {file: /run/secrets/db-url}, or {value: postgres://...})")
+		v.add(urlPath, "required; add url: {valueFrom: {serverEnv: DATABASE_URL}} (or {valueFrom: {secretFile: /run/secrets/db-url}}, or {value: postgres://...})")
 	case set > 1:
-		v.add(urlPath, "sets %d of value, fromEnv and file; keep exactly one", set)
+		v.add(urlPath, "sets %d of value, fromEnv, file and valueFrom; keep exactly one", set)
 	}
 	if d.URL.Value != "" && !strings.HasPrefix(d.URL.Value, "postgres://") && !strings.HasPrefix(d.URL.Value, "postgresql://") && !strings.Contains(d.URL.Value, "=") {
 		v.add(joinField(urlPath, "value"), "is not a PostgreSQL connection string; use postgres://user@host:5432/dbname or host=... dbname=...")

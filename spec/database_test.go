@@ -67,11 +67,16 @@ func TestParse_BadDatabase(t *testing.T) {
 	}{
 		{"bad onFailure suggests the closest", "url: {fromEnv: DB}\nonFailure: restor", "", "spec.database.onFailure", `"restor" is not a failure policy; did you mean restore?`},
 		{"unknown onFailure lists the policies", "url: {fromEnv: DB}\nonFailure: pray", "", "spec.database.onFailure", "use restore (the default) or undo"},
-		{"value and fromEnv", "url: {value: 'postgres://db/app', fromEnv: DB}", "", "spec.database.url", "sets 2 of value, fromEnv and file; keep exactly one"},
-		{"no url", "migrations: ./migrations", "", "spec.database.url", "required; add url: {fromEnv: DATABASE_URL}"},
+		{"value and fromEnv", "url: {value: 'postgres://db/app', fromEnv: DB}", "", "spec.database.url", "sets 2 of value, fromEnv, file and valueFrom; keep exactly one"},
+		{"no url", "migrations: ./migrations", "", "spec.database.url", "required; add url: {valueFrom: {serverEnv: DATABASE_URL}}"},
 		{"value that is no connection string", "url: {value: 'mysql:db'}", "", "spec.database.url.value", "is not a PostgreSQL connection string"},
 		{"fromEnv that is no variable name", "url: {fromEnv: 'db-url'}", "", "spec.database.url.fromEnv", `"db-url" is not an environment variable name`},
-		{"override with both file and fromEnv", "url: {fromEnv: DB}", "url: {fromEnv: DB2, file: /x}", "environments[0].database.url", "sets 2 of value, fromEnv and file"},
+		{"override with both file and fromEnv", "url: {fromEnv: DB}", "url: {fromEnv: DB2, file: /x}", "environments[0].database.url", "sets 2 of value, fromEnv, file and valueFrom"},
+		{"fromEnv and valueFrom", "url: {fromEnv: DB, valueFrom: {serverEnv: DB}}", "", "spec.database.url", "sets 2 of value, fromEnv, file and valueFrom"},
+		{"valueFrom with both", "url: {valueFrom: {serverEnv: DB, secretFile: /x}}", "", "spec.database.url.valueFrom", "sets both secretFile and serverEnv"},
+		{"empty valueFrom", "url: {valueFrom: {}}", "", "spec.database.url.valueFrom", "sets neither secretFile nor serverEnv"},
+		{"serverEnv that is no variable name", "url: {valueFrom: {serverEnv: 'db-url'}}", "", "spec.database.url.valueFrom.serverEnv", `"db-url" is not an environment variable name`},
+		{"unknown valueFrom field", "url: {valueFrom: {secretFiles: /x}}", "", "spec.database.url.valueFrom.secretFiles", `did you mean "secretFile"?`},
 		{"unknown field", "url: {fromEnv: DB}\nmigration: ./m", "", "spec.database.migration", `did you mean "migrations"?`},
 	}
 	for _, tt := range tests {
@@ -116,7 +121,10 @@ func TestSecretSource_Resolve(t *testing.T) {
 		{"file relative to the base directory, trimmed", SecretSource{File: "url"}, "postgres://db/app", ""},
 		{"unset variable", SecretSource{FromEnv: "GANTRY_TEST_NO_SUCH_VAR"}, "", "GANTRY_TEST_NO_SUCH_VAR, which is not set"},
 		{"missing file", SecretSource{File: "nope"}, "", "spec.database.url.file"},
-		{"nothing", SecretSource{}, "", "sets none of value, fromEnv or file"},
+		{"valueFrom.serverEnv", SecretSource{ValueFrom: &ValueFrom{ServerEnv: "GANTRY_TEST_DB_URL"}}, "postgres://env/app", ""},
+		{"valueFrom.secretFile", SecretSource{ValueFrom: &ValueFrom{SecretFile: "url"}}, "postgres://db/app", ""},
+		{"valueFrom.secretFile missing", SecretSource{ValueFrom: &ValueFrom{SecretFile: "nope"}}, "", "spec.database.url.valueFrom.secretFile"},
+		{"nothing", SecretSource{}, "", "sets none of value, fromEnv, file or valueFrom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +137,35 @@ func TestSecretSource_Resolve(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Errorf("Resolve() = %q, %v, want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParse_EnvValueFrom(t *testing.T) {
+	doc := func(env string) string {
+		return "apiVersion: gantry.dev/v1\nkind: App\nmetadata: {name: api}\nspec:\n  workload:\n    command: ./server\n    env:\n" +
+			indent(env, 6) + "environments:\n  - name: dev\n"
+	}
+	app, err := Parse("gantry.yaml", []byte(doc("- {name: DB_PASSWORD, valueFrom: {secretFile: /run/secrets/db}}\n- {name: API_KEY, valueFrom: {serverEnv: API_KEY}}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := app.Spec.Workload.Env; len(got) != 2 || got[0].ValueFrom == nil || got[0].ValueFrom.SecretFile != "/run/secrets/db" ||
+		got[1].ValueFrom == nil || got[1].ValueFrom.ServerEnv != "API_KEY" {
+		t.Errorf("env = %+v, want the two references", got)
+	}
+	for _, tt := range []struct{ name, env, path, fragment string }{
+		{"value and valueFrom", "- {name: A, value: x, valueFrom: {serverEnv: A}}", "spec.workload.env[0]", "sets both value and valueFrom"},
+		{"both sources", "- {name: A, valueFrom: {serverEnv: A, secretFile: /x}}", "spec.workload.env[0].valueFrom", "sets both secretFile and serverEnv"},
+		{"no source", "- {name: A, valueFrom: {}}", "spec.workload.env[0].valueFrom", "sets neither secretFile nor serverEnv"},
+		{"bad variable name", "- {name: A, valueFrom: {serverEnv: 'a-b'}}", "spec.workload.env[0].valueFrom.serverEnv", "is not an environment variable name"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("gantry.yaml", []byte(doc(tt.env)))
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) != 1 || list[0].Path != tt.path || !strings.Contains(list[0].Message, tt.fragment) {
+				t.Errorf("Parse() = %v, want one error at %s saying %q", err, tt.path, tt.fragment)
 			}
 		})
 	}

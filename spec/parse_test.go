@@ -117,7 +117,7 @@ func TestParse_RoundTrip(t *testing.T) {
 		if got := s.ReplicaCount(); got != 1 {
 			t.Errorf("ReplicaCount() = %d, want 1", got)
 		}
-		want := []EnvVar{{"APP", "{{.App}}"}, {"LOG_LEVEL", "debug"}, {"DEBUG", "1"}}
+		want := []EnvVar{{Name: "APP", Value: "{{.App}}"}, {Name: "LOG_LEVEL", Value: "debug"}, {Name: "DEBUG", Value: "1"}}
 		if !slices.Equal(s.Workload.Env, want) {
 			t.Errorf("env = %v, want %v", s.Workload.Env, want)
 		}

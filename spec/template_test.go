@@ -10,7 +10,7 @@ func TestWorkload_Render(t *testing.T) {
 	w := Workload{
 		Command:    "./bin/{{.App}}",
 		Args:       []string{"--port", "{{.Port}}", "--version={{.Version}}", "plain"},
-		Env:        []EnvVar{{"INSTANCE", "{{.Instance}}"}, {"REV", "r{{.Revision}}-{{.Env}}"}},
+		Env:        []EnvVar{{Name: "INSTANCE", Value: "{{.Instance}}"}, {Name: "REV", Value: "r{{.Revision}}-{{.Env}}"}},
 		WorkingDir: "/srv/{{.Env}}",
 		Image:      "registry.example.com/api:{{.Version}}",
 		Port:       8080,
@@ -23,7 +23,7 @@ func TestWorkload_Render(t *testing.T) {
 	want := Workload{
 		Command:    "./bin/api",
 		Args:       []string{"--port", "40001", "--version=v1.2.3", "plain"},
-		Env:        []EnvVar{{"INSTANCE", "api-7"}, {"REV", "r7-staging"}},
+		Env:        []EnvVar{{Name: "INSTANCE", Value: "api-7"}, {Name: "REV", Value: "r7-staging"}},
 		WorkingDir: "/srv/staging",
 		Image:      "registry.example.com/api:v1.2.3",
 		Port:       8080,

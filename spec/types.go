@@ -120,10 +120,15 @@ type Workload struct {
 	Port int `json:"port,omitempty"`
 }
 
-// EnvVar is one environment variable, as in a Kubernetes container.
+// EnvVar is one environment variable, as in a Kubernetes container: a
+// literal Value (kept in gantry's state and shown by the API), or a secret
+// by reference in ValueFrom (only the reference is kept; the value is read
+// when an instance starts).
 type EnvVar struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+	// ValueFrom names where the secret value is; nil: Value is the value.
+	ValueFrom *ValueFrom `json:"valueFrom,omitempty"`
 }
 
 // Resources are Kubernetes-style requests and limits.

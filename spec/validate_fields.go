@@ -55,6 +55,12 @@ func (v *validator) envVars(path string, vars []EnvVar) {
 				first[e.Name] = i
 			}
 		}
+		if e.ValueFrom != nil {
+			if e.Value != "" {
+				v.add(ipath, "sets both value and valueFrom; keep the reference (valueFrom) and drop the value")
+			}
+			v.valueFrom(joinField(ipath, "valueFrom"), e.ValueFrom)
+		}
 		v.template(joinField(ipath, "value"), e.Value)
 	}
 }

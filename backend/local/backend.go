@@ -116,7 +116,7 @@ func New(opts Options) (*Backend, error) {
 		detach:    make(chan struct{}),
 	}
 	for _, dir := range []string{b.records.dir, filepath.Join(opts.DataDir, "logs")} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("local backend: %w", err)
 		}
 	}

@@ -41,7 +41,7 @@ type instance struct {
 
 func (b *Backend) newInstance(rev rollout.Revision) (*instance, error) {
 	id := instanceID(rev.App, rev.Env, rev.Number)
-	if err := os.MkdirAll(filepath.Dir(b.logPath(rev.App, rev.Env, id)), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(b.logPath(rev.App, rev.Env, id)), 0o700); err != nil {
 		return nil, fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
 	}
 	return &instance{
@@ -173,7 +173,7 @@ func (in *instance) start() (*process, error) {
 		return nil, err
 	}
 	logPath := b.logPath(in.info.App, in.info.Env, in.info.ID)
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open instance log: %w", err)
 	}

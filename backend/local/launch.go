@@ -40,7 +40,11 @@ func (b *Backend) launchFor(rev rollout.Revision, id string, port int) (launch, 
 		"GANTRY_VERSION="+rev.Version,
 	)
 	for _, e := range w.Env {
-		env = append(env, e.Name+"="+e.Value)
+		v, err := e.Resolve(b.opts.BaseDir) // a secret by reference is read only now
+		if err != nil {
+			return launch{}, fmt.Errorf("workload: %w", err)
+		}
+		env = append(env, e.Name+"="+v)
 	}
 	return launch{path: path, args: w.Args, dir: dir, env: env}, nil
 }

@@ -70,7 +70,7 @@ func (b *Backend) recoverOne(rec record, lookup backend.RevisionLookup) error {
 		// Stop it with the defaults of an empty spec (grace period 30s).
 		rev = rollout.Revision{App: rec.App, Env: rec.Env, Number: rec.Revision, Version: rec.Version}
 	}
-	if err := os.MkdirAll(filepath.Dir(b.logPath(rec.App, rec.Env, rec.ID)), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(b.logPath(rec.App, rec.Env, rec.ID)), 0o700); err != nil {
 		return fmt.Errorf("recover instance %s: %w", rec.ID, err)
 	}
 	in := &instance{
