@@ -173,6 +173,8 @@ func TestProxy_RequestFraming(t *testing.T) {
 		// RFC 9112 §3: the request line and target.
 		{name: "control char in target", req: "GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "DEL in target", req: "GET /a\x7fb HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
+		{name: "bad percent escape", req: "GET /a%0Xb HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
+		{name: "cut percent escape", req: "GET /a% HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "tab in target", req: "GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "two spaces", req: "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "method not a token", req: "G@T / HTTP/1.1\r\nHost: x\r\n\r\n", status: 400, reason: ReasonRequestLine},

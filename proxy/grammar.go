@@ -45,16 +45,22 @@ func validFieldValue(v []byte) bool {
 	return true
 }
 
-// validTarget reports whether a request target has only visible characters:
-// no whitespace, no control characters (RFC 9112 §3.2). obs-text (bytes
-// 0x80 and above) is let through, as nginx and net/http do.
+// validTarget reports whether a request target has only visible characters
+// (no whitespace, no control characters: RFC 9112 §3.2) and every "%" is
+// followed by two hexadecimal digits (RFC 3986 §2.1), as nginx requires.
+// obs-text (bytes 0x80 and above) is let through, as nginx and net/http do.
 func validTarget(t []byte) bool {
 	if len(t) == 0 {
 		return false
 	}
-	for _, c := range t {
-		if c <= 0x20 || c == 0x7f {
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c <= 0x20 || c == 0x7f:
 			return false
+		case c == '%':
+			if i+2 >= len(t) || !isHexDigit(t[i+1]) || !isHexDigit(t[i+2]) {
+				return false
+			}
 		}
 	}
 	return true
