@@ -236,6 +236,9 @@ type recorder struct {
 	body    []byte
 	target  string // see setAuditTarget
 	message string // see setAuditMessage
+	app     string // see setAuditApp
+	envs    []string
+	reason  string // see setAuditReason
 }
 
 func (rec *recorder) WriteHeader(status int) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/audit"
@@ -38,6 +39,17 @@ func (h *handler) auditRequest(r *http.Request, route Route, p auth.Principal, r
 	if rec.message != "" && ar.Message == "" {
 		ar.Message = rec.message
 	}
+	if rec.app != "" {
+		ar.App = rec.app
+		ar.Env = strings.Join(rec.envs, ",")
+	}
+	if rec.reason != "" {
+		if ar.Message != "" {
+			ar.Message = "reason: " + rec.reason + "; " + ar.Message
+		} else {
+			ar.Message = "reason: " + rec.reason
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
 	h.opts.Audit.Record(ctx, ar)
@@ -56,6 +68,22 @@ func setAuditTarget(w http.ResponseWriter, target string) {
 func setAuditMessage(w http.ResponseWriter, message string) {
 	if rec, ok := w.(*recorder); ok {
 		rec.message = message
+	}
+}
+
+// setAuditApp names the app and environments a request acted on when its
+// path does not (apply): the record's Env lists them joined by commas.
+func setAuditApp(w http.ResponseWriter, app string, envs []string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.app, rec.envs = app, envs
+	}
+}
+
+// setAuditReason keeps the reason a user gave for a command (--reason)
+// in its audit record's message.
+func setAuditReason(w http.ResponseWriter, reason string) {
+	if rec, ok := w.(*recorder); ok {
+		rec.reason = reason
 	}
 }
 

@@ -185,6 +185,7 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, Error{Code: CodeInvalidSpec, Message: err.Error()})
 		return
 	}
+	setAuditApp(w, app.Metadata.Name, app.EnvironmentNames())
 	ctx := r.Context()
 	stored, err := h.opts.Store.GetApp(ctx, app.Metadata.Name)
 	created := errors.Is(err, rollout.ErrNotFound)
@@ -326,6 +327,7 @@ func (h *handler) command(do func(context.Context, CommandBody, rollout.CommandR
 		if !decode(w, r, &body) {
 			return
 		}
+		setAuditReason(w, body.Reason)
 		ro, err := do(r.Context(), body, rollout.CommandRequest{App: app, Env: env, Actor: actor(r), Why: body.Reason})
 		if err != nil {
 			engineError(w, err)

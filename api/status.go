@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,16 @@ import (
 
 	"github.com/gantry-dev/gantry/rollout"
 )
+
+// waitingFor says who a paused rollout waits for where the environment's
+// policy requires a second person to promote (four-eyes); "" elsewhere.
+func (h *handler) waitingFor(env string, ro rollout.Rollout) string {
+	if ro.Phase != rollout.Paused || !h.opts.Policy.NeedsApproval(env) {
+		return ""
+	}
+	return fmt.Sprintf("waiting for a second approver: someone with role approver other than %s, who started it, promotes it with gantry rollout promote",
+		cmp.Or(ro.Actor, "the token"))
+}
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	app, env, ok := h.appEnv(w, r)
@@ -29,6 +40,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	if len(rs) > 0 {
 		st.Rollout = &rs[0]
 		st.Stable = rs[0].Stable()
+		st.Waiting = h.waitingFor(env, rs[0])
 	}
 	byRev := map[int]*RevisionStatus{}
 	get := func(n int) *RevisionStatus {

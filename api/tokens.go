@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/spec"
 )
 
 func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
@@ -20,6 +23,9 @@ func (h *handler) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Envs) == 0 {
 		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: `field "envs" is required: name at least one environment, or "*" for every environment`})
+		return
+	}
+	if ok := h.knownEnvs(w, r, req.Envs); !ok {
 		return
 	}
 	var ttl time.Duration
@@ -59,6 +65,41 @@ func (h *handler) listTokens(w http.ResponseWriter, r *http.Request) {
 		out = append(out, TokenInfo{Token: t, State: t.State(now)})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// knownEnvs checks that every environment a token is to be granted on is
+// an environment of an applied app, or "*"; it answers 400 otherwise.
+func (h *handler) knownEnvs(w http.ResponseWriter, r *http.Request, envs []string) bool {
+	apps, err := h.opts.Store.ListApps(r.Context())
+	if err != nil {
+		internalError(w, err)
+		return false
+	}
+	known := map[string]bool{}
+	var names []string
+	for _, a := range apps {
+		for _, e := range a.Spec.EnvironmentNames() {
+			if !known[e] {
+				known[e] = true
+				names = append(names, e)
+			}
+		}
+	}
+	for _, e := range envs {
+		if e == auth.AllEnvironments || known[e] {
+			continue
+		}
+		msg := fmt.Sprintf("no applied app has an environment %q", e)
+		if s, ok := spec.Closest(e, names); ok {
+			msg += fmt.Sprintf("; did you mean %q?", s)
+		} else if len(names) > 0 {
+			slices.Sort(names)
+			msg += "; the environments are " + strings.Join(names, ", ")
+		}
+		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: msg + " (apply the app first, or grant '*' for every environment)"})
+		return false
+	}
+	return true
 }
 
 func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {

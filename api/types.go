@@ -49,7 +49,10 @@ type Status struct {
 	// Stable is the revision that serves when no rollout runs; 0: none.
 	Stable int `json:"stable"`
 	// Rollout is the latest rollout, nil before the first deploy.
-	Rollout   *rollout.Rollout `json:"rollout,omitempty"`
+	Rollout *rollout.Rollout `json:"rollout,omitempty"`
+	// Waiting says whom a paused rollout waits for where the environment
+	// requires a second person's approval (four-eyes); empty otherwise.
+	Waiting   string           `json:"waiting,omitempty"`
 	Revisions []RevisionStatus `json:"revisions"`
 	// Unrouted counts requests the proxy answered 503 because no instance
 	// of any revision was ready (or the environment was in maintenance).

@@ -238,3 +238,24 @@ func (c *Client) WaitRollout(ctx context.Context, id int64, every time.Duration,
 		}
 	}
 }
+
+// Revisions lists an environment's stored revisions, oldest first.
+func (c *Client) Revisions(ctx context.Context, app, env string) ([]rollout.Revision, error) {
+	var out []rollout.Revision
+	err := c.do(ctx, http.MethodGet, envPath(app, env)+"/revisions", nil, &out)
+	return out, err
+}
+
+// App returns an applied app; IsNotFound(err) when there is none.
+func (c *Client) App(ctx context.Context, name string) (api.AppSummary, error) {
+	var out api.AppSummary
+	err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+url.PathEscape(name), nil, &out)
+	return out, err
+}
+
+// Version returns the server's version ("version") and API version ("api").
+func (c *Client) Version(ctx context.Context) (map[string]string, error) {
+	var out map[string]string
+	err := c.do(ctx, http.MethodGet, "/api/v1/version", nil, &out)
+	return out, err
+}

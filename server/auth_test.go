@@ -93,6 +93,11 @@ func TestServer_bootstrapsAnAdminTokenAndAudits(t *testing.T) {
 		t.Errorf("Apps without a token: %v, want 401 unauthenticated", err)
 	}
 	c, _ := client.New(client.Options{Server: s.APIURL(), Token: admin})
+	// Tokens are granted on environments of applied apps.
+	app := "apiVersion: gantry.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {workload: {command: /bin/sleep}}\nenvironments: [{name: staging}]\n"
+	if _, err := c.Apply(ctx, "gantry.yaml", []byte(app)); err != nil {
+		t.Fatal(err)
+	}
 	created, err := c.CreateToken(ctx, api.TokenCreateRequest{Name: "ci", Role: auth.Viewer, Envs: []string{"staging"}, ExpiresIn: "1h"})
 	if err != nil {
 		t.Fatalf("create a token with the bootstrap token: %v", err)
@@ -107,6 +112,9 @@ func TestServer_bootstrapsAnAdminTokenAndAudits(t *testing.T) {
 	}
 	if len(rs) != 1 || rs[0].Actor != "admin" || rs[0].Status != http.StatusCreated || rs[0].Target != created.Token.ID || !strings.HasPrefix(rs[0].RemoteAddr, "127.0.0.1:") {
 		t.Errorf("audit of token.create = %+v, want one record by admin from 127.0.0.1 naming the new token", rs)
+	}
+	if _, err := c.CreateToken(ctx, api.TokenCreateRequest{Name: "typo", Role: auth.Viewer, Envs: []string{"stagign"}}); !errors.As(err, &ce) || ce.Status != http.StatusBadRequest || !strings.Contains(ce.Body.Message, `did you mean "staging"`) {
+		t.Errorf("create a token for an environment no app has: %v, want 400 suggesting staging", err)
 	}
 	rep, err := c.VerifyAudit(ctx)
 	if err != nil || !rep.OK() || rep.Records < 1 {

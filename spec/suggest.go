@@ -14,6 +14,11 @@ func unknownField(name string, known []string) string {
 	return fmt.Sprintf("unknown field %q; known fields: %s", name, strings.Join(known, ", "))
 }
 
+// Closest returns the candidate a user most likely meant by s (a typo at
+// most a few edits away), for "did you mean" hints; ok is false when none
+// is close.
+func Closest(s string, candidates []string) (string, bool) { return closest(s, candidates) }
+
 // closest returns the candidate nearest to s by case-insensitive edit
 // distance, when it is near enough to be a likely typo: at most 2 edits, or
 // a third of the name's length for long names.

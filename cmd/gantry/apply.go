@@ -13,21 +13,37 @@ func init() { register(newApplyCmd) }
 func newApplyCmd() *cobra.Command {
 	var r remote
 	var file string
+	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE",
+		Use:   "apply [-f FILE] [--dry-run]",
 		Short: "Send an app's gantry.yaml to the server (validated there; nothing is deployed yet)",
-		Args:  cobra.NoArgs,
+		Long: `Send an app's gantry.yaml (default: ./gantry.yaml) to the server, which checks
+it and opens the environments' proxies; a spec that fails either is refused
+whole and nothing changes. What instances run takes effect with the next deploy.
+
+With --dry-run, print what would change, field by field, and change nothing
+(as gantry diff does).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
-				return fmt.Errorf("no spec file: pass -f gantry.yaml")
-			}
-			src, err := os.ReadFile(file)
-			if err != nil {
-				return fmt.Errorf("read spec: %w", err)
-			}
 			c, err := r.client()
 			if err != nil {
 				return err
+			}
+			if dryRun {
+				d, err := diffWithServer(cmd, c, file)
+				if err != nil {
+					return err
+				}
+				if r.json() {
+					return printJSON(cmd.OutOrStdout(), d)
+				}
+				d.print(cmd.OutOrStdout())
+				fmt.Fprintln(cmd.OutOrStdout(), "(dry run: nothing was applied)")
+				return nil
+			}
+			src, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("read spec: %w (pass the file with -f)", err)
 			}
 			res, err := c.Apply(cmd.Context(), file, src)
 			if err != nil {
@@ -44,7 +60,8 @@ func newApplyCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "gantry.yaml to apply")
+	cmd.Flags().StringVarP(&file, "file", "f", "gantry.yaml", "gantry.yaml to apply")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would change, field by field, and change nothing")
 	r.addFlags(cmd, false)
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -58,14 +59,14 @@ deploy, 1 any other error (including --timeout).`,
 	}
 	cmd.Flags().StringVar(&ver, "version", "", "version to deploy (fills {{.Version}} in the workload): letters, digits and . _ - + = , up to 128 characters")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends; the exit code tells how it ended")
-	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Minute, "with --wait: give up waiting after this long (the rollout goes on)")
+	addTimeout(cmd, &timeout, "with --wait")
 	r.addFlags(cmd, true)
 	return cmd
 }
 
 // waitRollout follows ro, printing each new event, and turns its end into an exit code.
 func waitRollout(ctx context.Context, c *client.Client, ro rollout.Rollout, timeout time.Duration, asJSON bool, out io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimedOut)
 	defer cancel()
 	var after int64
 	final, err := c.WaitRollout(ctx, ro.ID, 500*time.Millisecond, func(cur rollout.Rollout) {
@@ -82,11 +83,7 @@ func waitRollout(ctx context.Context, c *client.Client, ro rollout.Rollout, time
 		}
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("rollout %d still %s after --timeout %s: follow it with gantry rollout status %s --env %s --watch",
-				ro.ID, final.Phase, timeout, ro.App, ro.Env)
-		}
-		return err
+		return stoppedWaiting(ctx, err, final, timeout)
 	}
 	if asJSON {
 		if err := printJSON(out, final); err != nil {
@@ -100,6 +97,28 @@ func waitRollout(ctx context.Context, c *client.Client, ro rollout.Rollout, time
 		fmt.Fprintln(out)
 	}
 	return rolloutExit(final)
+}
+
+// errTimedOut is the cause of a wait's end at its --timeout.
+var errTimedOut = errors.New("timed out")
+
+// stoppedWaiting explains why a wait for ro ended before ro did: Ctrl-C
+// (exit 130), --timeout, or err. The rollout goes on in the server.
+func stoppedWaiting(ctx context.Context, err error, ro rollout.Rollout, timeout time.Duration) error {
+	follow := fmt.Sprintf("follow it with gantry rollout status %s --env %s --watch", ro.App, ro.Env)
+	switch {
+	case interrupted(ctx):
+		return &codedError{exitInterrupted, fmt.Errorf("interrupted: rollout %d goes on in the server (%s); %s, or stop it with gantry rollout abort %s --env %s",
+			ro.ID, ro.Phase, follow, ro.App, ro.Env)}
+	case errors.Is(context.Cause(ctx), errTimedOut):
+		return fmt.Errorf("rollout %d still %s after --timeout %s; it goes on in the server: %s", ro.ID, ro.Phase, timeout, follow)
+	}
+	return err
+}
+
+// addTimeout adds --timeout to a command that waits.
+func addTimeout(cmd *cobra.Command, d *time.Duration, what string) {
+	cmd.Flags().DurationVar(d, "timeout", 30*time.Minute, what+": give up after this long (exit 1; the rollout goes on in the server)")
 }
 
 // rolloutExit maps a finished rollout to the documented exit codes.

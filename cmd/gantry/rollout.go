@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,9 +18,11 @@ func init() { register(newRolloutCmd) }
 func newRolloutCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollout",
-		Short: "Inspect and steer rollouts: status, history, promote, abort, pause, resume, retry, undo",
+		Short: "Inspect and steer rollouts: list, status, history, promote, abort, pause, resume, retry, undo",
 	}
-	cmd.AddCommand(newRolloutStatusCmd(), newRolloutHistoryCmd(), newRolloutUndoCmd(),
+	list := newAppsCmd()
+	list.Use, list.Aliases, list.Short = "list", []string{"ls"}, "List every app's rollout in every environment (same as gantry apps)"
+	cmd.AddCommand(list, newRolloutStatusCmd(), newRolloutHistoryCmd(), newRolloutUndoCmd(),
 		newRolloutCommandCmd("promote", "Move the rollout past its current step (a pause, or a step holding for evidence); --full: to the end"),
 		newRolloutCommandCmd("abort", "Stop the rollout: the stable revision gets all traffic back and the new one is removed"),
 		newRolloutCommandCmd("pause", "Hold the rollout where it is; the analysis keeps watching"),
@@ -36,6 +37,7 @@ func newRolloutCommandCmd(name, short string) *cobra.Command {
 	var r remote
 	var body api.CommandBody
 	var wait bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   name + " APP [--env ENV] [--reason TEXT]",
 		Short: short,
@@ -50,8 +52,7 @@ func newRolloutCommandCmd(name, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return reportStarted(ctx, c, r, ro.ID, wait, cmd.OutOrStdout(),
-				fmt.Sprintf("rollout %d: %s (%s)", ro.ID, ro.Phase, ro.Message))
+			return reportStarted(ctx, c, r, ro.ID, wait, timeout, cmd.OutOrStdout(), commandLine(name, ro))
 		},
 	}
 	cmd.Flags().StringVar(&body.Reason, "reason", "", "why, recorded with the event")
@@ -59,112 +60,9 @@ func newRolloutCommandCmd(name, short string) *cobra.Command {
 		cmd.Flags().BoolVar(&body.Full, "full", false, "skip every remaining step: the new revision takes all traffic")
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends")
+	addTimeout(cmd, &timeout, "with --wait")
 	r.addFlags(cmd, true)
 	return cmd
-}
-
-func newRolloutStatusCmd() *cobra.Command {
-	var r remote
-	var watch bool
-	cmd := &cobra.Command{
-		Use:   "status APP [--env ENV] [--watch]",
-		Short: "Show the latest rollout, instances and traffic per revision",
-		Long: `Show the latest rollout, the instances and the traffic of each revision.
-With --watch, refresh every second until the rollout ends; the exit code is
-then deploy --wait's (0 succeeded, 2 rolled back, 3 failed, 4 superseded).`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, env, err := r.target(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			for {
-				st, err := c.Status(ctx, args[0], env)
-				if err != nil {
-					return err
-				}
-				if r.json() {
-					if err := printJSON(out, st); err != nil {
-						return err
-					}
-				} else {
-					printStatus(out, st)
-				}
-				if !watch || st.Rollout == nil {
-					return nil
-				}
-				if st.Rollout.Phase.Final() {
-					return rolloutExit(*st.Rollout)
-				}
-				if err := sleepCtx(ctx, time.Second); err != nil {
-					return err
-				}
-			}
-		},
-	}
-	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "refresh until the rollout ends")
-	r.addFlags(cmd, true)
-	return cmd
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// printStatus renders a Status for people.
-func printStatus(w io.Writer, st api.Status) {
-	fmt.Fprintf(w, "%s in %s", st.App, st.Env)
-	if st.ProxyAddr != "" {
-		fmt.Fprintf(w, " (proxy http://%s)", st.ProxyAddr)
-	}
-	fmt.Fprintln(w)
-	if ro := st.Rollout; ro != nil {
-		fmt.Fprintf(w, "rollout %d: %s, revision %d -> %d (%s)", ro.ID, ro.Phase, ro.FromRevision, ro.ToRevision, ro.Strategy)
-		if ro.Reason != "" {
-			fmt.Fprintf(w, " %s", ro.Reason)
-		}
-		fmt.Fprintln(w)
-		if ro.Message != "" {
-			fmt.Fprintf(w, "  %s\n", ro.Message)
-		}
-	} else {
-		fmt.Fprintln(w, "never deployed")
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REVISION\tVERSION\tREADY\tWEIGHT\tREQUESTS\t5XX\tP50\tP99\tINSTANCES")
-	for _, rs := range st.Revisions {
-		ready := 0
-		var inst []string
-		for _, in := range rs.Instances {
-			if in.Ready {
-				ready++
-			}
-			s := fmt.Sprintf("%s:%s", in.ID, in.State)
-			if in.Restarts > 0 {
-				s += fmt.Sprintf("(%d restarts)", in.Restarts)
-			}
-			inst = append(inst, s)
-		}
-		mark := ""
-		if rs.Number == st.Stable {
-			mark = "*"
-		}
-		fmt.Fprintf(tw, "%d%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%s\n", rs.Number, mark, rs.Version, ready, len(rs.Instances),
-			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, strings.Join(inst, " "))
-	}
-	tw.Flush()
-	if st.Unrouted > 0 {
-		fmt.Fprintf(w, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
-	}
 }
 
 func newRolloutHistoryCmd() *cobra.Command {
@@ -227,6 +125,7 @@ func newRolloutUndoCmd() *cobra.Command {
 	var r remote
 	var to int
 	var wait bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "undo APP [--env ENV] [--to-revision N] [--wait]",
 		Short: "Roll back to the previous revision, or to --to-revision",
@@ -244,17 +143,18 @@ func newRolloutUndoCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return reportStarted(ctx, c, r, ro.ID, wait, cmd.OutOrStdout(), fmt.Sprintf("rollout %d started: back to revision %d", ro.ID, ro.ToRevision))
+			return reportStarted(ctx, c, r, ro.ID, wait, timeout, cmd.OutOrStdout(), fmt.Sprintf("rollout %d started: back to revision %d", ro.ID, ro.ToRevision))
 		},
 	}
 	cmd.Flags().IntVar(&to, "to-revision", 0, "revision to go back to (default: the one before the current)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends")
+	addTimeout(cmd, &timeout, "with --wait")
 	r.addFlags(cmd, true)
 	return cmd
 }
 
 // reportStarted prints a started rollout, or follows it with --wait.
-func reportStarted(ctx context.Context, c *client.Client, r remote, id int64, wait bool, out io.Writer, line string) error {
+func reportStarted(ctx context.Context, c *client.Client, r remote, id int64, wait bool, timeout time.Duration, out io.Writer, line string) error {
 	ro, err := c.Rollout(ctx, id)
 	if err != nil {
 		return err
@@ -263,7 +163,7 @@ func reportStarted(ctx context.Context, c *client.Client, r remote, id int64, wa
 		if !r.json() {
 			fmt.Fprintln(out, line)
 		}
-		return waitRollout(ctx, c, ro, 30*time.Minute, r.json(), out)
+		return waitRollout(ctx, c, ro, timeout, r.json(), out)
 	}
 	if r.json() {
 		return printJSON(out, ro)

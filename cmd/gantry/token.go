@@ -151,7 +151,8 @@ func newTokenCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&role, "role", "", "role to grant: viewer, deployer, approver or admin (required)")
 	cmd.Flags().StringArrayVar(&envs, "env", nil, `environment the role applies to; repeat for more; '*' for every environment (required)`)
 	cmd.Flags().StringVar(&name, "name", "token", "what the token is for, such as ci; shown in errors and the audit log")
-	cmd.Flags().DurationVar(&expires, "expires", 720*time.Hour, "how long the token works; 0: never expires")
+	expires = 30 * 24 * time.Hour
+	cmd.Flags().Var((*days)(&expires), "expires", "how long the token works, such as 30d, 12h or 90m; 0: never expires")
 	return cmd
 }
 
@@ -212,8 +213,8 @@ func newTokenRevokeCmd() *cobra.Command {
 		o offline
 	)
 	cmd := &cobra.Command{
-		Use:   "revoke ID",
-		Short: "Revoke a token: it stops working at once",
+		Use:   "revoke ID|NAME",
+		Short: "Revoke a token, named by its ID or its name: it stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var t api.TokenInfo
@@ -226,7 +227,15 @@ func newTokenRevokeCmd() *cobra.Command {
 					return err
 				}
 				defer s.Close()
-				tok, err := s.RevokeToken(cmd.Context(), args[0], time.Now())
+				list, err := s.ListTokens(cmd.Context())
+				if err != nil {
+					return err
+				}
+				id, err := tokenID(list, args[0])
+				if err != nil {
+					return err
+				}
+				tok, err := s.RevokeToken(cmd.Context(), id, time.Now())
 				if errors.Is(err, auth.ErrNotFound) {
 					return fmt.Errorf("no token %q: list them with gantry token list", args[0])
 				}
@@ -239,7 +248,19 @@ func newTokenRevokeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if t, err = c.RevokeToken(cmd.Context(), args[0]); err != nil {
+				infos, err := c.Tokens(cmd.Context())
+				if err != nil {
+					return err
+				}
+				list := make([]auth.Token, len(infos))
+				for i, ti := range infos {
+					list[i] = ti.Token
+				}
+				id, err := tokenID(list, args[0])
+				if err != nil {
+					return err
+				}
+				if t, err = c.RevokeToken(cmd.Context(), id); err != nil {
 					return err
 				}
 			}
@@ -253,6 +274,27 @@ func newTokenRevokeCmd() *cobra.Command {
 	r.addFlags(cmd, false)
 	o.addFlags(cmd)
 	return cmd
+}
+
+// tokenID returns the ID of the token arg names: its ID, or the name of
+// exactly one token that is not revoked yet.
+func tokenID(list []auth.Token, arg string) (string, error) {
+	var named []string
+	for _, t := range list {
+		if t.ID == arg {
+			return t.ID, nil
+		}
+		if t.Name == arg && t.RevokedAt.IsZero() {
+			named = append(named, t.ID)
+		}
+	}
+	switch len(named) {
+	case 0:
+		return "", fmt.Errorf("no token with ID or name %q: list them with gantry token list", arg)
+	case 1:
+		return named[0], nil
+	}
+	return "", fmt.Errorf("%d tokens are named %q (%s): revoke one by its ID", len(named), arg, strings.Join(named, ", "))
 }
 
 func printTokens(w io.Writer, ts []api.TokenInfo) {

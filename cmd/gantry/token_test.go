@@ -5,9 +5,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/server"
@@ -63,7 +65,15 @@ func TestTokenAndAuditCommands(t *testing.T) {
 	if out, err := runCLI(t, "token", "list", "--server", srv.APIURL()); err == nil || !strings.Contains(err.Error(), "no token") {
 		t.Errorf("token list without a token: %v, want an error saying there is no token\n%s", err, out)
 	}
-	out, err = runCLI(t, append([]string{"token", "create", "--role", "deployer", "--env", "staging", "--env", "production", "--name", "ci"}, remote...)...)
+	spec := filepath.Join(t.TempDir(), "gantry.yaml")
+	os.WriteFile(spec, []byte("apiVersion: gantry.dev/v1\nkind: App\nmetadata: {name: web}\nspec: {workload: {command: /bin/sleep}}\nenvironments: [{name: staging}, {name: production}]\n"), 0o644)
+	if out, err := runCLI(t, append([]string{"token", "create", "--role", "deployer", "--env", "nosuchenv"}, remote...)...); err == nil || !strings.Contains(err.Error(), `no applied app has an environment "nosuchenv"`) {
+		t.Errorf("token create --env nosuchenv before any apply: %v, want it refused\n%s", err, out)
+	}
+	if out, err := runCLI(t, append([]string{"apply", "-f", spec}, remote...)...); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, append([]string{"token", "create", "--role", "deployer", "--env", "staging", "--env", "production", "--name", "ci", "--expires", "30d"}, remote...)...)
 	if err != nil || !strings.Contains(out, "gantry_") || !strings.Contains(out, "deployer on staging, production") {
 		t.Fatalf("token create: %v\n%s", err, out)
 	}
@@ -77,8 +87,14 @@ func TestTokenAndAuditCommands(t *testing.T) {
 			id = f[0]
 		}
 	}
-	if out, err := runCLI(t, append([]string{"token", "revoke", id}, remote...)...); err != nil || !strings.Contains(out, "revoked") {
-		t.Errorf("token revoke %s: %v\n%s", id, err, out)
+	if !strings.Contains(out, "expires "+time.Now().Add(30*24*time.Hour).Local().Format(time.DateOnly)) {
+		t.Errorf("token list does not show ci expiring in 30 days:\n%s", out)
+	}
+	if out, err := runCLI(t, append([]string{"token", "revoke", "ci"}, remote...)...); err != nil || !strings.Contains(out, "token ci ("+id+") revoked") {
+		t.Errorf("token revoke ci (by name, ID %s): %v\n%s", id, err, out)
+	}
+	if out, err := runCLI(t, append([]string{"token", "revoke", "ci"}, remote...)...); err == nil || !strings.Contains(err.Error(), `no token with ID or name "ci"`) {
+		t.Errorf("token revoke ci a second time: %v, want no such token\n%s", err, out)
 	}
 	out, err = runCLI(t, append([]string{"audit", "list", "--action", "token.create"}, remote...)...)
 	if err != nil || !strings.Contains(out, "ops") || !strings.Contains(out, "201 ok") {
