@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -29,6 +30,8 @@ type clientConn struct {
 	p       *Proxy
 	conn    net.Conn
 	rio     *rawIO
+	tls     *tls.Conn     // the TLS session over conn; nil on a plain listener
+	rw      io.ReadWriter // tls, or rio
 	br      *bufio.Reader
 	bw      *bufio.Writer
 	fwd     forwarded // what the upstream is told about the client
@@ -47,17 +50,22 @@ type clientConn struct {
 func newClientConn(p *Proxy, c net.Conn) *clientConn {
 	cc := &clientConn{p: p, conn: c, rio: newRawIO(c), started: time.Now()}
 	cc.rio.writeTimeout = p.opts.ClientWriteTimeout
+	cc.rw = cc.rio
+	if p.tlsConfig != nil {
+		cc.tls = tls.Server(&rioConn{Conn: c, rio: cc.rio}, p.tlsConfig)
+		cc.rw = cc.tls
+	}
 	if v := clientReaders.Get(); v != nil {
 		cc.br = v.(*bufio.Reader)
-		cc.br.Reset(cc.rio)
+		cc.br.Reset(cc.rw)
 	} else {
-		cc.br = bufio.NewReaderSize(cc.rio, clientReadBuf)
+		cc.br = bufio.NewReaderSize(cc.rw, clientReadBuf)
 	}
 	if v := clientWriters.Get(); v != nil {
 		cc.bw = v.(*bufio.Writer)
-		cc.bw.Reset(cc.rio)
+		cc.bw.Reset(cc.rw)
 	} else {
-		cc.bw = bufio.NewWriterSize(cc.rio, clientWriteBuf)
+		cc.bw = bufio.NewWriterSize(cc.rw, clientWriteBuf)
 	}
 	cc.fwd = p.forwardedFor(c.RemoteAddr())
 	cc.idle.Store(true)
@@ -65,8 +73,11 @@ func newClientConn(p *Proxy, c net.Conn) *clientConn {
 }
 
 func (c *clientConn) close() {
-	if c.linger {
+	if c.linger && c.tls == nil {
 		lingerClose(c.conn)
+	}
+	if c.tls != nil {
+		c.tls.Close() // sends close_notify
 	}
 	c.conn.Close()
 	c.br.Reset(nil)
@@ -211,7 +222,7 @@ func (c *clientConn) tunnel(uc *upstreamConn) {
 		c.conn.Close()
 		close(done)
 	}()
-	io.Copy(c.rio, uc.br)
+	io.Copy(c.rw, uc.br)
 	uc.conn.Close()
 	c.conn.Close()
 	<-done

@@ -52,9 +52,14 @@
 // room, else the newcomer gets 503; running out of file descriptors does
 // the same and backs off instead of spinning.
 //
+// With Options.TLS the listener terminates TLS (1.2 and 1.3, ALPN
+// http/1.1) with a certificate loaded from files and reloaded when they
+// change; connections already open keep theirs. Upstreams are spoken to in
+// plain HTTP/1.1.
+//
 // Limits: request bodies are sent before the response is read (no
 // full-duplex exchange; an upstream that answers early, e.g. 413, is still
-// relayed); HTTP/2 is not spoken on either side; request heads are limited
+// relayed); HTTP/2 is not spoken on either side (ALPN never offers h2); request heads are limited
 // to 8 KiB (431) and response heads to 16 KiB (502); trailers are dropped;
 // upgraded (WebSocket) connections have no read timeout.
 package proxy

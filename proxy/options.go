@@ -64,6 +64,13 @@ type Options struct {
 	// open-file limit (each client connection may hold an upstream one), at
 	// least 64.
 	MaxConns int
+	// TLS, when set, makes the listener terminate TLS with the certificate in
+	// these files, loaded again when they change (checked at most once a
+	// second, on a handshake; connections keep the certificate they began
+	// with). Clients speak HTTP/1.1 over TLS 1.2 or 1.3 (ALPN offers
+	// http/1.1 only) and upstreams get X-Forwarded-Proto: https. Nil:
+	// plain HTTP.
+	TLS *TLSFiles
 	// TrustedProxies lists the addresses of proxies in front of this one
 	// (a load balancer, a CDN) whose X-Forwarded-For, X-Forwarded-Proto,
 	// X-Forwarded-Host, Forwarded and X-Real-IP headers are kept: the
@@ -141,6 +148,9 @@ func (o Options) validate() error {
 // connecting from addr.
 func (p *Proxy) forwardedFor(addr net.Addr) forwarded {
 	f := forwarded{proto: "http"}
+	if p.tlsConfig != nil {
+		f.proto = "https"
+	}
 	ap, err := netip.ParseAddrPort(addr.String())
 	if err != nil {
 		f.ip = []byte(addr.String())

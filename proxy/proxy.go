@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,8 @@ type Proxy struct {
 	routing  atomic.Pointer[routing]
 	noRoute  *revStats // requests no revision could take (revision 0)
 	rejected rejections
+	// tlsConfig terminates TLS on client connections; nil: plain HTTP.
+	tlsConfig *tls.Config
 
 	mu        sync.Mutex
 	stats     map[int]*revStats
@@ -38,6 +41,17 @@ func Listen(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
+	var tc *tls.Config
+	if opts.TLS != nil {
+		var err error
+		if tc, err = tlsConfig(*opts.TLS, func(format string, args ...any) {
+			if opts.Logf != nil {
+				opts.Logf("proxy "+opts.Name+": "+format, args...)
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("proxy %s: %w", opts.Name, err)
+		}
+	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("proxy %s: listen on %s: %w", opts.Name, opts.Addr, err)
@@ -48,6 +62,7 @@ func Listen(opts Options) (*Proxy, error) {
 		stats:     map[int]*revStats{},
 		endpoints: map[string]*endpoint{},
 		conns:     map[*clientConn]struct{}{},
+		tlsConfig: tc,
 	}
 	p.noRoute = p.statsFor(0, "")
 	p.routing.Store(&routing{})
