@@ -105,7 +105,7 @@ func (b *Backend) start(rev rollout.Revision, version string, knobs sample.Knobs
 			owner.changed(in.info.App, in.info.Env)
 		}
 	}()
-	b.event(in.info, rollout.Normal, "InstanceStarted", "instance %s of revision %d started on %s", id, rev.Number, in.info.Addr)
+	b.event(in.info, rollout.Normal, rollout.ReasonInstanceStarted, "instance %s of revision %d started on %s", id, rev.Number, in.info.Addr)
 	b.supervise(in)
 	return nil
 }
@@ -171,7 +171,7 @@ func (b *Backend) stopLocked(in *instance) {
 		b.c.mu.Lock()
 		delete(b.c.instances, in.info.ID)
 		b.c.mu.Unlock()
-		b.event(in.info, rollout.Normal, "InstanceStopped", "instance %s of revision %d stopped", in.info.ID, in.info.Revision)
+		b.event(in.info, rollout.Normal, rollout.ReasonInstanceStopped, "instance %s of revision %d stopped", in.info.ID, in.info.Revision)
 		b.changed(in.info.App, in.info.Env)
 	}()
 }
@@ -218,7 +218,7 @@ func (b *Backend) Recover(ctx context.Context, lookup backend.RevisionLookup) er
 			in.rev = rev
 		}
 		b.c.mu.Unlock()
-		b.event(in.info, rollout.Normal, "InstanceAdopted", "instance %s of revision %d adopted", in.info.ID, in.info.Revision)
+		b.event(in.info, rollout.Normal, rollout.ReasonInstanceAdopted, "instance %s of revision %d adopted", in.info.ID, in.info.Revision)
 		if err != nil {
 			b.c.mu.Lock()
 			b.stopLocked(in)
@@ -286,7 +286,7 @@ func (b *Backend) changed(app, env string) {
 	}
 }
 
-func (b *Backend) event(info rollout.Instance, typ rollout.EventType, reason, format string, args ...any) {
+func (b *Backend) event(info rollout.Instance, typ rollout.EventType, reason rollout.Reason, format string, args ...any) {
 	if b.opts.Event != nil {
 		b.opts.Event(rollout.Event{Time: time.Now(), App: info.App, Env: info.Env, Type: typ, Reason: reason,
 			Message: fmt.Sprintf(format, args...), Actor: "gantry"})
