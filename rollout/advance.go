@@ -50,6 +50,11 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	instances := e.opts.Backend.Instances(r.App, r.Env)
 	counts := CountInstances(instances, now, target.Spec.MinReady())
 
+	if err, ok := e.unstartable[revisionKey{r.App, r.Env, r.ToRevision}]; ok {
+		_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonInstanceStartFailed,
+			Message: fmt.Sprintf("revision %d (%s) cannot start, so it is not retried: %v", target.Number, target.Version, err)})
+		return err
+	}
 	if v := CheckHealth(HealthInput{
 		Now: now, Rollout: r, Target: target, Instances: instances,
 		CrashLoopRestarts: e.opts.CrashLoopRestarts,

@@ -1,17 +1,24 @@
 package rollout
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"time"
 )
+
+// ErrCannotStart marks a Backend.Scale error that retrying cannot fix.
+var ErrCannotStart = errors.New("cannot start")
 
 // Backend runs instances of revisions: local processes, or Kubernetes
 // Deployments. Implementations pass the suite in backend/backendtest.
 type Backend interface {
 	// Scale sets how many instances of rev should run. It returns once the
 	// wish is recorded; instances start and stop in the background. Stopping
-	// is graceful: out of traffic first, drained, then terminated.
+	// is graceful: out of traffic first, drained, then terminated. An error
+	// wrapping ErrCannotStart says rev's instances can never start (its
+	// command is not found or not executable, its workload does not
+	// render): retrying cannot help, so the engine ends the rollout at once.
 	Scale(ctx context.Context, rev Revision, replicas int) error
 	// Instances returns a snapshot of an app's instances in an environment,
 	// of every revision, including those still terminating.

@@ -52,7 +52,10 @@ type Engine struct {
 	revisions map[revisionKey]Revision
 	progress  map[int64]progressMark
 	scaled    map[revisionKey]int
-	analyses  map[int64]*analysisRun
+	// unstartable holds the ErrCannotStart error of each revision whose
+	// instances cannot start, so it is acted on (and logged) once.
+	unstartable map[revisionKey]error
+	analyses    map[int64]*analysisRun
 	// databaseJobs are the running database jobs (database.go); nil until the first.
 	databaseJobs *dbJobs
 }
@@ -92,12 +95,13 @@ func New(opts Options) (*Engine, error) {
 		opts.Logf = func(string, ...any) {}
 	}
 	return &Engine{
-		opts:      opts,
-		kick:      make(chan struct{}, 1),
-		revisions: map[revisionKey]Revision{},
-		progress:  map[int64]progressMark{},
-		scaled:    map[revisionKey]int{},
-		analyses:  map[int64]*analysisRun{},
+		opts:        opts,
+		kick:        make(chan struct{}, 1),
+		revisions:   map[revisionKey]Revision{},
+		progress:    map[int64]progressMark{},
+		scaled:      map[revisionKey]int{},
+		unstartable: map[revisionKey]error{},
+		analyses:    map[int64]*analysisRun{},
 	}, nil
 }
 
@@ -291,11 +295,21 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 			errs = append(errs, err)
 			continue
 		}
+		k := revisionKey{r.App, r.Env, n}
 		if err := e.opts.Backend.Scale(ctx, rev, c); err != nil {
+			if errors.Is(err, ErrCannotStart) {
+				// Not retried: a rollout to rev ends at once (advance);
+				// said once, not on every tick.
+				if _, known := e.unstartable[k]; !known {
+					e.unstartable[k] = err
+					e.opts.Logf("%s/%s: revision %d (%s) cannot start: %v", r.App, r.Env, n, rev.Version, err)
+				}
+				continue
+			}
 			errs = append(errs, fmt.Errorf("scale revision %d to %d: %w", n, c, err))
 			continue
 		}
-		k := revisionKey{r.App, r.Env, n}
+		delete(e.unstartable, k)
 		if prev, ok := e.scaled[k]; !ok || prev != c {
 			// After a restart, instances already at the count are no news.
 			if ok || c != running[n] {

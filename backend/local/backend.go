@@ -143,7 +143,7 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
+		return fmt.Errorf("scale %s/%s revision %d: %w: %w", rev.App, rev.Env, rev.Number, rollout.ErrCannotStart, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return err

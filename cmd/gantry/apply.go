@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/spec"
 )
 
 func init() { register(newApplyCmd) }
@@ -44,6 +46,11 @@ With --dry-run, print what would change, field by field, and change nothing
 			src, err := os.ReadFile(file)
 			if err != nil {
 				return fmt.Errorf("read spec: %w (pass the file with -f)", err)
+			}
+			if app, err := spec.Parse(file, src); err == nil {
+				for _, w := range commandWarnings(file, app, ".") {
+					fmt.Fprintln(cmd.ErrOrStderr(), w)
+				}
 			}
 			res, err := c.Apply(cmd.Context(), file, src)
 			if err != nil {

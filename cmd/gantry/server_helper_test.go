@@ -25,7 +25,7 @@ func startServer(t *testing.T, extra ...string) (env []string, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "server.log"))
+	logf, err := os.Create(filepath.Join(data, "server.log")) // the server's stderr: its log
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func init() { register(newValidateCmd) }
 
 // newValidateCmd checks a gantry.yaml locally, without a server.
 func newValidateCmd() *cobra.Command {
-	var file, output string
+	var file, output, baseDir string
 	cmd := &cobra.Command{
 		Use:   "validate [-f FILE] [-o json]",
 		Short: "Check a gantry.yaml and report every problem with its file:line:column",
@@ -28,6 +28,10 @@ func newValidateCmd() *cobra.Command {
 				return fmt.Errorf("--output %q is not supported: use json, or leave it out for text", output)
 			}
 			rep := validateFile(file)
+			if rep.Valid {
+				app, _ := spec.ParseFile(file)
+				rep.Warnings = commandWarnings(file, app, baseDir)
+			}
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
@@ -36,6 +40,9 @@ func newValidateCmd() *cobra.Command {
 				}
 			} else if rep.Valid {
 				fmt.Fprintln(cmd.OutOrStdout(), rep.summary())
+				for _, w := range rep.Warnings {
+					fmt.Fprintln(cmd.ErrOrStderr(), w)
+				}
 			} else {
 				for _, e := range rep.Errors {
 					fmt.Fprintln(cmd.ErrOrStderr(), e)
@@ -49,6 +56,7 @@ func newValidateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "gantry.yaml", "gantry.yaml to check")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json, or empty for text")
+	cmd.Flags().StringVar(&baseDir, "base-dir", ".", "directory relative workload commands resolve from, as gantry server --base-dir")
 	return cmd
 }
 
@@ -59,6 +67,9 @@ type validateReport struct {
 	App          string             `json:"app,omitempty"`
 	Environments []validatedEnv     `json:"environments,omitempty"`
 	Errors       []*spec.FieldError `json:"errors"`
+	// Warnings name what is valid but will not work here, such as a
+	// workload command that is not found.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // validatedEnv is one environment as it resolves.
