@@ -5,7 +5,8 @@
 #
 # Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
 # PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
-# worker_processes; default: the number of cores).
+# worker_processes; default: the number of cores), TLS (1: also compare
+# both terminating TLS with the same certificate; 0: plain HTTP only).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -13,6 +14,7 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 PROCS=${PROCS:-$(nproc)}
+TLS=${TLS:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
@@ -70,6 +72,18 @@ GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
 GANTRY=$(wait_addr "$TMP/gantry.addr")
 
+# The TLS case: one self-signed P-256 certificate for both proxies.
+if [ "$TLS" = 1 ]; then
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 \
+		-cert "$TMP/cert.pem" -key "$TMP/key.pem" >"$TMP/gantry-tls.addr" 2>"$TMP/gantry-tls.log" &
+	PIDS+=($!)
+	GANTRY_TLS=$(wait_addr "$TMP/gantry-tls.addr")
+	NGINX_TLS_PORT=$("$TMP/upstream" -free-port)
+fi
+
 # nginx: as many workers as gantry's GOMAXPROCS (PROCS), so both proxies
 # may use the same number of cores. Upstream
 # keep-alive pool (256) above the client concurrency, HTTP/1.1 upstream with
@@ -100,6 +114,10 @@ http {
 	}
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
+		$( [ "$TLS" = 1 ] && echo "listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		ssl_certificate $TMP/cert.pem;
+		ssl_certificate_key $TMP/key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;" )
 		location / {
 			proxy_pass http://app;
 			proxy_http_version 1.1;
@@ -119,25 +137,36 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/" || { echo "proxy.sh: nginx did not start:" >&2; cat "$TMP/nginx/error.log" >&2; exit 1; }
 curl -fsS -o /dev/null "http://$GANTRY/" || { echo "proxy.sh: gantry proxy does not answer" >&2; exit 1; }
 
-declare -A TARGET=([direct]="$STABLE" [nginx]="127.0.0.1:$NGINX_PORT" [gantry]="$GANTRY")
+declare -A TARGET=([direct]="http://$STABLE/" [nginx]="http://127.0.0.1:$NGINX_PORT/" [gantry]="http://$GANTRY/")
+NAMES=(direct nginx gantry)
+if [ "$TLS" = 1 ]; then
+	TARGET[nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
+	TARGET[gantry-tls]="https://$GANTRY_TLS/"
+	NAMES+=(nginx-tls gantry-tls)
+	curl -kfsS -o /dev/null "${TARGET[nginx-tls]}" || { echo "proxy.sh: nginx does not answer over TLS" >&2; exit 1; }
+	curl -kfsS -o /dev/null "${TARGET[gantry-tls]}" || { echo "proxy.sh: gantry does not answer over TLS" >&2; exit 1; }
+fi
 declare -A RPS P99
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, $REPS interleaved repetitions; gantry GOMAXPROCS=$PROCS, nginx worker_processes $WORKERS; cores: $(nproc)"
 for rep in $(seq "$REPS"); do
-	for name in direct nginx gantry; do
-		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://${TARGET[$name]}/" 2>&1)
+	for name in "${NAMES[@]}"; do
+		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${TARGET[$name]}" 2>&1)
 		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 		errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
-		printf "run %d %-7s %10.0f req/s  p99 %-8s %s\n" "$rep" "$name" "$rps" "$p99" "$errs"
+		printf "run %d %-10s %10.0f req/s  p99 %-8s %s\n" "$rep" "$name" "$rps" "$p99" "$errs"
 		RPS[$name]+="$rps "
 		P99[$name]+="$p99 "
 	done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-for name in direct nginx gantry; do
-	printf "median %-7s %10.0f req/s  p99s: %s\n" "$name" "$(median <<<"${RPS[$name]}")" "${P99[$name]}"
+for name in "${NAMES[@]}"; do
+	printf "median %-10s %10.0f req/s  p99s: %s\n" "$name" "$(median <<<"${RPS[$name]}")" "${P99[$name]}"
 done
 kill "$GANTRY_PID" 2>/dev/null && wait "$GANTRY_PID" 2>/dev/null || true
 sed 's/^/gantry stats: /' "$TMP/gantry.log" | grep -i "revision" || true
 awk -v g="$(median <<<"${RPS[gantry]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry/nginx: %.2f\n", g / n}'
+if [ "$TLS" = 1 ]; then
+	awk -v g="$(median <<<"${RPS[gantry-tls]}")" -v n="$(median <<<"${RPS[nginx-tls]}")" 'BEGIN {printf "ratio gantry/nginx over TLS: %.2f\n", g / n}'
+fi

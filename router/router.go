@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
@@ -66,6 +67,32 @@ type Environment struct {
 	// PreviewListen is the preview listener's address when Preview is set;
 	// empty or port 0: a free loopback port.
 	PreviewListen string
+	// Listener configures the main listener's timeouts, connection cap,
+	// trusted proxies and TLS; its zero value means the router's defaults.
+	// A change takes effect when the listener is next opened (a changed
+	// Listen address, or a restart).
+	Listener Listener
+}
+
+// Listener is how an environment's listener treats clients and upstreams.
+// Zero durations and counts mean the router's defaults.
+type Listener struct {
+	// HeaderTimeout, BodyTimeout, ConnectTimeout, ResponseHeaderTimeout,
+	// UpstreamTimeout, ClientWriteTimeout and IdleTimeout bound, in turn:
+	// reading a request head; a stall of a request body; connecting to an
+	// instance; an instance's wait before its response head; a stall of
+	// its response body; a client's stall in taking its response; a
+	// client's keep-alive idle time between requests.
+	HeaderTimeout, BodyTimeout, ConnectTimeout, ResponseHeaderTimeout time.Duration
+	UpstreamTimeout, ClientWriteTimeout, IdleTimeout                  time.Duration
+	// MaxConns caps the client connections served at once.
+	MaxConns int
+	// TrustedProxies are the proxies in front whose forwarded headers are
+	// kept; empty: none.
+	TrustedProxies []netip.Prefix
+	// CertFile and KeyFile, when set, terminate TLS with this PEM
+	// certificate and key, reloaded when the files change.
+	CertFile, KeyFile string
 }
 
 // RevisionStats is what one revision served in one environment.

@@ -39,6 +39,7 @@ func (r *routes) open(app spec.App) error {
 			App: app.Metadata.Name, Name: e.Name,
 			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie,
 			Preview: d.Preview, PreviewListen: d.PreviewListen,
+			Listener: listener(e.Proxy),
 		}
 		if err := r.router.Open(re); err != nil {
 			return err
@@ -46,6 +47,26 @@ func (r *routes) open(app spec.App) error {
 		r.changed(app.Metadata.Name, e.Name)
 	}
 	return nil
+}
+
+// listener maps an environment's proxy settings (validated) to the router's.
+func listener(p spec.ProxyConfig) router.Listener {
+	d := p.Timeouts.Durations()
+	l := router.Listener{
+		HeaderTimeout: d.Header, BodyTimeout: d.Body, ConnectTimeout: d.Connect,
+		ResponseHeaderTimeout: d.ResponseHeader, UpstreamTimeout: d.Upstream,
+		ClientWriteTimeout: d.ClientWrite, IdleTimeout: d.KeepAlive,
+		MaxConns: p.MaxConnections,
+	}
+	for _, s := range p.TrustedProxies {
+		if pfx, err := spec.ParseTrustedProxy(s); err == nil {
+			l.TrustedProxies = append(l.TrustedProxies, pfx)
+		}
+	}
+	if p.TLS != nil {
+		l.CertFile, l.KeyFile = p.TLS.CertFile, p.TLS.KeyFile
+	}
+	return l
 }
 
 // changed gives the router an environment's instances as they are now;

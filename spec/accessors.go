@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -168,4 +169,45 @@ func (t SmokeTest) HTTPMethod() string {
 		return DefaultSmokeTestMethod
 	}
 	return t.Method
+}
+
+// byName returns the timeouts by their field names in the spec.
+func (t ProxyTimeouts) byName() map[string]string {
+	return map[string]string{
+		"header": t.Header, "body": t.Body, "connect": t.Connect, "responseHeader": t.ResponseHeader,
+		"upstream": t.Upstream, "clientWrite": t.ClientWrite, "keepAlive": t.KeepAlive,
+	}
+}
+
+// ProxyDurations are ProxyTimeouts parsed; zero means unset (the proxy's
+// default).
+type ProxyDurations struct {
+	Header, Body, Connect, ResponseHeader, Upstream, ClientWrite, KeepAlive time.Duration
+}
+
+// Durations returns the timeouts parsed. Validate has checked them; an
+// invalid one reads as unset.
+func (t ProxyTimeouts) Durations() ProxyDurations {
+	parse := func(s string) time.Duration {
+		d, _ := time.ParseDuration(s)
+		return max(d, 0)
+	}
+	return ProxyDurations{
+		Header: parse(t.Header), Body: parse(t.Body), Connect: parse(t.Connect),
+		ResponseHeader: parse(t.ResponseHeader), Upstream: parse(t.Upstream),
+		ClientWrite: parse(t.ClientWrite), KeepAlive: parse(t.KeepAlive),
+	}
+}
+
+// ParseTrustedProxy parses a trustedProxies entry: a CIDR range, or one
+// address (a range of one).
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }

@@ -1069,6 +1069,48 @@ metadata: {name: api
 			line: 3, col: 0, path: "", fragment: "YAML syntax: did not find expected ',' or '}'",
 		},
 		{
+			name: "proxy timeout not a duration",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+environments:
+- name: dev
+  proxy:
+    timeouts: {header: ten}
+`,
+			line: 9, col: 16, path: "environments[0].proxy.timeouts.header", fragment: `"ten" is not a positive duration`,
+		},
+		{
+			name: "trusted proxy not a range",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+environments:
+- name: dev
+  proxy:
+    trustedProxies: [10.0.0.0/8, lb.example]
+`,
+			line: 9, col: 34, path: "environments[0].proxy.trustedProxies[1]", fragment: `"lb.example" is not an address or CIDR range`,
+		},
+		{
+			name: "tls without a key",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+environments:
+- name: dev
+  proxy:
+    tls: {certFile: cert.pem}
+`,
+			line: 9, col: 5, path: "environments[0].proxy.tls", fragment: "certFile and keyFile are both required",
+		},
+		{
 			name: "empty file",
 			yaml: "# nothing yet\n",
 			line: 1, col: 1, path: "", fragment: "empty file",

@@ -278,4 +278,49 @@ type ProxyConfig struct {
 	Listen string `json:"listen,omitempty"`
 	// StickyCookie, when set, pins a client to one revision by this cookie.
 	StickyCookie string `json:"stickyCookie,omitempty"`
+	// Timeouts overrides the proxy's nginx-like timeouts; unset ones keep
+	// their defaults.
+	Timeouts ProxyTimeouts `json:"timeouts,omitempty"`
+	// MaxConnections caps the client connections served at once; beyond
+	// it idle keep-alive connections are closed, else newcomers get 503.
+	// 0: half the server's open-file limit.
+	MaxConnections int `json:"maxConnections,omitempty"`
+	// TrustedProxies lists the addresses or CIDR ranges (such as
+	// "10.0.0.0/8") of proxies in front of gantry whose X-Forwarded-For,
+	// -Proto, -Host, Forwarded and X-Real-IP headers are kept. Empty: those
+	// headers are replaced for every client.
+	TrustedProxies []string `json:"trustedProxies,omitempty"`
+	// TLS, when set, terminates TLS on the listener.
+	TLS *ProxyTLS `json:"tls,omitempty"`
+}
+
+// ProxyTimeouts are the proxy's timeouts, each a duration such as "30s";
+// empty: the default in parentheses.
+type ProxyTimeouts struct {
+	// Header bounds reading a request head (60s); then 408.
+	Header string `json:"header,omitempty"`
+	// Body is the longest a request body may stall (60s); then 408.
+	Body string `json:"body,omitempty"`
+	// Connect bounds connecting to an instance (2s); then 504.
+	Connect string `json:"connect,omitempty"`
+	// ResponseHeader bounds an instance's wait before its response head
+	// (60s); then 504, counted to the revision.
+	ResponseHeader string `json:"responseHeader,omitempty"`
+	// Upstream is the longest an instance's response body may stall (60s).
+	Upstream string `json:"upstream,omitempty"`
+	// ClientWrite is the longest a client may take nothing of its
+	// response (60s); then the connection is closed.
+	ClientWrite string `json:"clientWrite,omitempty"`
+	// KeepAlive is how long a client connection may sit idle between
+	// requests (75s).
+	KeepAlive string `json:"keepAlive,omitempty"`
+}
+
+// ProxyTLS names the PEM files of the certificate the proxy presents. They
+// are loaded again when they change, without dropping connections.
+type ProxyTLS struct {
+	// CertFile holds the certificate chain, leaf first.
+	CertFile string `json:"certFile"`
+	// KeyFile holds the leaf's private key.
+	KeyFile string `json:"keyFile"`
 }

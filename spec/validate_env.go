@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 )
 
 func (v *validator) environments(a *App) {
@@ -30,6 +31,7 @@ func (v *validator) environments(a *App) {
 		if c := e.Proxy.StickyCookie; c != "" && !validCookieName(c) {
 			v.add(joinField(path, "proxy.stickyCookie"), "%q is not a valid cookie name; use letters, digits, '-' and '_', such as gantry-revision", c)
 		}
+		v.proxyLimits(joinField(path, "proxy"), e.Proxy)
 		v.environmentOverrides(path, &a.Environments[i], a.Spec)
 	}
 	v.workloadForBackends(a)
@@ -184,4 +186,28 @@ func validCookieName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// proxyLimits checks an environment's proxy timeouts, connection cap,
+// trusted proxies and TLS files.
+func (v *validator) proxyLimits(path string, p ProxyConfig) {
+	for name, val := range p.Timeouts.byName() {
+		if val == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(val); err != nil || d <= 0 {
+			v.add(joinField(path, "timeouts."+name), "%q is not a positive duration; use for example 30s or 2m, or leave it out for the default", val)
+		}
+	}
+	if p.MaxConnections < 0 {
+		v.add(joinField(path, "maxConnections"), "%d is negative; use a positive number, or 0 for the default", p.MaxConnections)
+	}
+	for i, s := range p.TrustedProxies {
+		if _, err := ParseTrustedProxy(s); err != nil {
+			v.add(fmt.Sprintf("%s[%d]", joinField(path, "trustedProxies"), i), "%q is not an address or CIDR range; use for example 10.0.0.0/8 or 192.0.2.7", s)
+		}
+	}
+	if t := p.TLS; t != nil && (t.CertFile == "" || t.KeyFile == "") {
+		v.add(joinField(path, "tls"), "certFile and keyFile are both required; name the PEM certificate and key files")
+	}
 }

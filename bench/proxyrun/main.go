@@ -4,6 +4,7 @@
 // SIGINT, each revision's request count and p99 on standard error.
 //
 //	proxyrun -addr 127.0.0.1:0 -stable 127.0.0.1:9001 -canary 127.0.0.1:9002 -weights 95/5
+//	proxyrun ... -cert cert.pem -key key.pem   # terminate TLS
 package main
 
 import (
@@ -28,6 +29,8 @@ func main() {
 	weights := flag.String("weights", "95/5", "stable/canary weights")
 	sticky := flag.String("sticky-cookie", "", "sticky cookie name; empty: none")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
+	cert := flag.String("cert", "", "terminate TLS with this PEM certificate file (with -key); empty: plain HTTP")
+	key := flag.String("key", "", "PEM private key file of -cert")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -39,14 +42,18 @@ func main() {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*addr, *stable, *canary, *weights, *sticky); err != nil {
+	var tlsFiles *proxy.TLSFiles
+	if *cert != "" || *key != "" {
+		tlsFiles = &proxy.TLSFiles{CertFile: *cert, KeyFile: *key}
+	}
+	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles); err != nil {
 		fmt.Fprintln(os.Stderr, "proxyrun:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr, stable, canary, weights, sticky string) error {
+func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles) error {
 	if stable == "" || canary == "" {
 		return fmt.Errorf("-stable and -canary are required (host:port of each upstream)")
 	}
@@ -60,6 +67,7 @@ func run(addr, stable, canary, weights, sticky string) error {
 		Addr:         addr,
 		Name:         "bench",
 		StickyCookie: sticky,
+		TLS:          tlsFiles,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, format+"\n", args...)
 		},

@@ -68,12 +68,9 @@ func (r *Router) Open(e router.Environment) error {
 	old, had := r.envs[k]
 	route := old
 	if !had || old.listen != listen {
-		p, err := proxy.Listen(proxy.Options{
-			Addr:         listen,
-			Name:         e.App + "/" + e.Name,
-			StickyCookie: e.StickyCookie,
-			Logf:         r.logf,
-		})
+		opts := listenerOptions(e.Listener)
+		opts.Addr, opts.Name, opts.StickyCookie, opts.Logf = listen, e.App+"/"+e.Name, e.StickyCookie, r.logf
+		p, err := proxy.Listen(opts)
 		if err != nil {
 			return fmt.Errorf("environment %s: open proxy on %s (environments[].proxy.listen): %w", e.Name, listen, err)
 		}
@@ -115,6 +112,20 @@ func (r *Router) openPreview(e router.Environment, route *envRoute) error {
 	shutdown(route.preview)
 	route.preview, route.previewListen = nil, ""
 	return nil
+}
+
+// listenerOptions maps an environment's listener settings to the proxy's.
+func listenerOptions(l router.Listener) proxy.Options {
+	o := proxy.Options{
+		HeaderTimeout: l.HeaderTimeout, BodyTimeout: l.BodyTimeout, DialTimeout: l.ConnectTimeout,
+		ResponseHeaderTimeout: l.ResponseHeaderTimeout, UpstreamTimeout: l.UpstreamTimeout,
+		ClientWriteTimeout: l.ClientWriteTimeout, IdleTimeout: l.IdleTimeout,
+		MaxConns: l.MaxConns, TrustedProxies: l.TrustedProxies,
+	}
+	if l.CertFile != "" {
+		o.TLS = &proxy.TLSFiles{CertFile: l.CertFile, KeyFile: l.KeyFile}
+	}
+	return o
 }
 
 func orFree(addr string) string {
