@@ -157,7 +157,7 @@ func (l *authLimiter) suppress(src string, w *failWindow) {
 	if w.suppressed > 1 {
 		return // already scheduled
 	}
-	time.AfterFunc(time.Until(w.start.Add(l.lim.Window))+time.Millisecond, func() {
+	time.AfterFunc(w.start.Add(l.lim.Window).Sub(l.now())+time.Millisecond, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		l.flushLocked(src, w)
