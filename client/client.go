@@ -82,40 +82,11 @@ func IsNotFound(err error) bool {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	resp, err := c.send(ctx, c.http, method, path, in)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.actor != "" {
-		req.Header.Set("X-Gantry-Actor", c.actor)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach gantry server at %s (is `gantry server` running? set --server or GANTRY_SERVER): %w", c.base, err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if json.Unmarshal(raw, &eb) != nil || eb.Error.Message == "" {
-			return &Error{Status: resp.StatusCode, Body: api.Error{Code: "http_" + strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(raw))}}
-		}
-		return &Error{Status: resp.StatusCode, Body: eb.Error}
-	}
 	if out == nil {
 		return nil
 	}
@@ -127,6 +98,46 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("decode answer to %s %s: %w", method, path, err)
 	}
 	return nil
+}
+
+// send makes one request with hc and returns the response of a 2xx
+// answer, whose body the caller closes; any other answer is an *Error.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.actor != "" {
+		req.Header.Set("X-Gantry-Actor", c.actor)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach gantry server at %s (is `gantry server` running? set --server or GANTRY_SERVER): %w", c.base, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		var eb api.ErrorBody
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(raw, &eb) != nil || eb.Error.Message == "" {
+			return nil, &Error{Status: resp.StatusCode, Body: api.Error{Code: "http_" + strconv.Itoa(resp.StatusCode), Message: strings.TrimSpace(string(raw))}}
+		}
+		return nil, &Error{Status: resp.StatusCode, Body: eb.Error}
+	}
+	return resp, nil
 }
 
 func envPath(app, env string) string {
@@ -213,6 +224,19 @@ func (c *Client) Events(ctx context.Context, app, env string, after, rolloutID i
 // Logs copies the last tailBytes of an instance's log to w.
 func (c *Client) Logs(ctx context.Context, app, env, instance string, tailBytes int64, w io.Writer) error {
 	return c.do(ctx, http.MethodGet, envPath(app, env)+"/instances/"+url.PathEscape(instance)+"/logs?tailBytes="+strconv.FormatInt(tailBytes, 10), nil, w)
+}
+
+// FollowLogs streams an instance's log from tailBytes before its end (0:
+// from its beginning) and goes on with new output until ctx ends or the
+// stream is closed. Unlike the other calls it has no timeout.
+func (c *Client) FollowLogs(ctx context.Context, app, env, instance string, tailBytes int64) (io.ReadCloser, error) {
+	q := url.Values{"tailBytes": {strconv.FormatInt(tailBytes, 10)}, "follow": {"true"}}
+	resp, err := c.send(ctx, &http.Client{Transport: c.http.Transport}, http.MethodGet,
+		envPath(app, env)+"/instances/"+url.PathEscape(instance)+"/logs?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
 
 // WaitRollout polls rollout id until its phase is final or ctx ends,

@@ -117,10 +117,17 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if opts.Backends == nil {
 		opts.Backends = defaultBackends(opts)
 	}
+	// The API's port first: a server that cannot listen creates nothing
+	// (no data directory, no state database, no admin token).
+	ln, err := net.Listen("tcp", opts.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the API on %s (--listen): %w; nothing was created", opts.APIAddr, err)
+	}
 	if err := secureDataDir(opts.DataDir, opts.Logf); err != nil {
+		ln.Close()
 		return nil, err
 	}
-	s = &Server{opts: opts}
+	s = &Server{opts: opts, ln: ln}
 	built := s // s is nil once an error is returned
 	defer func() {
 		if err != nil {
@@ -149,9 +156,6 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	s.metrics = newMetrics(s.flags)
-	if s.ln, err = net.Listen("tcp", opts.APIAddr); err != nil {
-		return nil, fmt.Errorf("listen for the API on %s (--listen): %w", opts.APIAddr, err)
-	}
 	s.self = leader.Info{ID: serverID(s.ln), APIURL: opts.AdvertiseURL}
 	if s.self.APIURL == "" {
 		s.self.APIURL = s.APIURL()

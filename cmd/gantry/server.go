@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"log"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -14,9 +15,21 @@ import (
 
 func init() { register(newServerCmd) }
 
+// newLogger returns the server's structured logger: log/slog with a text
+// (key=value) or JSON handler on w.
+func newLogger(w io.Writer, format string) (*slog.Logger, error) {
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
 func newServerCmd() *cobra.Command {
 	var opts server.Options
-	var database, passwordFile string
+	var database, passwordFile, logFormat string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the gantry server: API, rollout engine, proxies and the local backend",
@@ -35,8 +48,11 @@ it dies. See docs/ha.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			logger := log.New(os.Stderr, "gantry: ", log.LstdFlags)
-			opts.Logf = logger.Printf
+			logger, err := newLogger(os.Stderr, logFormat)
+			if err != nil {
+				return err
+			}
+			opts.Logf = func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
 			opts.Version = gantryVersion()
 			if opts.StateDatabase, err = server.ParseStateDatabase(database, opts.DataDir, passwordFile); err != nil {
 				return err
@@ -47,9 +63,14 @@ it dies. See docs/ha.md.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "gantry server %s: API on %s, data in %s, state in %s, %s\n",
 				opts.Version, s.APIURL(), opts.DataDir, opts.StateDatabase.Redacted(), s.Role())
-			return s.Run(ctx)
+			logger.Info("server started", "version", opts.Version, "api", s.APIURL(), "data", opts.DataDir,
+				"state", opts.StateDatabase.Redacted(), "role", fmt.Sprint(s.Role()))
+			err = s.Run(ctx)
+			logger.Info("server stopped", "instances", map[bool]string{true: "stopped", false: "left running for the next server to adopt"}[opts.StopInstancesOnExit])
+			return err
 		},
 	}
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "server log format on stderr: text (key=value) or json (one object per line)")
 	cmd.Flags().StringVar(&opts.DataDir, "data", ".gantry", "data directory: state database and instance logs")
 	cmd.Flags().StringVar(&opts.APIAddr, "listen", server.DefaultAPIAddr, "API listen address")
 	cmd.Flags().StringVar(&opts.BaseDir, "base-dir", "", "directory relative workload paths are resolved from (default: current directory)")
