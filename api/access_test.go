@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/audit"
@@ -450,5 +453,29 @@ func TestHandler_unknownRoutesAndMethodsNeedAToken(t *testing.T) {
 		if code, _ := errorCode(t, w); w.Code != http.StatusNotFound || code != api.CodeNotFound {
 			t.Errorf("%s %s with a token: %d %s, want 404 not_found", tc.method, tc.path, w.Code, code)
 		}
+	}
+}
+
+// TestOpenAPI_reasons checks that the Reason schema lists every reason of
+// rollout.Reasons, in order, and no other.
+func TestOpenAPI_reasons(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Reason struct {
+					Enum []string `yaml:"enum"`
+				} `yaml:"Reason"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(api.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range rollout.Reasons {
+		want = append(want, string(r.Reason))
+	}
+	if got := doc.Components.Schemas.Reason.Enum; !slices.Equal(got, want) {
+		t.Errorf("api/openapi.yaml Reason enum = %v, want rollout.Reasons: %v", got, want)
 	}
 }

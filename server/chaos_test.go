@@ -206,6 +206,7 @@ func TestServer_Kill9ChaosOnPostgres(t *testing.T) {
 // auditStore is a state store holding the audit log.
 type auditStore interface {
 	audit.Store
+	rollout.Store
 	Close() error
 }
 
@@ -406,7 +407,7 @@ func checkStable(ctx context.Context, t *testing.T, c *client.Client, plan [][]p
 // verifyAudit checks, once the last server has stopped, the audit log's
 // hash chain and that it holds the decision that ended every rollout. An
 // empty log means this build does not audit the engine's decisions yet.
-func verifyAudit(ctx context.Context, t *testing.T, st audit.Store, ended []rollout.Rollout) {
+func verifyAudit(ctx context.Context, t *testing.T, st auditStore, ended []rollout.Rollout) {
 	t.Helper()
 	rep, err := audit.Verify(ctx, st)
 	if err != nil {
@@ -425,18 +426,21 @@ func verifyAudit(ctx context.Context, t *testing.T, st audit.Store, ended []roll
 		t.Errorf("list the audit log: %v", err)
 		return
 	}
-	decided := map[string]bool{}
+	audited := map[string]bool{} // audit targets: "rollout N event M"
 	for _, r := range recs {
-		// A decision's target is "rollout N event M".
-		target, _, _ := strings.Cut(r.Target, " event ")
-		decided[target+" "+r.Message] = true
-		if _, rest, ok := strings.Cut(r.Message, " -> "); ok {
-			to, _, _ := strings.Cut(rest, ":")
-			decided[target+" -> "+to] = true
-		}
+		audited[r.Target] = true
 	}
 	for _, r := range ended {
-		if !decided[fmt.Sprintf("rollout %d -> %s", r.ID, r.Phase)] {
+		evs, err := st.ListEvents(ctx, rollout.EventFilter{RolloutID: r.ID})
+		if err != nil {
+			t.Errorf("events of rollout %d: %v", r.ID, err)
+			continue
+		}
+		decided := false
+		for _, e := range evs {
+			decided = decided || (e.To == r.Phase && audited[fmt.Sprintf("rollout %d event %d", r.ID, e.ID)])
+		}
+		if !decided {
 			t.Errorf("the audit log holds no decision ending rollout %d (%s/%s) as %s", r.ID, r.App, r.Env, r.Phase)
 		}
 	}

@@ -3,19 +3,19 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/sqlstore"
 )
 
 // Store is a rollout.Store in PostgreSQL. It is safe for concurrent use;
 // Close it when done.
 type Store struct {
+	// Store is the logic every SQL store shares, over this one's pool.
+	sqlstore.Store
 	pool *pgxpool.Pool
 }
 
@@ -29,6 +29,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Store{pool: pool}
+	s.Store = sqlstore.Store{DB: db{pool}, Dialect: dialect, InsertRevision: s.insertRevision}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -60,48 +61,4 @@ func timeOf(t *time.Time) time.Time {
 }
 
 // storedTime returns t as a read gives it back.
-func storedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.Truncate(time.Microsecond).UTC()
-}
-
-// query builds a SELECT's WHERE clause with numbered placeholders.
-type query struct {
-	where []string
-	args  []any
-}
-
-// add appends a condition whose "?" stands for v.
-func (q *query) add(cond string, v any) {
-	q.args = append(q.args, v)
-	q.where = append(q.where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(q.args)), 1))
-}
-
-// arg adds v as an argument and returns its placeholder.
-func (q *query) arg(v any) string {
-	q.args = append(q.args, v)
-	return "$" + strconv.Itoa(len(q.args))
-}
-
-func (q *query) clause() string {
-	if len(q.where) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(q.where, " AND ")
-}
-
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
+func storedTime(t time.Time) time.Time { return sqlstore.StoredTime(t) }

@@ -14,6 +14,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/store/sqlstore"
 )
 
 // BusyTimeout is how long a write waits for another process holding the
@@ -23,6 +24,9 @@ const BusyTimeout = 10 * time.Second
 // Store is a rollout.Store in one SQLite file. It is safe for concurrent
 // use by many goroutines; Close it when done.
 type Store struct {
+	// Store is the logic every SQL store shares, over this one's
+	// connections.
+	sqlstore.Store
 	path   string
 	writer *sql.DB // one connection: writes queue here
 	reader *sql.DB // read-only connections
@@ -83,6 +87,7 @@ func open(ctx context.Context, path string, o options) (*Store, error) {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 	s.reader = reader
+	s.Store = sqlstore.Store{DB: db{read: reader, write: writer}, Dialect: dialect, InsertRevision: s.insertRevision}
 	return s, nil
 }
 
@@ -140,9 +145,4 @@ func timeOf(v sql.NullInt64) time.Time {
 
 // storedTime returns t as a read gives it back: truncated to the
 // microsecond, in UTC.
-func storedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return t.Truncate(time.Microsecond).UTC()
-}
+func storedTime(t time.Time) time.Time { return sqlstore.StoredTime(t) }

@@ -3,11 +3,13 @@
 -- is its name ('': none). Rows written before are converted from what
 -- earlier versions wrote into messages and actors.
 
-ALTER TABLE events ADD COLUMN from_phase text NOT NULL DEFAULT '';
-ALTER TABLE events ADD COLUMN to_phase text NOT NULL DEFAULT '';
-ALTER TABLE events ADD COLUMN details jsonb;
-ALTER TABLE rollouts ADD COLUMN details jsonb;
-ALTER TABLE rollouts ADD COLUMN cause text NOT NULL DEFAULT '';
+ALTER TABLE events
+	ADD COLUMN from_phase text NOT NULL DEFAULT '',
+	ADD COLUMN to_phase text NOT NULL DEFAULT '',
+	ADD COLUMN details jsonb;
+ALTER TABLE rollouts
+	ADD COLUMN details jsonb,
+	ADD COLUMN cause text NOT NULL DEFAULT '';
 
 -- Transitions were written as 'From -> To: message'; a recovered one as
 -- 'rollout N is Phase (...)'.
@@ -25,12 +27,12 @@ WHERE reason = 'DatabaseBackedUp' AND message ~ '^backup \S+:';
 UPDATE events SET details = jsonb_build_object('backup', jsonb_build_object('id', substring(message from '^scheduled backup (\S+):'), 'scheduled', true))
 WHERE reason = 'DatabaseBackedUp' AND message ~ '^scheduled backup \S+:';
 
--- Rollouts of `gantry db rollback` had the actor 'gantry db rollback by USER'.
+-- Rollouts of `gantry db rollback` had the actor 'gantry db rollback by USER';
+-- every other rollout's cause is the reason of its first event.
 UPDATE rollouts SET cause = 'DatabaseRollback', actor = substr(actor, 23) WHERE actor LIKE 'gantry db rollback by %';
 UPDATE events SET reason = 'DatabaseRollback', actor = substr(actor, 23)
 WHERE reason = 'RolloutUndo' AND actor LIKE 'gantry db rollback by %';
-UPDATE rollouts SET cause = coalesce((
-	SELECT e.reason FROM events e
-	WHERE e.rollout_id = rollouts.id AND e.reason IN ('RolloutCreated', 'RolloutUndo', 'RolloutRetried', 'DatabaseRollback')
-	ORDER BY e.id LIMIT 1), '')
-WHERE cause = '';
+UPDATE rollouts r SET cause = first.reason
+FROM (SELECT DISTINCT ON (rollout_id) rollout_id, reason FROM events
+	WHERE reason IN ('RolloutCreated', 'RolloutUndo', 'RolloutRetried') ORDER BY rollout_id, id) first
+WHERE r.id = first.rollout_id AND r.cause = '';

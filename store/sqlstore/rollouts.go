@@ -1,16 +1,13 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
-	"github.com/gantry-dev/gantry/store/sqlstore"
 )
 
 const rolloutColumns = `id, app, env, strategy, from_revision, to_revision, phase, step,
@@ -20,19 +17,20 @@ const rolloutColumns = `id, app, env, strategy, from_revision, to_revision, phas
 // CreateRollout stores r with a new ID and Generation 1.
 func (s *Store) CreateRollout(ctx context.Context, r rollout.Rollout) (rollout.Rollout, error) {
 	r.Generation = 1
-	details, err := sqlstore.Details(r.Details)
+	details, err := Details(r.Details)
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("create rollout of %s/%s: %w", r.App, r.Env, err)
 	}
-	err = s.writer.QueryRowContext(ctx, `
+	t := s.Dialect.Time
+	err = s.DB.ExecRow(ctx, `
 		INSERT INTO rollouts (app, env, strategy, from_revision, to_revision, phase, active, step,
 			step_started_at, last_progress_at, reason, message, actor, created_at, updated_at, finished_at, generation,
 			details, cause)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,
 		r.App, r.Env, string(r.Strategy), r.FromRevision, r.ToRevision, r.Phase.String(), !r.Phase.Final(), r.Step,
-		micros(r.StepStartedAt), micros(r.LastProgressAt), r.Reason, r.Message, r.Actor,
-		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.FinishedAt), r.Generation, details, string(r.Cause),
+		t(r.StepStartedAt), t(r.LastProgressAt), string(r.Reason), r.Message, r.Actor,
+		t(r.CreatedAt), t(r.UpdatedAt), t(r.FinishedAt), r.Generation, details, string(r.Cause),
 	).Scan(&r.ID)
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("create rollout of %s/%s: %w", r.App, r.Env, err)
@@ -44,24 +42,21 @@ func (s *Store) CreateRollout(ctx context.Context, r rollout.Rollout) (rollout.R
 // with Generation incremented; otherwise rollout.ErrConflict (or
 // rollout.ErrNotFound for an unknown ID).
 func (s *Store) UpdateRollout(ctx context.Context, r rollout.Rollout) (rollout.Rollout, error) {
-	details, err := sqlstore.Details(r.Details)
+	details, err := Details(r.Details)
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
 	}
-	res, err := s.writer.ExecContext(ctx, `
+	t := s.Dialect.Time
+	n, err := s.DB.Exec(ctx, `
 		UPDATE rollouts SET app = ?, env = ?, strategy = ?, from_revision = ?, to_revision = ?,
 			phase = ?, active = ?, step = ?, step_started_at = ?, last_progress_at = ?,
 			reason = ?, message = ?, actor = ?, created_at = ?, updated_at = ?, finished_at = ?,
 			details = ?, cause = ?, generation = generation + 1
 		WHERE id = ? AND generation = ?`,
 		r.App, r.Env, string(r.Strategy), r.FromRevision, r.ToRevision,
-		r.Phase.String(), !r.Phase.Final(), r.Step, micros(r.StepStartedAt), micros(r.LastProgressAt),
-		r.Reason, r.Message, r.Actor, micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.FinishedAt),
+		r.Phase.String(), !r.Phase.Final(), r.Step, t(r.StepStartedAt), t(r.LastProgressAt),
+		string(r.Reason), r.Message, r.Actor, t(r.CreatedAt), t(r.UpdatedAt), t(r.FinishedAt),
 		details, string(r.Cause), r.ID, r.Generation)
-	if err != nil {
-		return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, err)
 	}
@@ -69,8 +64,8 @@ func (s *Store) UpdateRollout(ctx context.Context, r rollout.Rollout) (rollout.R
 		// Rollouts are never deleted, so a row that is there now was there
 		// during the update: its generation differed.
 		var stored int64
-		err := s.reader.QueryRowContext(ctx, `SELECT generation FROM rollouts WHERE id = ?`, r.ID).Scan(&stored)
-		if errors.Is(err, sql.ErrNoRows) {
+		err := s.DB.QueryRow(ctx, `SELECT generation FROM rollouts WHERE id = ?`, r.ID).Scan(&stored)
+		if errors.Is(err, ErrNoRows) {
 			return rollout.Rollout{}, fmt.Errorf("update rollout %d: %w", r.ID, rollout.ErrNotFound)
 		}
 		if err != nil {
@@ -84,9 +79,8 @@ func (s *Store) UpdateRollout(ctx context.Context, r rollout.Rollout) (rollout.R
 
 // GetRollout returns one rollout, or rollout.ErrNotFound.
 func (s *Store) GetRollout(ctx context.Context, id int64) (rollout.Rollout, error) {
-	row := s.reader.QueryRowContext(ctx, `SELECT `+rolloutColumns+` FROM rollouts WHERE id = ?`, id)
-	r, err := scanRollout(row)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, err := scanRollout(s.DB.QueryRow(ctx, `SELECT `+rolloutColumns+` FROM rollouts WHERE id = ?`, id))
+	if errors.Is(err, ErrNoRows) {
 		return rollout.Rollout{}, fmt.Errorf("rollout %d: %w", id, rollout.ErrNotFound)
 	}
 	if err != nil {
@@ -97,72 +91,53 @@ func (s *Store) GetRollout(ctx context.Context, id int64) (rollout.Rollout, erro
 
 // ListRollouts returns the rollouts f selects, newest first.
 func (s *Store) ListRollouts(ctx context.Context, f rollout.RolloutFilter) ([]rollout.Rollout, error) {
-	var where []string
+	var conds []string
 	var args []any
 	if f.App != "" {
-		where, args = append(where, "app = ?"), append(args, f.App)
+		conds, args = append(conds, "app = ?"), append(args, f.App)
 	}
 	if f.Env != "" {
-		where, args = append(where, "env = ?"), append(args, f.Env)
+		conds, args = append(conds, "env = ?"), append(args, f.Env)
 	}
 	if f.Active {
-		// Written as the partial index's condition so the index applies.
-		where = append(where, "active = 1")
+		conds = append(conds, s.Dialect.Active)
 	}
-	q := `SELECT ` + rolloutColumns + ` FROM rollouts` + whereClause(where) + ` ORDER BY id DESC`
+	q := `SELECT ` + rolloutColumns + ` FROM rollouts` + where(conds) + ` ORDER BY id DESC`
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}
-	rows, err := s.reader.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	rs, err := collect(rows, scanRollout)
-	if err != nil {
-		return nil, fmt.Errorf("list rollouts: %w", err)
-	}
-	return rs, nil
+	return list(ctx, s.DB, "rollouts", scanRollout, q, args...)
 }
 
-func scanRollout(row scanner) (rollout.Rollout, error) {
+func scanRollout(row Row) (rollout.Rollout, error) {
 	var (
-		r                                           rollout.Rollout
-		strategy, phase                             string
-		details                                     []byte
-		stepStarted, lastProgress, created, updated sql.NullInt64
-		finished                                    sql.NullInt64
+		r               rollout.Rollout
+		strategy, phase string
+		reason, cause   string
+		details         []byte
 	)
 	err := row.Scan(&r.ID, &r.App, &r.Env, &strategy, &r.FromRevision, &r.ToRevision, &phase, &r.Step,
-		&stepStarted, &lastProgress, &r.Reason, &r.Message, &r.Actor, &created, &updated, &finished, &r.Generation,
-		&details, &r.Cause)
+		Time{&r.StepStartedAt}, Time{&r.LastProgressAt}, &reason, &r.Message, &r.Actor,
+		Time{&r.CreatedAt}, Time{&r.UpdatedAt}, Time{&r.FinishedAt}, &r.Generation, &details, &cause)
 	if err != nil {
 		return r, err
 	}
 	if r.Phase, err = rollout.ParsePhase(phase); err != nil {
 		return r, fmt.Errorf("rollout %d: %w", r.ID, err)
 	}
-	if r.Details, err = sqlstore.DecodeDetails(details); err != nil {
+	if r.Details, err = DecodeDetails(details); err != nil {
 		return r, fmt.Errorf("rollout %d: %w", r.ID, err)
 	}
-	r.Strategy = spec.StrategyType(strategy)
-	r.StepStartedAt, r.LastProgressAt = timeOf(stepStarted), timeOf(lastProgress)
-	r.CreatedAt, r.UpdatedAt, r.FinishedAt = timeOf(created), timeOf(updated), timeOf(finished)
+	r.Strategy, r.Reason, r.Cause = spec.StrategyType(strategy), rollout.Reason(reason), rollout.Reason(cause)
 	return r, nil
 }
 
 // storedRollout returns r as a read gives it back.
 func storedRollout(r rollout.Rollout) (rollout.Rollout, error) {
 	for _, t := range []*time.Time{&r.StepStartedAt, &r.LastProgressAt, &r.CreatedAt, &r.UpdatedAt, &r.FinishedAt} {
-		*t = storedTime(*t)
+		*t = StoredTime(*t)
 	}
 	var err error
-	r.Details, err = sqlstore.StoredDetails(r.Details)
+	r.Details, err = StoredDetails(r.Details)
 	return r, err
-}
-
-func whereClause(conds []string) string {
-	if len(conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(conds, " AND ")
 }
