@@ -50,7 +50,10 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	instances := e.opts.Backend.Instances(r.App, r.Env)
 	counts := CountInstances(instances, now, target.Spec.MinReady())
 
-	if err, ok := e.unstartable[revisionKey{r.App, r.Env, r.ToRevision}]; ok {
+	e.cache.Lock()
+	startErr, unstartable := e.unstartable[revisionKey{r.App, r.Env, r.ToRevision}]
+	e.cache.Unlock()
+	if err := startErr; unstartable {
 		_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonInstanceStartFailed,
 			Message: fmt.Sprintf("revision %d (%s) cannot start, so it is not retried: %v", target.Number, target.Version, err)})
 		return err
@@ -74,7 +77,9 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 				Details: &Details{Analysis: v.Reasons}})
 			return err
 		}
+		e.cache.Lock()
 		verdict = e.analyses[r.ID].result
+		e.cache.Unlock()
 	}
 
 	plan := strategy.Plan(PlanInput{
@@ -207,8 +212,10 @@ func (e *Engine) progressed(id int64, target int, counts []RevisionCount) bool {
 			m.old += c.Total
 		}
 	}
+	e.cache.Lock()
 	prev, seen := e.progress[id]
 	e.progress[id] = m
+	e.cache.Unlock()
 	if !seen {
 		return false
 	}
@@ -286,7 +293,9 @@ func (e *Engine) pruneHistory(ctx context.Context, r Rollout, limit int) error {
 			errs = append(errs, err.Error())
 			continue
 		}
+		e.cache.Lock()
 		delete(e.revisions, revisionKey{r.App, r.Env, rev.Number})
+		e.cache.Unlock()
 		excess--
 	}
 	if len(errs) > 0 {

@@ -98,7 +98,9 @@ func analysisConfig(s *spec.AnalysisSpec) (analysis.Config, error) {
 // instances, at most once a second, and returns its verdict. ok is false
 // when no new observation was made (too soon).
 func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now time.Time) (v analysis.Verdict, ok bool, err error) {
+	e.cache.Lock()
 	run := e.analyses[r.ID]
+	e.cache.Unlock()
 	if run == nil {
 		cfg, err := analysisConfig(target.Spec.Analysis)
 		if err != nil {
@@ -109,7 +111,9 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 			return v, false, fmt.Errorf("analysis: %w", err)
 		}
 		run = &analysisRun{an: an, everReady: map[string]bool{}, result: AnalysisResult{Message: "starting"}}
+		e.cache.Lock()
 		e.analyses[r.ID] = run
+		e.cache.Unlock()
 	}
 	for _, in := range instances {
 		if in.Ready {

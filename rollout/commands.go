@@ -27,8 +27,7 @@ func (e *Engine) Deploy(ctx context.Context, req DeployRequest) (Rollout, error)
 	if err := CheckVersion(req.Version); err != nil {
 		return Rollout{}, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.envs.lock(req.App, req.Env)()
 	app, err := e.opts.Store.GetApp(ctx, req.App)
 	if errors.Is(err, ErrNotFound) {
 		return Rollout{}, fmt.Errorf("%w: app %q is not applied: run gantry apply -f gantry.yaml first", ErrInvalid, req.App)
@@ -65,8 +64,7 @@ func (e *Engine) UndoAfterDatabaseRollback(ctx context.Context, app, env string,
 }
 
 func (e *Engine) undo(ctx context.Context, app, env string, toRevision int, actor string, cause Reason) (Rollout, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.envs.lock(app, env)()
 	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: app, Env: env})
 	if err != nil {
 		return Rollout{}, fmt.Errorf("list rollouts: %w", err)
@@ -202,12 +200,16 @@ func (e *Engine) active(ctx context.Context, app, env string) (Rollout, error) {
 // revision takes all traffic. A user's promotion overrides the analysis'
 // wait for evidence, never a rollback already decided.
 func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Rollout, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.envs.lock(req.App, req.Env)()
 	r, err := e.active(ctx, req.App, req.Env)
 	if err != nil {
 		return r, err
 	}
+	return e.promote(ctx, req, r, full)
+}
+
+// promote promotes r, the active rollout; the caller holds its environment's lock.
+func (e *Engine) promote(ctx context.Context, req CommandRequest, r Rollout, full bool) (Rollout, error) {
 	if r.Phase == RollingBack {
 		return r, fmt.Errorf("%w: rollout %d is rolling back (%s); deploy again to retry", ErrInvalid, r.ID, r.Reason)
 	}
@@ -243,8 +245,7 @@ func (e *Engine) Promote(ctx context.Context, req CommandRequest, full bool) (Ro
 // Abort stops the active rollout: the stable revision gets all traffic
 // back and the new revision is scaled away; the rollout ends Aborted.
 func (e *Engine) Abort(ctx context.Context, req CommandRequest) (Rollout, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.envs.lock(req.App, req.Env)()
 	r, err := e.active(ctx, req.App, req.Env)
 	if err != nil {
 		return r, err
@@ -263,24 +264,24 @@ func (e *Engine) Abort(ctx context.Context, req CommandRequest) (Rollout, error)
 
 // Pause holds the active rollout where it is; Resume lets it go on.
 func (e *Engine) Pause(ctx context.Context, req CommandRequest) (Rollout, error) {
+	defer e.envs.lock(req.App, req.Env)()
 	return e.setPaused(ctx, req, true)
 }
 
 // Resume continues a paused rollout; at a pause step without a duration it
 // is the same as Promote.
 func (e *Engine) Resume(ctx context.Context, req CommandRequest) (Rollout, error) {
-	e.mu.Lock()
+	defer e.envs.lock(req.App, req.Env)()
 	r, err := e.active(ctx, req.App, req.Env)
-	e.mu.Unlock()
 	if err == nil && r.Phase == Paused && r.Reason == ReasonPauseStep {
-		return e.Promote(ctx, req, false)
+		return e.promote(ctx, req, r, false)
 	}
 	return e.setPaused(ctx, req, false)
 }
 
+// setPaused pauses or resumes the active rollout; the caller holds its
+// environment's lock.
 func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) (Rollout, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	r, err := e.active(ctx, req.App, req.Env)
 	if err != nil {
 		return r, err
@@ -306,8 +307,7 @@ func (e *Engine) setPaused(ctx context.Context, req CommandRequest, pause bool) 
 // Retry starts a new rollout to the revision of the environment's latest
 // rollout when that one was rolled back or aborted.
 func (e *Engine) Retry(ctx context.Context, req CommandRequest) (Rollout, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.envs.lock(req.App, req.Env)()
 	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: req.App, Env: req.Env, Limit: 1})
 	if err != nil {
 		return Rollout{}, fmt.Errorf("list rollouts: %w", err)

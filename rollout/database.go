@@ -88,13 +88,8 @@ type dbJobs struct {
 	jobs map[int64]*dbJob
 }
 
-// dbJobs returns the engine's jobs; callers hold e.mu.
-func (e *Engine) dbJobs() *dbJobs {
-	if e.databaseJobs == nil {
-		e.databaseJobs = &dbJobs{jobs: map[int64]*dbJob{}}
-	}
-	return e.databaseJobs
-}
+// dbJobs returns the engine's jobs.
+func (e *Engine) dbJobs() *dbJobs { return e.databaseJobs }
 
 // busy reports whether a job of another rollout of app and env still runs.
 func (j *dbJobs) busy(app, env string, except int64) bool {
@@ -227,7 +222,7 @@ func (e *Engine) runDBJob(ctx context.Context, r Rollout, target Revision, recov
 	jobs.mu.Lock()
 	jobs.jobs[r.ID] = job
 	jobs.mu.Unlock()
-	go func() {
+	e.goroutines.Go(func() {
 		defer e.Kick()
 		defer close(job.done)
 		if recoverFrom != "" {
@@ -235,7 +230,7 @@ func (e *Engine) runDBJob(ctx context.Context, r Rollout, target Revision, recov
 			return
 		}
 		job.err = e.migrateDatabase(ctx, r, target)
-	}()
+	})
 }
 
 // migrateDatabase backs up, migrates and validates; when the migration

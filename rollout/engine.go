@@ -48,7 +48,15 @@ type Engine struct {
 	opts Options
 	kick chan struct{}
 
-	mu        sync.Mutex // serializes reconciles and commands
+	// envs serialises each environment's reconcile and commands; no
+	// engine-wide lock is held across store or backend calls.
+	envs envLocks
+	// goroutines counts the goroutines the engine started (database jobs);
+	// Run waits for them before it returns.
+	goroutines sync.WaitGroup
+
+	// cache guards the maps below; it is held only to read or write them.
+	cache     sync.Mutex
 	revisions map[revisionKey]Revision
 	progress  map[int64]progressMark
 	scaled    map[revisionKey]int
@@ -56,7 +64,7 @@ type Engine struct {
 	// instances cannot start, so it is acted on (and logged) once.
 	unstartable map[revisionKey]error
 	analyses    map[int64]*analysisRun
-	// databaseJobs are the running database jobs (database.go); nil until the first.
+	// databaseJobs are the running database jobs (database.go).
 	databaseJobs *dbJobs
 }
 
@@ -102,16 +110,19 @@ func New(opts Options) (*Engine, error) {
 		scaled:      map[revisionKey]int{},
 		unstartable: map[revisionKey]error{},
 		analyses:    map[int64]*analysisRun{},
+
+		databaseJobs: &dbJobs{jobs: map[int64]*dbJob{}},
 	}, nil
 }
 
-// Run reconciles every environment of every app until ctx ends.
+// Run reconciles every environment of every app until ctx ends. It returns
+// only after every goroutine the engine started has returned (Wait), so
+// the store can be closed after it.
 func (e *Engine) Run(ctx context.Context) error {
-	e.mu.Lock()
+	defer e.Wait()
 	if err := e.repairTrail(ctx); err != nil && ctx.Err() == nil {
 		e.opts.Logf("repair the event trail: %v", err)
 	}
-	e.mu.Unlock()
 	t := time.NewTicker(e.opts.Interval)
 	defer t.Stop()
 	for {
@@ -135,11 +146,15 @@ func (e *Engine) Kick() {
 	}
 }
 
+// Wait returns when every goroutine the engine started (the database jobs
+// of Migrating rollouts) has returned. They end with the context of the
+// Reconcile that started them; Run's ends when Run's does.
+func (e *Engine) Wait() { e.goroutines.Wait() }
+
 // Reconcile brings every environment of every applied app one step closer
-// to what its stored rollouts say.
+// to what its stored rollouts say. Each environment is reconciled under
+// its own lock (commands on it wait for that one environment only).
 func (e *Engine) Reconcile(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	apps, err := e.opts.Store.ListApps(ctx)
 	if err != nil {
 		return fmt.Errorf("list apps: %w", err)
@@ -147,7 +162,13 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 	var errs []error
 	for _, a := range apps {
 		for _, env := range a.Spec.Environments {
-			if err := e.reconcileEnv(ctx, a.Name, env.Name); err != nil {
+			if ctx.Err() != nil {
+				return errors.Join(append(errs, ctx.Err())...)
+			}
+			unlock := e.envs.lock(a.Name, env.Name)
+			err := e.reconcileEnv(ctx, a.Name, env.Name)
+			unlock()
+			if err != nil {
 				errs = append(errs, fmt.Errorf("%s/%s: %w", a.Name, env.Name, err))
 			}
 		}
@@ -220,8 +241,10 @@ func (e *Engine) move(ctx context.Context, r Rollout, to Phase, f fact) (Rollout
 	r.Phase, r.Reason, r.Message, r.Details, r.UpdatedAt = to, f.Reason, f.Message, f.Details, now
 	if to.Final() {
 		r.FinishedAt = now
+		e.cache.Lock()
 		delete(e.analyses, r.ID)
 		delete(e.progress, r.ID)
+		e.cache.Unlock()
 	}
 	if to == Progressing && from == Pending {
 		r.LastProgressAt, r.StepStartedAt = now, now
@@ -260,14 +283,19 @@ func (e *Engine) record(ctx context.Context, r Rollout, from, to Phase, f fact) 
 // revision returns a stored revision, cached: revisions never change.
 func (e *Engine) revision(ctx context.Context, app, env string, n int) (Revision, error) {
 	k := revisionKey{app, env, n}
-	if rev, ok := e.revisions[k]; ok {
+	e.cache.Lock()
+	rev, ok := e.revisions[k]
+	e.cache.Unlock()
+	if ok {
 		return rev, nil
 	}
 	rev, err := e.opts.Store.GetRevision(ctx, app, env, n)
 	if err != nil {
 		return Revision{}, fmt.Errorf("revision %d: %w", n, err)
 	}
+	e.cache.Lock()
 	e.revisions[k] = rev
+	e.cache.Unlock()
 	return rev, nil
 }
 
@@ -300,8 +328,11 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 			if errors.Is(err, ErrCannotStart) {
 				// Not retried: a rollout to rev ends at once (advance);
 				// said once, not on every tick.
-				if _, known := e.unstartable[k]; !known {
-					e.unstartable[k] = err
+				e.cache.Lock()
+				_, known := e.unstartable[k]
+				e.unstartable[k] = err
+				e.cache.Unlock()
+				if !known {
 					e.opts.Logf("%s/%s: revision %d (%s) cannot start: %v", r.App, r.Env, n, rev.Version, err)
 				}
 				continue
@@ -309,15 +340,16 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 			errs = append(errs, fmt.Errorf("scale revision %d to %d: %w", n, c, err))
 			continue
 		}
+		e.cache.Lock()
 		delete(e.unstartable, k)
-		if prev, ok := e.scaled[k]; !ok || prev != c {
-			// After a restart, instances already at the count are no news.
-			if ok || c != running[n] {
-				e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonScaled,
-					Message: fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c),
-					Details: &Details{Scale: &ScaleFacts{Revision: n, Version: rev.Version, Instances: c}}})
-			}
-			e.scaled[k] = c
+		prev, ok := e.scaled[k]
+		e.scaled[k] = c
+		e.cache.Unlock()
+		// After a restart, instances already at the count are no news.
+		if (!ok || prev != c) && (ok || c != running[n]) {
+			e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonScaled,
+				Message: fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c),
+				Details: &Details{Scale: &ScaleFacts{Revision: n, Version: rev.Version, Instances: c}}})
 		}
 	}
 	if err := e.opts.Router.SetTraffic(r.App, r.Env, plan.Traffic); err != nil {

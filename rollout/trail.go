@@ -18,26 +18,37 @@ func (e *Engine) repairTrail(ctx context.Context) error {
 	}
 	for _, a := range apps {
 		for _, env := range a.Spec.Environments {
-			rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: a.Name, Env: env.Name, Limit: 2})
+			unlock := e.envs.lock(a.Name, env.Name)
+			err := e.repairEnvTrail(ctx, a.Name, env.Name)
+			unlock()
 			if err != nil {
-				return fmt.Errorf("list rollouts: %w", err)
-			}
-			for _, r := range rs {
-				if r.Phase == Pending {
-					continue
-				}
-				evs, err := e.opts.Store.ListEvents(ctx, EventFilter{RolloutID: r.ID})
-				if err != nil {
-					return fmt.Errorf("list events of rollout %d: %w", r.ID, err)
-				}
-				if explains(evs, r.Phase) {
-					continue
-				}
-				e.record(ctx, r, 0, r.Phase, fact{Type: Warning, Reason: ReasonTransitionRecovered, Details: r.Details,
-					Message: fmt.Sprintf("rollout %d is %s (%s: %s); its transition event was lost when the server stopped, and is recorded now",
-						r.ID, r.Phase, r.Reason, r.Message)})
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// repairEnvTrail is repairTrail for one environment; the caller holds its lock.
+func (e *Engine) repairEnvTrail(ctx context.Context, app, env string) error {
+	rs, err := e.opts.Store.ListRollouts(ctx, RolloutFilter{App: app, Env: env, Limit: 2})
+	if err != nil {
+		return fmt.Errorf("list rollouts: %w", err)
+	}
+	for _, r := range rs {
+		if r.Phase == Pending {
+			continue
+		}
+		evs, err := e.opts.Store.ListEvents(ctx, EventFilter{RolloutID: r.ID})
+		if err != nil {
+			return fmt.Errorf("list events of rollout %d: %w", r.ID, err)
+		}
+		if explains(evs, r.Phase) {
+			continue
+		}
+		e.record(ctx, r, 0, r.Phase, fact{Type: Warning, Reason: ReasonTransitionRecovered, Details: r.Details,
+			Message: fmt.Sprintf("rollout %d is %s (%s: %s); its transition event was lost when the server stopped, and is recorded now",
+				r.ID, r.Phase, r.Reason, r.Message)})
 	}
 	return nil
 }

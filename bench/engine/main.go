@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,12 +43,25 @@ func main() {
 	apps := flag.Int("apps", 1000, "apps rolling out at once")
 	duration := flag.Duration("duration", 20*time.Second, "how long the client issues calls")
 	ready := flag.Duration("ready", 2*time.Second, "how long an instance takes to become ready")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured part to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/engine:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		profile = f
+	}
 	if err := run(*apps, *duration, *ready); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/engine:", err)
 		os.Exit(1)
 	}
 }
+
+// profile receives the CPU profile of the measured part; nil: none.
+var profile *os.File
 
 func run(apps int, duration, ready time.Duration) error {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -125,9 +139,24 @@ func run(apps int, duration, ready time.Duration) error {
 	if err := deployAll("v2"); err != nil {
 		return err
 	}
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	c := client{base: "http://" + ln.Addr().String(), token: secret, http: &http.Client{}}
+	// The floor: status calls while the engine is idle, on this machine now.
+	var idle []time.Duration
+	for t0 := time.Now(); time.Since(t0) < 3*time.Second; time.Sleep(10 * time.Millisecond) {
+		d, _, err := c.do(ctx, http.MethodGet, "/api/v1/apps/"+names[rand.N(len(names))]+"/environments/production/status")
+		if err != nil {
+			return err
+		}
+		idle = append(idle, d)
+	}
 	engineDone := make(chan struct{})
 	go func() { defer close(engineDone); _ = engine.Run(ctx) }()
-	c := client{base: "http://" + ln.Addr().String(), token: secret, http: &http.Client{}}
 	lat := map[string][]time.Duration{}
 	codes := map[string]map[int]int{}
 	deadline := time.Now().Add(duration)
@@ -156,9 +185,13 @@ func run(apps int, duration, ready time.Duration) error {
 	if err != nil {
 		return err
 	}
+	ph, err := phases(ctx, st)
+	if err != nil {
+		return err
+	}
 	cancel()
 	<-engineDone
-	fmt.Printf("%d of %d rollouts still active after %s of calls\n\n", active, apps, duration)
+	fmt.Printf("%d of %d rollouts still active after %s of calls: %v\n\n", active, apps, duration, ph)
 	fmt.Printf("%-8s %7s %9s %9s %9s  %s\n", "call", "n", "p50", "p99", "max", "HTTP status: count")
 	var all []time.Duration
 	for _, kind := range []string{"status", "pause", "resume"} {
@@ -166,6 +199,7 @@ func run(apps int, duration, ready time.Duration) error {
 		printRow(kind, lat[kind], fmt.Sprint(codes[kind]))
 	}
 	printRow("all", all, "")
+	printRow("idle", idle, "status with the engine idle: this machine's floor")
 	return nil
 }
 
@@ -180,6 +214,25 @@ func printRow(kind string, ds []time.Duration, extra string) {
 
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+}
+
+// phases counts the latest rollout of every app by phase.
+func phases(ctx context.Context, st rollout.Store) (map[string]int, error) {
+	rs, err := st.ListRollouts(ctx, rollout.RolloutFilter{})
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]rollout.Rollout{}
+	for _, r := range rs {
+		if l, ok := latest[r.App]; !ok || r.ID > l.ID {
+			latest[r.App] = r
+		}
+	}
+	out := map[string]int{}
+	for _, r := range latest {
+		out[r.Phase.String()]++
+	}
+	return out, nil
 }
 
 func countActive(ctx context.Context, st rollout.Store) (int, error) {
