@@ -46,7 +46,7 @@ func TestRouter_OpenAppliesListenerSettings(t *testing.T) {
 	t.Cleanup(func() { r.Close(context.Background()) })
 	certFile, keyFile := writeSelfSigned(t, t.TempDir())
 	err := r.Open(router.Environment{App: "shop", Name: "prod", Listener: router.Listener{
-		HeaderTimeout: 100 * time.Millisecond, CertFile: certFile, KeyFile: keyFile,
+		HeaderTimeout: 3 * time.Second, CertFile: certFile, KeyFile: keyFile,
 	}})
 	if err != nil {
 		t.Fatal(err)
