@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,13 +108,59 @@ func TestServer_FakeBackendRunsARollout(t *testing.T) {
 		t.Errorf("log of %s through the API = %q, %v; want its start line", before[0].ID, log.String(), err)
 	}
 
+	// A followed log streams through the API until the client stops it:
+	// here, the stop of the v2 instance when v3 replaces it.
+	fctx, cancelFollow := context.WithCancel(ctx)
+	followed := &syncBuffer{}
+	stream, err := c.FollowLogs(fctx, "web", "prod", before[0].ID, 0)
+	if err != nil {
+		t.Fatalf("follow the log of %s: %v", before[0].ID, err)
+	}
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		_, _ = io.Copy(followed, stream) // ends with the context's error
+	}()
+	if r := e.deploy(t, "v3"); r.Phase != rollout.Succeeded {
+		t.Fatalf("deploy v3: %s %s: %s", r.Phase, r.Reason, r.Message)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(followed.String(), "gantry-sample v2 stopped") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancelFollow()
+	<-followDone
+	stream.Close()
+	if !strings.Contains(followed.String(), "gantry-sample v2 started") || !strings.Contains(followed.String(), "gantry-sample v2 stopped") {
+		t.Errorf("followed log of %s = %q; want its start and, later, its stop line", before[0].ID, followed.String())
+	}
+
 	// The next server on the same cluster adopts the instances as they are.
+	before = s.Instances("web", "prod")
 	stop()
 	s2, _, _ := startFakeServer(t, dir, cluster, true)
 	after := s2.Instances("web", "prod")
 	if fmt.Sprint(ids(after)) != fmt.Sprint(ids(before)) {
 		t.Errorf("the next server runs %v, want the adopted %v", ids(after), ids(before))
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func ids(instances []rollout.Instance) []string {
