@@ -356,26 +356,3 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\r\n")
 	return line
 }
-
-func TestProxy_WritePrometheus(t *testing.T) {
-	up := startUpstream(t, nameServer("x"))
-	p := startProxy(t, Options{Name: "app/prod"})
-	p.SetTable(table(rev(7, 100, up)))
-	get(t, newClient(t), "http://"+p.Addr()+"/")
-	settledStats(t, p, 7)
-	var b strings.Builder
-	p.WritePrometheus(&b)
-	out := b.String()
-	for _, want := range []string{
-		`gantry_proxy_requests_total{proxy="app/prod",revision="7",version="v7",code_class="2xx"} 1`,
-		`gantry_proxy_in_flight{proxy="app/prod",revision="7",version="v7"} 0`,
-		`gantry_proxy_request_duration_seconds_bucket{proxy="app/prod",revision="7",version="v7",le="+Inf"} 1`,
-		`gantry_proxy_request_duration_seconds_count{proxy="app/prod",revision="7",version="v7"} 1`,
-		"# TYPE gantry_proxy_request_duration_seconds histogram",
-		`gantry_proxy_rejected_total{proxy="app/prod",reason="framing"} 0`,
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-}

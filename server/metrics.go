@@ -10,15 +10,17 @@ import (
 )
 
 // newMetrics returns the handler of GET /metrics: a registry of its own
-// (no global state), with the Go runtime's and the process's collectors
-// and the flag evaluation counters.
-func newMetrics(flags *featureflag.Catalog) http.Handler {
+// (no global state), with the Go runtime's and the process's collectors,
+// the flag evaluation counters and the extra collectors (the proxy's,
+// backends' and engine's, read at scrape time).
+func newMetrics(flags *featureflag.Catalog, extra ...prometheus.Collector) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		prometheus.NewGoCollector(),
 		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 		flagCollector{flags},
 	)
+	reg.MustRegister(extra...)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -155,7 +155,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
-	s.metrics = newMetrics(s.flags)
+	s.metrics = newMetrics(s.flags, runtimeCollector{s})
 	s.self = leader.Info{ID: serverID(s.ln), APIURL: opts.AdvertiseURL}
 	if s.self.APIURL == "" {
 		s.self.APIURL = s.APIURL()
