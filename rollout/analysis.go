@@ -37,6 +37,9 @@ type analysisRun struct {
 	lastAt    time.Time
 	everReady map[string]bool
 	result    AnalysisResult
+	// served is when the target last served a request, or when the run
+	// began.
+	served time.Time
 }
 
 // analysisConfig maps the spec's analysis block onto the analysis package's
@@ -110,7 +113,7 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 		if err != nil {
 			return v, false, fmt.Errorf("analysis: %w", err)
 		}
-		run = &analysisRun{an: an, everReady: map[string]bool{}, result: AnalysisResult{Message: "starting"}}
+		run = &analysisRun{an: an, everReady: map[string]bool{}, result: AnalysisResult{Message: "starting", Judging: true}, served: now}
 		e.cache.Lock()
 		e.analyses[r.ID] = run
 		e.cache.Unlock()
@@ -141,8 +144,12 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 		// The first sample only sets the origin of the counters.
 		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
 	}
+	if obs.Canary.Requests > 0 {
+		run.served = now
+	}
 	v = run.an.Observe(obs)
-	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v)}
+	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v), Judging: true,
+		Idle: now.Sub(run.served) >= IdleAfter}
 	return v, true, nil
 }
 

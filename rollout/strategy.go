@@ -71,7 +71,18 @@ type AnalysisResult struct {
 	// Message says what the analysis is waiting for ("need ≥ 500 canary
 	// requests, have 212"), or what it found.
 	Message string
+	// Judging: an analysis runs for this rollout; false while rolling
+	// back, when nothing is judged.
+	Judging bool
+	// Idle: the target served no request for IdleAfter, so no evidence is
+	// coming; a strategy that waits for Promote only as a safeguard (a
+	// rolling update) need not wait.
+	Idle bool
 }
+
+// IdleAfter is how long the target must go without a request before the
+// analysis reports it Idle.
+const IdleAfter = 3 * time.Second
 
 // RevisionCount counts one revision's instances, ignoring terminating ones.
 type RevisionCount struct {

@@ -3,6 +3,7 @@ package strategy
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -18,10 +19,13 @@ type Rolling struct{}
 
 var _ rollout.Strategy = Rolling{}
 
-// Describe implements rollout.Strategy: one step, no analysis (a rolling
-// update is judged by its instances' health), no preview listener.
+// Describe implements rollout.Strategy: the instances are replaced, then
+// the last old one is kept as the analysis' baseline until the new
+// revision is shown not worse (RollingEvidenceWait at most); the analysis
+// judges the new instances against the old ones throughout; no preview
+// listener.
 func (Rolling) Describe(spec.AppSpec) rollout.Description {
-	return rollout.Description{Steps: []string{"rolling update"}}
+	return rollout.Description{Steps: []string{"rolling update", "judging against the last old instance"}, Analysis: true}
 }
 
 // Plan implements rollout.Strategy.
@@ -75,20 +79,61 @@ func (Rolling) Plan(in rollout.PlanInput) rollout.Plan {
 		keep[i] -= drop
 		spare -= drop
 	}
+	hold := holdBaseline(in, olds, keep)
 	for i, c := range olds {
+		if c.Revision == in.Stable && hold {
+			keep[i] = max(keep[i], 1)
+		}
 		if keep[i] > 0 {
 			replicas[c.Revision] = keep[i]
 		}
 	}
 
 	complete := target.Available >= want && target.Total == want && total == target.Total
-	return rollout.Plan{
+	plan := rollout.Plan{
 		Replicas: replicas,
 		Traffic:  rollout.Traffic{}, // even over ready instances
 		Step:     in.Step,
 		Complete: complete,
 		Message:  rollingMessage(in, want, target, olds),
 	}
+	if hold {
+		plan.Step = 1
+		left := RollingEvidenceWait
+		if in.Step == 1 {
+			left -= in.Now.Sub(in.StepStartedAt)
+		}
+		plan.Message = fmt.Sprintf("revision %d: %d/%d available; keeping one instance of revision %d as the analysis' baseline until revision %d is shown not worse (at most %s more): %s",
+			in.Target, target.Available, want, in.Stable, in.Target, left.Round(time.Second), in.Analysis.Message)
+	}
+	return plan
+}
+
+// RollingEvidenceWait bounds how long a rolling update keeps the last
+// instance of the stable revision, once every other instance is replaced,
+// waiting for the analysis to show the new revision not worse. While it
+// waits, the analysis compares the new instances with that one (traffic
+// is even over instances) and rolls back a worse revision.
+const RollingEvidenceWait = 30 * time.Second
+
+// holdBaseline reports whether the plan, which would remove the stable
+// revision's last instances, keeps one: while the analysis judges, has
+// neither shown the target not worse nor gone idle, and the wait is not
+// over.
+func holdBaseline(in rollout.PlanInput, olds []rollout.RevisionCount, keep []int) bool {
+	a := in.Analysis
+	if !a.Judging || a.Promote || a.Idle || in.Stable == 0 {
+		return false
+	}
+	if in.Step == 1 && in.Now.Sub(in.StepStartedAt) >= RollingEvidenceWait {
+		return false
+	}
+	for i, c := range olds {
+		if c.Revision == in.Stable {
+			return keep[i] == 0 && c.Available > 0
+		}
+	}
+	return false
 }
 
 func rollingMessage(in rollout.PlanInput, want int, target rollout.RevisionCount, olds []rollout.RevisionCount) string {

@@ -111,6 +111,7 @@ func main() {
 		}
 		fmt.Println()
 	}
+	placementTable(*seed, *runs/4, *hour, *workers)
 	fmt.Printf("\nsimulated in %v on %d workers\n", time.Since(start).Round(100*time.Millisecond), *workers)
 
 	b := testing.Benchmark(func(b *testing.B) { benchObserve(b, w) })
@@ -140,7 +141,11 @@ func simulate(w world, sc scenario, p99 time.Duration, seed uint64, runs, worker
 }
 
 func run(w world, sc scenario, p99 time.Duration, r *rand.Rand) result {
-	a, err := analysis.New(gantryConfig)
+	cfg := gantryConfig
+	if sc.noMargins {
+		cfg.ErrorMargin, cfg.LatencyMargin, cfg.LatencyMarginAbs = -1, -1, -1
+	}
+	a, err := analysis.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -148,6 +148,23 @@ type scenario struct {
 	// p99 is this multiple of the baseline's.
 	p99Factor float64
 	healthy   bool
+	// slower multiplies the canary's median latency (a slower version).
+	slower float64
+	// place is where the canary stands: the latency effect of its
+	// instances' traffic and age, on the canary and, with likeForLike,
+	// on the baseline too.
+	place placement
+	// likeForLike compares the canary with fresh instances of the stable
+	// revision at the canary's traffic, instead of the primary instances.
+	likeForLike bool
+	// noMargins runs the analysis without its margins.
+	noMargins bool
+}
+
+// placement is a latency effect of where instances stand: their median is
+// multiplied by median and their log-latency's σ grows by sigma.
+type placement struct {
+	median, sigma float64
 }
 
 // world is the traffic both revisions serve.
@@ -174,11 +191,28 @@ type stream struct {
 
 func newStream(w world, sc scenario, r *rand.Rand) *stream {
 	z99 := -math.Sqrt2 * math.Erfcinv(2*0.99)
-	sigmaC := w.sigma + math.Log(sc.p99Factor)/z99
+	p99 := sc.p99Factor
+	if p99 == 0 {
+		p99 = 1
+	}
+	place := sc.place
+	if place.median == 0 {
+		place.median = 1
+	}
+	slower := sc.slower
+	if slower == 0 {
+		slower = 1
+	}
+	placed := func(m float64) time.Duration { return time.Duration(float64(w.median) * m) }
+	sigmaC := w.sigma + place.sigma + math.Log(p99)/z99
+	base := newLatencyDist(w.rps*(1-w.share), w.median, w.sigma)
+	if sc.likeForLike {
+		base = newLatencyDist(w.rps*w.share, placed(place.median), w.sigma+place.sigma)
+	}
 	s := &stream{
 		w: w, r: r,
-		base:   newLatencyDist(w.rps*(1-w.share), w.median, w.sigma),
-		can:    newLatencyDist(w.rps*w.share, w.median, sigmaC),
+		base:   base,
+		can:    newLatencyDist(w.rps*w.share, placed(place.median*slower), sigmaC),
 		canErr: w.baseErr * sc.errFactor,
 		start:  time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
 	}
