@@ -20,7 +20,9 @@ func TestDescribe(t *testing.T) {
 		spec spec.AppSpec
 		want rollout.Description
 	}{
-		{"rolling, the default", spec.AppSpec{}, rollout.Description{Steps: []string{"rolling update"}}},
+		{"rolling, the default: judged, the last old instance kept as the baseline", spec.AppSpec{}, rollout.Description{
+			Steps: []string{"rolling update", "judging against the last old instance"}, Analysis: true,
+		}},
 		{"canary: its steps and the full promotion", canary, rollout.Description{
 			Steps:    []string{"setWeight 20%", "pause 30s", "setWeight 50%", "pause until promoted", "promote fully"},
 			Analysis: true,
