@@ -25,7 +25,11 @@
 //     ErrorTest still compares the two).
 //   - LatencyRatio: the canary's p95 over the last Window above 2× the
 //     baseline's (and above the baseline's plus LatencyMarginAbs, 5ms),
-//     once the window holds MinLatencyRequests (100) canary requests. Histograms of different intervals cannot be merged into a
+//     once the window holds MinLatencyRequests (100) canary requests, and
+//     beyond doubt: the share of canary requests above that limit must
+//     exceed 5% by more than Hoeffding's bound sqrt(ln(10⁴)/2n), so that
+//     a healthy canary fires it with probability at most 10⁻⁴ per
+//     observation (0.36% over an hour). Histograms of different intervals cannot be merged into a
 //     quantile through the Latencies interface, so the trigger uses an
 //     equivalent form: the canary's p95 is above 2× the baseline's p95
 //     exactly when more than 5% of the canary's requests took longer than
