@@ -138,7 +138,7 @@
 // probability s_t, and H0 is s_t ≤ 1 − SlowQuantile (5%), that is, the
 // canary's p95 is within the margins of the baseline's; its mixture is
 // over s = 0.05 × {1.5, 2, 3, 5, 10, 19}. The second compares the slow
-// requests' landing as above, with H0 ρ ≤ 2: it keeps a slowdown both
+// requests' landing as above, with H0 ρ ≤ 3: it keeps a slowdown both
 // groups share (one the baseline's recent p95 has not caught up with yet,
 // or a busy machine's) from rolling back. Rejecting only when both reject, the false-rollback
 // probability under either null is at most that test's, so the bound

@@ -79,7 +79,7 @@ const (
 	// LatencyTest: the sequential tests find the canary's
 	// Config.SlowQuantile slower than the baseline's by more than the
 	// latency margins, and the canary's share of requests above that
-	// threshold more than twice the baseline's (both e-values ≥
+	// threshold more than three times the baseline's (both e-values ≥
 	// 2/Config.Alpha).
 	LatencyTest
 	// Traffic: fewer canary requests than Config.MinRequests in this step.
