@@ -57,8 +57,8 @@
 // wake a process that was idle); that is where it stands, not what it is,
 // and the absolute margin keeps it from rolling back.
 //
-// Warm-up. An instance's first WarmUpRequests (50) requests and its
-// first WarmUp (5s) after it became ready pay for cold caches and new
+// Warm-up. An instance's first WarmUpRequests (100) requests and its
+// first WarmUp (10s) after it became ready pay for cold caches and new
 // connections. While an instance of either group (the groups' newest
 // ready times and ready counts come in Observation) is in its warm-up,
 // the interval is not compared: it feeds neither the sequential tests,

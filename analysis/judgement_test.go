@@ -118,7 +118,7 @@ func TestAnalyzer_WarmUp(t *testing.T) {
 	for i := range 120 {
 		o := shifted(r, i, 20*time.Millisecond, 1, 0)
 		o.CanaryInstances = Instances{Total: 2, Ready: 2, NewestReady: ready}
-		if i < 4 {
+		if i < 9 {
 			// Cold: every canary request takes 200ms, and 4% fail (under
 			// ErrorRate's 5%, which judges warm-ups too).
 			o.Canary.Latency = repeat(int(o.Canary.Requests), 200*time.Millisecond)
@@ -130,7 +130,7 @@ func TestAnalyzer_WarmUp(t *testing.T) {
 		}
 		if i == 2 {
 			w, ok := v.Reason(WarmUp)
-			if v.Action != Hold || !ok || !strings.Contains(w.Message, "canary ready for 3s of 5s") {
+			if v.Action != Hold || !ok || !strings.Contains(w.Message, "canary ready for 3s of 10s") {
 				t.Fatalf("second 3: %v, want Hold by WarmUp", v)
 			}
 		}

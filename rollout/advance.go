@@ -68,7 +68,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	desc := strategy.Describe(target.Spec)
 	var verdict AnalysisResult
 	if desc.Analysis {
-		v, observed, err := e.analyze(r, target, instances, now)
+		v, observed, err := e.analyze(ctx, r, target, instances, now)
 		if err != nil {
 			return err
 		}

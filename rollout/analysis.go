@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -100,7 +102,7 @@ func analysisConfig(s *spec.AnalysisSpec) (analysis.Config, error) {
 // analyze feeds the analysis one more interval of r's traffic and
 // instances, at most once a second, and returns its verdict. ok is false
 // when no new observation was made (too soon).
-func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now time.Time) (v analysis.Verdict, ok bool, err error) {
+func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instances []Instance, now time.Time) (v analysis.Verdict, ok bool, err error) {
 	e.cache.Lock()
 	run := e.analyses[r.ID]
 	e.cache.Unlock()
@@ -109,7 +111,7 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 		if err != nil {
 			return v, false, err
 		}
-		an, err := analysis.New(cfg)
+		an, err := e.restoreAnalysis(ctx, r.ID, cfg)
 		if err != nil {
 			return v, false, fmt.Errorf("analysis: %w", err)
 		}
@@ -148,9 +150,74 @@ func (e *Engine) analyze(r Rollout, target Revision, instances []Instance, now t
 		run.served = now
 	}
 	v = run.an.Observe(obs)
+	e.saveAnalysis(ctx, r.ID, run.an)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v), Judging: true,
 		Idle: now.Sub(run.served) >= IdleAfter}
 	return v, true, nil
+}
+
+// AnalysisStateStore keeps each rollout's analysis evidence (an
+// analysis.State as JSON), so that a restart of gantry or a change of
+// leader continues the rollout's tests instead of starting new ones. The
+// engine uses Options.AnalysisStates, or its Store when that implements
+// it (store/sqlite and store/postgres do); otherwise the evidence lives in
+// memory only.
+type AnalysisStateStore interface {
+	// PutAnalysisState stores rollout rolloutID's evidence, replacing any.
+	PutAnalysisState(ctx context.Context, rolloutID int64, state []byte) error
+	// GetAnalysisState returns it; ErrNotFound when none was stored.
+	GetAnalysisState(ctx context.Context, rolloutID int64) ([]byte, error)
+}
+
+// restoreAnalysis returns the analyzer of rollout id: the stored evidence
+// when there is any that fits cfg, otherwise a new analyzer. Evidence
+// that cannot be read is logged and a new test begins, which stays valid.
+func (e *Engine) restoreAnalysis(ctx context.Context, id int64, cfg analysis.Config) (*analysis.Analyzer, error) {
+	if st := e.analysisStates(); st != nil {
+		b, err := st.GetAnalysisState(ctx, id)
+		switch {
+		case err == nil:
+			var s analysis.State
+			if err := json.Unmarshal(b, &s); err != nil {
+				e.opts.Logf("rollout %d: stored analysis unreadable, starting a new test: %v", id, err)
+				break
+			}
+			an, err := analysis.Restore(cfg, s)
+			if err != nil {
+				e.opts.Logf("rollout %d: stored analysis does not fit, starting a new test: %v", id, err)
+				break
+			}
+			return an, nil
+		case !errors.Is(err, ErrNotFound):
+			e.opts.Logf("rollout %d: read stored analysis, starting a new test: %v", id, err)
+		}
+	}
+	return analysis.New(cfg)
+}
+
+// analysisStates is where the evidence is kept; nil: in memory only.
+func (e *Engine) analysisStates() AnalysisStateStore {
+	if e.opts.AnalysisStates != nil {
+		return e.opts.AnalysisStates
+	}
+	st, _ := e.opts.Store.(AnalysisStateStore)
+	return st
+}
+
+// saveAnalysis stores an's evidence when the store keeps it; a failure is
+// logged, and the next observation tries again.
+func (e *Engine) saveAnalysis(ctx context.Context, id int64, an *analysis.Analyzer) {
+	st := e.analysisStates()
+	if st == nil {
+		return
+	}
+	b, err := json.Marshal(an.State())
+	if err == nil {
+		err = st.PutAnalysisState(ctx, id, b)
+	}
+	if err != nil {
+		e.opts.Logf("rollout %d: store analysis: %v", id, err)
+	}
 }
 
 // window is the difference of two cumulative samples as one interval.

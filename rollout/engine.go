@@ -36,6 +36,10 @@ type Options struct {
 	// has one, before the revision starts; nil: spec.database is ignored
 	// (with a warning event per rollout).
 	Database DatabaseMigrator
+	// AnalysisStates keeps each rollout's analysis evidence across
+	// restarts; nil: the Store's, when it implements AnalysisStateStore,
+	// otherwise the evidence lives in memory only.
+	AnalysisStates AnalysisStateStore
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }

@@ -3,11 +3,15 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -24,7 +28,7 @@ func TestServer_RollingUpdateWithErrorsRolledBack(t *testing.T) {
 	l, stop := e.load(t)
 	defer stop()
 	r := e.deploy(t, "v2+errors=0.05")
-	if r.Phase != rollout.RolledBack || !slices.Contains([]string{"ErrorTest", "ErrorRate"}, r.Reason) {
+	if r.Phase != rollout.RolledBack || !slices.Contains([]string{"ErrorTest", "ErrorRate"}, string(r.Reason)) {
 		t.Fatalf("rollout = %s %s (%s), want RolledBack by ErrorTest or ErrorRate", r.Phase, r.Reason, r.Message)
 	}
 	t.Logf("rolled back after %s: %s: %s", r.FinishedAt.Sub(r.CreatedAt).Round(time.Millisecond), r.Reason, r.Message)
@@ -126,4 +130,88 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("timed out after %s waiting for %s", d, fmt.Sprint(what))
+}
+
+// TestServer_RestartMidCanaryContinuesTheTest kills `gantry server` while
+// a canary is being judged and starts it again on the same data: the
+// analysis continues with the evidence it had (its count of compared
+// canary requests goes on from where it was) instead of starting anew.
+func TestServer_RestartMidCanaryContinuesTheTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs real servers and instances under load")
+	}
+	killInstancesAtEnd(t)
+	data, listen, proxyAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	spec := strings.Replace(canarySpec(), "        - pause: {duration: 10m}", "        - pause: {}", 1)
+	spec = strings.Replace(spec, "  strategy:", "  analysis: {minRequests: 1000000}\n  strategy:", 1)
+	spec = strings.Replace(spec, "  - name: prod\n", fmt.Sprintf("  - name: prod\n    proxy: {listen: %q}\n", proxyAddr), 1)
+
+	a := startServerProc(t, data, listen)
+	c, err := client.New(client.Options{Server: a.url, Token: a.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, "gantry.yaml", []byte(spec)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Deploy(ctx, "web", "prod", "v1")
+	if err == nil {
+		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+	}
+	if err != nil || r.Phase != rollout.Succeeded {
+		t.Fatalf("v1: %v %s %s", err, r.Phase, r.Message)
+	}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + proxyAddr + "/", Rate: 200, Workers: 16})
+	defer func() { stopLoad(); l.Wait() }()
+	if r, err = c.Deploy(ctx, "web", "prod", "v2"); err != nil {
+		t.Fatal(err)
+	}
+	before := waitCompared(ctx, t, c, r.ID, 1000)
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	t.Logf("killed the server with %d compared canary requests", before)
+
+	b := startServerProc(t, data, listen, "--stop-instances-on-exit")
+	defer func() {
+		stopLoad()
+		b.cmd.Process.Signal(syscall.SIGTERM) // stops the instances too
+		b.cmd.Wait()
+	}()
+	c, _ = client.New(client.Options{Server: b.url, Token: b.token})
+	after := waitCompared(ctx, t, c, r.ID, 1)
+	t.Logf("the restarted server's analysis has %d compared canary requests", after)
+	// The first observation after the restart only sets the counters'
+	// origin; at most the last second's requests were not stored.
+	if after < before-200 {
+		t.Fatalf("after the restart the analysis counts %d compared canary requests, before %d: the evidence was reset", after, before)
+	}
+	if r, err = c.Rollout(ctx, r.ID); err != nil || r.Phase.Final() || r.Phase == rollout.RollingBack {
+		t.Fatalf("rollout after restart: %v %s %s", err, r.Phase, r.Message)
+	}
+}
+
+var comparedRequests = regexp.MustCompile(`compared canary requests in this step, have ([0-9,]+)`)
+
+// waitCompared polls rollout id until its status counts at least n
+// compared canary requests, and returns the count.
+func waitCompared(ctx context.Context, t *testing.T, c *client.Client, id int64, n int) int {
+	t.Helper()
+	var last string
+	for ctx.Err() == nil {
+		if r, err := c.Rollout(ctx, id); err == nil {
+			last = r.Message
+			if m := comparedRequests.FindStringSubmatch(r.Message); m != nil {
+				got, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+				if got >= n {
+					return got
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("never %d compared canary requests; last status: %s", n, last)
+	return 0
 }

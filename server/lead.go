@@ -124,6 +124,9 @@ func (s *Server) lead(ctx context.Context) (err error) {
 		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
 		Interval:   opts.Interval,
 		Logf:       opts.Logf,
+		// The analysis' evidence goes to the state store itself (events
+		// go through the audit wrapper, which keeps no evidence).
+		AnalysisStates: analysisStates(s.store),
 	})
 	if err != nil {
 		return err
@@ -215,4 +218,10 @@ func newElector(ctx context.Context, opts Options, self leader.Info) (leader.Ele
 func serverID(ln net.Listener) string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), ln.Addr())
+}
+
+// analysisStates is st when it keeps analysis evidence; nil otherwise.
+func analysisStates(st rollout.Store) rollout.AnalysisStateStore {
+	as, _ := st.(rollout.AnalysisStateStore)
+	return as
 }

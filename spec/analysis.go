@@ -39,11 +39,11 @@ const (
 	MaxLatencyMarginMs = 60_000.0
 	// DefaultWarmUpRequests is analysis.warmUpRequests when unset;
 	// MaxWarmUpRequests the largest accepted.
-	DefaultWarmUpRequests = 50
+	DefaultWarmUpRequests = 100
 	MaxWarmUpRequests     = 1_000_000
 	// DefaultWarmUpSeconds is analysis.warmUpSeconds when unset;
 	// MaxWarmUpSeconds the largest accepted.
-	DefaultWarmUpSeconds = 5.0
+	DefaultWarmUpSeconds = 10.0
 	MaxWarmUpSeconds     = 3600.0
 )
 

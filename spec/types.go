@@ -91,7 +91,7 @@ type AnalysisSpec struct {
 	LatencyMarginMs      *float64 `json:"latencyMarginMs,omitempty"`
 	// WarmUpRequests and WarmUpSeconds: an instance's first requests, and
 	// those in its first seconds after it became ready, are not compared
-	// (0 to 1,000,000 and 0 to 3,600; 0: none). Defaults 50 and 5.
+	// (0 to 1,000,000 and 0 to 3,600; 0: none). Defaults 100 and 10.
 	WarmUpRequests *int     `json:"warmUpRequests,omitempty"`
 	WarmUpSeconds  *float64 `json:"warmUpSeconds,omitempty"`
 	// Disabled names checks to turn off, each once, from AnalysisChecks:

@@ -227,8 +227,8 @@ func (b *bench) scenario(ctx context.Context, sc scenario) ([]outcome, error) {
 	return outs, nil
 }
 
-// canary deploys one canary, watches it for b.observe, and aborts it if
-// it is still running then.
+// canary deploys one canary, watches it for b.observe (a bad one three
+// times as long), and aborts it if it is still running then.
 func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 	b.version++
 	version := fmt.Sprintf("v%d+%s", b.version+1, sc.knobs)
@@ -236,10 +236,15 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
 	}
-	// The watch starts when the canary takes traffic.
+	// The watch starts when the canary takes traffic. A bad canary is
+	// watched three times as long, to measure when it is caught.
+	watch := b.observe
+	if sc.want != "" {
+		watch *= 3
+	}
 	var readyAt time.Time
-	deadline := time.Now().Add(b.observe + 30*time.Second)
-	for readyAt.IsZero() || time.Since(readyAt) < b.observe {
+	deadline := time.Now().Add(watch + 30*time.Second)
+	for readyAt.IsZero() || time.Since(readyAt) < watch {
 		if time.Now().After(deadline) {
 			break
 		}
@@ -280,7 +285,7 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 		return o, err
 	}
 	if r.Phase == rollout.RolledBack {
-		o.rolledBack, o.reason = true, r.Reason
+		o.rolledBack, o.reason = true, string(r.Reason)
 		if !readyAt.IsZero() {
 			o.after = r.UpdatedAt.Sub(readyAt)
 			if !r.FinishedAt.IsZero() {

@@ -28,6 +28,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Events", eventTests},
 		{"Concurrency", concurrencyTests},
 		{"Context", contextTests},
+		{"AnalysisStates", analysisTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

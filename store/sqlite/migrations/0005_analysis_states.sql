@@ -1,0 +1,8 @@
+-- The analysis evidence of each rollout (analysis.State as JSON), so that
+-- a restart or a change of leader continues a rollout's tests where they
+-- were. Written once a second while a rollout is judged.
+CREATE TABLE analysis_states (
+	rollout_id INTEGER PRIMARY KEY REFERENCES rollouts (id) ON DELETE CASCADE,
+	state TEXT NOT NULL,
+	updated_at INTEGER NOT NULL
+);
