@@ -24,8 +24,8 @@ type Analyzer struct {
 	// Promote tests (H0': canary at least PromoteMargin times worse; its
 	// error rate at least NegligibleErrorRate; its share above the slow
 	// limit at least 1−SlowQuantile).
-	errMargin           ratioTest
-	errFloor, slowUnder rateTest
+	errMargin, slowMargin ratioTest
+	errFloor, slowUnder   rateTest
 
 	total totals // since New, for the rollback tests' messages
 	step  stepState
@@ -107,13 +107,14 @@ func New(cfg Config) (*Analyzer, error) {
 	errNull := 1 + orNone(cfg.ErrorMargin)
 	q0 := 1 - cfg.SlowQuantile
 	return &Analyzer{
-		cfg:       cfg,
-		errTest:   newRatioTest(errNull, scaled(errNull, rollbackRatios)),
-		slowCmp:   newRatioTest(slowShareRatio, scaled(slowShareRatio, rollbackRatios)),
-		slowOver:  newRateTest(q0, exceedFractions),
-		errMargin: newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
-		errFloor:  newRateTest(cfg.NegligibleErrorRate, negligibleFractions),
-		slowUnder: newRateTest(q0, negligibleFractions),
+		cfg:        cfg,
+		errTest:    newRatioTest(errNull, scaled(errNull, rollbackRatios)),
+		slowCmp:    newRatioTest(slowShareRatio, scaled(slowShareRatio, rollbackRatios)),
+		slowOver:   newRateTest(q0, exceedFractions),
+		errMargin:  newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
+		slowMargin: newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
+		errFloor:   newRateTest(cfg.NegligibleErrorRate, negligibleFractions),
+		slowUnder:  newRateTest(q0, negligibleFractions),
 	}, nil
 }
 
@@ -162,6 +163,7 @@ func (a *Analyzer) startStep(n int) {
 	a.errMargin.m.reset()
 	a.errFloor.m.reset()
 	a.slowUnder.m.reset()
+	a.slowMargin.m.reset()
 }
 
 // observeCounts feeds the tests and the sliding window. An interval in a
@@ -194,6 +196,7 @@ func (a *Analyzer) observeCounts(obs Observation) {
 			a.slowOver.observe(xc, n)
 			a.slowUnder.observe(xc, n)
 			a.slowCmp.observe(xc, xb, p)
+			a.slowMargin.observe(xc, xb, p)
 			d.canarySlow, d.baseSlow, d.canarySlowReq, d.baseSlowReq = xc, xb, n, max(b.Requests, xb)
 		}
 	}
@@ -213,7 +216,10 @@ func (a *Analyzer) observeCounts(obs Observation) {
 	a.push(s)
 
 	pe := math.Log(1 / a.cfg.PromoteAlpha)
-	a.step.errLogE, a.step.floorLogE, a.step.slow = a.errMargin.m.peak, a.errFloor.m.peak, a.slowUnder.m.peak
+	// Latency evidence: the canary's p95 shown within the margins, or its
+	// share above the limit shown below PromoteMargin times the
+	// baseline's (which a slowdown both share cannot hide).
+	a.step.errLogE, a.step.floorLogE, a.step.slow = a.errMargin.m.peak, a.errFloor.m.peak, max(a.slowUnder.m.peak, a.slowMargin.m.peak)
 	a.step.errShown = a.step.errShown || a.step.errLogE >= pe
 	a.step.errFloorShown = a.step.errFloorShown || a.step.floorLogE >= pe
 	a.step.slowShown = a.step.slowShown || a.step.slow >= pe

@@ -179,7 +179,9 @@
 // by at least PromoteMargin (2×)", and (4) when both revisions' latencies
 // are observed in the step, an e-test rejected "at least 5% of the
 // canary's requests are slow" (its p95 beyond the margins), a mixture
-// over 5% × {0.6, 0.3, 0.1, 0}. The error test's dual uses the same per-interval likelihood
+// over 5% × {0.6, 0.3, 0.1, 0}, or one rejected "the canary's share of
+// slow requests is at least PromoteMargin times the baseline's" (the
+// comparison a slowdown both share cannot hide). The error test's dual uses the same per-interval likelihood
 // ratios with the null ρ ≥ PromoteMargin and a mixture over the
 // alternatives ρ ∈ PromoteMargin × {0.8, 0.6, 0.4, 0.2, 0}; L_t now falls
 // with x_t, so it is a supermartingale under every ρ ≥ PromoteMargin, and

@@ -84,8 +84,8 @@ func (a *Analyzer) latencyEvidence() Reason {
 		pct(rate(st.canarySlow, st.canarySlowReq)), count(st.canarySlowReq), ms(a.slowLimit()), q, ms(a.slowThreshold()))
 	if a.step.slowShown {
 		return Reason{Trigger: LatencyEvidence, Fired: true, Observed: e, Threshold: need,
-			Message: fmt.Sprintf("%s; canary %s shown within the margin (e-value %s ≥ %s)", seen, q, num(e), num(need))}
+			Message: fmt.Sprintf("%s; canary %s shown within the margin, or its share above it below %s× the baseline's (e-value %s ≥ %s)", seen, q, num(a.cfg.PromoteMargin), num(e), num(need))}
 	}
 	return Reason{Trigger: LatencyEvidence, Observed: e, Threshold: need,
-		Message: fmt.Sprintf("%s; canary %s not yet shown within the margin (e-value %s < %s)", seen, q, num(e), num(need))}
+		Message: fmt.Sprintf("%s; canary %s not yet shown within the margin, nor its share above it below %s× the baseline's (e-value %s < %s)", seen, q, num(a.cfg.PromoteMargin), num(e), num(need))}
 }

@@ -86,7 +86,7 @@ type WarmState struct {
 func (a *Analyzer) tests() map[string]*mixture {
 	return map[string]*mixture{
 		"errTest": &a.errTest.m, "slowCmp": &a.slowCmp.m, "slowOver": &a.slowOver.m,
-		"errMargin": &a.errMargin.m, "errFloor": &a.errFloor.m, "slowUnder": &a.slowUnder.m,
+		"errMargin": &a.errMargin.m, "errFloor": &a.errFloor.m, "slowUnder": &a.slowUnder.m, "slowMargin": &a.slowMargin.m,
 	}
 }
 

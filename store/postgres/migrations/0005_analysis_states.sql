@@ -3,6 +3,6 @@
 -- were. Written once a second while a rollout is judged.
 CREATE TABLE analysis_states (
 	rollout_id BIGINT PRIMARY KEY REFERENCES rollouts (id) ON DELETE CASCADE,
-	state JSONB NOT NULL,
+	state TEXT NOT NULL,
 	updated_at TIMESTAMPTZ NOT NULL
 );

@@ -1,24 +1,23 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
 
 var _ rollout.AnalysisStateStore = (*Store)(nil)
 
-// PutAnalysisState stores a rollout's analysis evidence, replacing what
-// was there.
+// PutAnalysisState stores a rollout's analysis evidence (analysis_states),
+// replacing what was there.
 func (s *Store) PutAnalysisState(ctx context.Context, rolloutID int64, state []byte) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO analysis_states (rollout_id, state, updated_at) VALUES ($1, $2, now())
+	_, err := s.DB.Exec(ctx, `
+		INSERT INTO analysis_states (rollout_id, state, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (rollout_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
-		rolloutID, string(state))
+		rolloutID, string(state), s.Dialect.Time(time.Now()))
 	if err != nil {
 		return fmt.Errorf("store analysis state of rollout %d: %w", rolloutID, err)
 	}
@@ -29,8 +28,8 @@ func (s *Store) PutAnalysisState(ctx context.Context, rolloutID int64, state []b
 // rollout.ErrNotFound when none was stored.
 func (s *Store) GetAnalysisState(ctx context.Context, rolloutID int64) ([]byte, error) {
 	var state string
-	err := s.pool.QueryRow(ctx, `SELECT state::text FROM analysis_states WHERE rollout_id = $1`, rolloutID).Scan(&state)
-	if errors.Is(err, pgx.ErrNoRows) {
+	err := s.DB.QueryRow(ctx, `SELECT state FROM analysis_states WHERE rollout_id = ?`, rolloutID).Scan(&state)
+	if errors.Is(err, ErrNoRows) {
 		return nil, fmt.Errorf("analysis state of rollout %d: %w", rolloutID, rollout.ErrNotFound)
 	}
 	if err != nil {
