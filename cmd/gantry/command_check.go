@@ -31,7 +31,9 @@ func commandWarnings(file string, app *spec.App, baseDir string) []string {
 		seen[cmd] = true
 		path := cmd
 		if strings.ContainsRune(cmd, filepath.Separator) && !filepath.IsAbs(cmd) {
-			path = filepath.Join(baseDir, cmd)
+			if path, err = filepath.Abs(filepath.Join(baseDir, cmd)); err != nil {
+				continue
+			}
 		}
 		if _, err := exec.LookPath(path); err != nil {
 			out = append(out, fmt.Sprintf("warning: %s:%d: spec.workload.command: %q cannot be run here (paths resolve against --base-dir %s, names against PATH): %v; deploys of it would fail at once",
