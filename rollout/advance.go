@@ -85,6 +85,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	plan := strategy.Plan(PlanInput{
 		Now: now, Spec: target.Spec, Target: r.ToRevision, Stable: r.FromRevision,
 		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts, Analysis: verdict,
+		WatchedSince: e.watchedSince(r, instances),
 	})
 	if r.Phase == Paused {
 		// Paused: hold every revision's instances where they are and
@@ -98,9 +99,11 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		if plan.Message != r.Message && plan.Message != "" {
 			// Keep the status current: the analysis goes on while paused.
 			r.Message, r.UpdatedAt = plan.Message, now
-			if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
-				return fmt.Errorf("rollout %d: record analysis while paused: %w", r.ID, err)
+			stored, err := e.opts.Store.UpdateRollout(ctx, r)
+			if err != nil {
+				return fmt.Errorf("rollout %d (%s/%s): record analysis while paused: %w", r.ID, r.App, r.Env, err)
 			}
+			r = stored
 		}
 		return e.act(ctx, r, plan)
 	}
@@ -152,11 +155,29 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 	}
 	if changed {
 		r.UpdatedAt = now
-		if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
-			return fmt.Errorf("rollout %d: record progress: %w", r.ID, err)
+		stored, err := e.opts.Store.UpdateRollout(ctx, r)
+		if err != nil {
+			// r keeps its ID: a failed write returns no rollout.
+			return fmt.Errorf("rollout %d (%s/%s): record progress: %w", r.ID, r.App, r.Env, err)
 		}
+		r = stored
 	}
 	return e.act(ctx, r, plan)
+}
+
+// watchedSince is when this engine began watching r's current step with
+// the target's instances as they are (PlanInput.WatchedSince).
+func (e *Engine) watchedSince(r Rollout, instances []Instance) time.Time {
+	since := e.started
+	if r.StepStartedAt.After(since) {
+		since = r.StepStartedAt
+	}
+	for _, in := range instances {
+		if in.Revision == r.ToRevision && in.State != Terminating && in.StartedAt.After(since) {
+			since = in.StartedAt
+		}
+	}
+	return since
 }
 
 // smokeTest runs the target's smoke tests and moves the rollout on when
@@ -266,9 +287,12 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 	}
 	if e.progressed(r.ID, r.FromRevision, counts) {
 		r.LastProgressAt, r.UpdatedAt = now, now
-		if r, err = e.opts.Store.UpdateRollout(ctx, r); err != nil {
-			return fmt.Errorf("rollout %d: record rollback progress: %w", r.ID, err)
+		stored, err := e.opts.Store.UpdateRollout(ctx, r)
+		if err != nil {
+			// r keeps its ID: a failed write returns no rollout.
+			return fmt.Errorf("rollout %d (%s/%s): record rollback progress: %w", r.ID, r.App, r.Env, err)
 		}
+		r = stored
 	}
 	return e.act(ctx, r, plan)
 }

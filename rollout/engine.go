@@ -51,6 +51,9 @@ type Options struct {
 type Engine struct {
 	opts Options
 	kick chan struct{}
+	// started is when the engine was made: a server that takes the lead
+	// makes a new one, and has watched nothing before it.
+	started time.Time
 
 	// envs serialises each environment's reconcile and commands; no
 	// engine-wide lock is held across store or backend calls.
@@ -109,6 +112,7 @@ func New(opts Options) (*Engine, error) {
 	return &Engine{
 		opts:        opts,
 		kick:        make(chan struct{}, 1),
+		started:     opts.Now(),
 		revisions:   map[revisionKey]Revision{},
 		progress:    map[int64]progressMark{},
 		scaled:      map[revisionKey]int{},

@@ -55,12 +55,31 @@ type PlanInput struct {
 	// Step and StepStartedAt are the rollout's stored step state.
 	Step          int
 	StepStartedAt time.Time
+	// WatchedSince is when the engine began watching the current step
+	// with the new revision's instances as they are: the latest of
+	// StepStartedAt, the moment this engine started (a server that takes
+	// over has seen nothing of what happened before) and the last start
+	// or restart of an instance of the target. A step that waits to
+	// observe the new revision (a timed pause, the blue-green scale-down
+	// delay) counts from it, so that a restart or a crash never turns
+	// time nobody watched into a promotion. Zero: StepStartedAt.
+	WatchedSince time.Time
 	// Revisions counts the instances of every revision that has any.
 	Revisions []RevisionCount
 	// Analysis is the latest analysis of the target (canary and blue-green
 	// rollouts). A verdict to roll back never reaches a strategy: the engine
 	// rolls back first.
 	Analysis AnalysisResult
+}
+
+// Watched returns how long the current step has been watched at Now (see
+// WatchedSince).
+func (in PlanInput) Watched() time.Duration {
+	since := in.StepStartedAt
+	if in.WatchedSince.After(since) {
+		since = in.WatchedSince
+	}
+	return in.Now.Sub(since)
 }
 
 // AnalysisResult is what a strategy needs of the analysis.

@@ -79,7 +79,9 @@ func (BlueGreen) Plan(in rollout.PlanInput) rollout.Plan {
 		}
 	case BlueGreenSwitched:
 		plan.Traffic = rollout.Traffic{Weights: map[int]int{in.Target: 100}}
-		left := in.StepStartedAt.Add(bg.ScaleDownDelay()).Sub(in.Now)
+		// The delay is green running clean under this server's watch: it
+		// starts again after a restart of gantry or of a green instance.
+		left := bg.ScaleDownDelay() - in.Watched()
 		if left > 0 {
 			plan.Message = fmt.Sprintf("green serves; blue kept for a quick switch back for %s more; analysis: %s", left.Round(time.Second), in.Analysis.Message)
 		} else {

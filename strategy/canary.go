@@ -92,7 +92,9 @@ func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
 		plan.Pause = true
 		plan.Message = fmt.Sprintf("%s paused at %d%% until promoted (gantry rollout promote); analysis: %s", label, weight, in.Analysis.Message)
 	case step.Pause != nil:
-		left := in.StepStartedAt.Add(step.Pause.Wait()).Sub(in.Now)
+		// A timed pause watches the canary: it starts again after a
+		// restart of gantry or of a canary instance.
+		left := step.Pause.Wait() - in.Watched()
 		switch {
 		case left > 0:
 			plan.Message = fmt.Sprintf("%s pause at %d%%: %s left; analysis: %s", label, weight, left.Round(time.Second), in.Analysis.Message)

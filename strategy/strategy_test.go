@@ -3,6 +3,7 @@ package strategy
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -69,6 +70,47 @@ func TestDescribe_LastStepIsTheEnd(t *testing.T) {
 			if !plan.Complete {
 				t.Errorf("plan at step %d (%s) is not complete with only the new revision up: %s",
 					d.LastStep(), d.Steps[d.LastStep()], plan.Message)
+			}
+		})
+	}
+}
+
+// TestPlan_ObservationCountsFromWatchedSince checks the steps that wait to
+// observe the new revision: after a restart of gantry (or of one of the
+// new revision's instances) their time starts again, so time nobody
+// watched never promotes.
+func TestPlan_ObservationCountsFromWatchedSince(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	w50 := 50
+	canary := spec.AppSpec{Strategy: spec.Strategy{Type: spec.Canary, Canary: &spec.CanaryStrategy{Steps: []spec.CanaryStep{
+		{SetWeight: &w50}, {Pause: &spec.PauseStep{Duration: "30s"}},
+	}}}}
+	tests := []struct {
+		name     string
+		s        rollout.Strategy
+		spec     spec.AppSpec
+		step     int
+		watched  time.Time // zero: never restarted
+		wantStep int
+	}{
+		{"blue-green delay over, never restarted", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, time.Time{}, BlueGreenCleanup},
+		{"blue-green delay over by the clock, restarted 10s ago", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(30 * time.Second), BlueGreenSwitched},
+		{"blue-green watched for the whole delay after a restart", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(10 * time.Second), BlueGreenCleanup},
+		{"canary pause over, never restarted", Canary{}, canary, 1, time.Time{}, 2},
+		{"canary pause over by the clock, restarted 10s ago", Canary{}, canary, 1, t0.Add(30 * time.Second), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sp := tt.spec.WithDefaults()
+			want := sp.ReplicaCount()
+			plan := tt.s.Plan(rollout.PlanInput{
+				Now: t0.Add(40 * time.Second), Spec: sp, Target: 2, Stable: 1,
+				Step: tt.step, StepStartedAt: t0, WatchedSince: tt.watched,
+				Revisions: []rollout.RevisionCount{up(1, want), up(2, want)},
+				Analysis:  rollout.AnalysisResult{Promote: true, Message: "fine"},
+			})
+			if plan.Step != tt.wantStep {
+				t.Errorf("step = %d, want %d (%s)", plan.Step, tt.wantStep, plan.Message)
 			}
 		})
 	}
