@@ -49,25 +49,15 @@ func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
 
 // ListAudit returns the records f selects, in Seq order.
 func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) { conds, args = append(conds, cond), append(args, v) }
-	if f.Actor != "" {
-		add("actor = ?", f.Actor)
-	}
-	if f.Env != "" {
-		add("env = ?", f.Env)
-	}
-	if f.Action != "" {
-		add("action = ?", f.Action)
-	}
+	var w filter
+	addIf(&w, "actor = ?", f.Actor)
+	addIf(&w, "env = ?", f.Env)
+	addIf(&w, "action = ?", f.Action)
 	if !f.Since.IsZero() {
-		add("time >= ?", s.Dialect.Time(f.Since))
+		w.add("time >= ?", s.Dialect.Time(f.Since))
 	}
-	if f.AfterSeq != 0 {
-		add("seq > ?", f.AfterSeq)
-	}
-	q := `SELECT ` + auditColumns + ` FROM audit_log` + where(conds)
+	addIf(&w, "seq > ?", f.AfterSeq)
+	q, args := `SELECT `+auditColumns+` FROM audit_log`+w.where(), w.args
 	switch {
 	case f.Limit > 0 && f.Newest:
 		q, args = q+` ORDER BY seq DESC LIMIT ?`, append(args, f.Limit)

@@ -122,10 +122,29 @@ func StoredTime(t time.Time) time.Time {
 	return t.Truncate(time.Microsecond).UTC()
 }
 
-// where joins conditions into a WHERE clause; "" for none.
-func where(conds []string) string {
-	if len(conds) == 0 {
+// filter collects a query's conditions and their arguments.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// add appends a condition whose "?" stands for v.
+func (f *filter) add(cond string, v any) {
+	f.conds, f.args = append(f.conds, cond), append(f.args, v)
+}
+
+// addIf is add when v is not its type's zero value.
+func addIf[T comparable](f *filter, cond string, v T) {
+	var zero T
+	if v != zero {
+		f.add(cond, v)
+	}
+}
+
+// where joins the conditions into a WHERE clause; "" for none.
+func (f *filter) where() string {
+	if len(f.conds) == 0 {
 		return ""
 	}
-	return " WHERE " + strings.Join(conds, " AND ")
+	return " WHERE " + strings.Join(f.conds, " AND ")
 }

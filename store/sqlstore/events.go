@@ -35,25 +35,15 @@ func StoredEvent(e rollout.Event, id int64) (rollout.Event, error) {
 // ListEvents returns the events f selects, oldest first; with a Limit, the
 // newest Limit of them.
 func (s *Store) ListEvents(ctx context.Context, f rollout.EventFilter) ([]rollout.Event, error) {
-	var conds []string
-	var args []any
-	add := func(cond string, v any) { conds, args = append(conds, cond), append(args, v) }
-	if f.App != "" {
-		add("app = ?", f.App)
-	}
-	if f.Env != "" {
-		add("env = ?", f.Env)
-	}
-	if f.RolloutID != 0 {
-		add("rollout_id = ?", f.RolloutID)
-	}
-	if f.AfterID != 0 {
-		add("id > ?", f.AfterID)
-	}
+	var w filter
+	addIf(&w, "app = ?", f.App)
+	addIf(&w, "env = ?", f.Env)
+	addIf(&w, "rollout_id = ?", f.RolloutID)
+	addIf(&w, "id > ?", f.AfterID)
 	if !f.Since.IsZero() {
-		add("time >= ?", s.Dialect.Time(f.Since))
+		w.add("time >= ?", s.Dialect.Time(f.Since))
 	}
-	q := `SELECT id, ` + EventColumns + ` FROM events` + where(conds)
+	q, args := `SELECT id, `+EventColumns+` FROM events`+w.where(), w.args
 	if f.Limit > 0 {
 		q, args = q+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)
 	} else {

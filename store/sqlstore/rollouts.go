@@ -91,18 +91,13 @@ func (s *Store) GetRollout(ctx context.Context, id int64) (rollout.Rollout, erro
 
 // ListRollouts returns the rollouts f selects, newest first.
 func (s *Store) ListRollouts(ctx context.Context, f rollout.RolloutFilter) ([]rollout.Rollout, error) {
-	var conds []string
-	var args []any
-	if f.App != "" {
-		conds, args = append(conds, "app = ?"), append(args, f.App)
-	}
-	if f.Env != "" {
-		conds, args = append(conds, "env = ?"), append(args, f.Env)
-	}
+	var w filter
+	addIf(&w, "app = ?", f.App)
+	addIf(&w, "env = ?", f.Env)
 	if f.Active {
-		conds = append(conds, s.Dialect.Active)
+		w.conds = append(w.conds, s.Dialect.Active)
 	}
-	q := `SELECT ` + rolloutColumns + ` FROM rollouts` + where(conds) + ` ORDER BY id DESC`
+	q, args := `SELECT `+rolloutColumns+` FROM rollouts`+w.where()+` ORDER BY id DESC`, w.args
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}
