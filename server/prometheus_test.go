@@ -1,0 +1,173 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startPrometheus runs the real Prometheus (Debian's package) scraping the
+// server's /metrics every second, until the test ends. It returns the base
+// URL of Prometheus's HTTP API. The test skips when the binary is absent.
+func startPrometheus(t *testing.T, e *env) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it): skipping the scrape by a real Prometheus")
+	}
+	dir := t.TempDir()
+	target := strings.TrimPrefix(e.srv.APIURL(), "http://")
+	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: gantry
+    metrics_path: /metrics
+    authorization: {credentials: %q}
+    static_configs: [{targets: [%q]}]
+`, testToken, target)
+	cfgPath := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log:\n%s", b)
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus at %s not ready after 30s: %v", base, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// promQuery evaluates an instant PromQL query and returns its vector as
+// label-set string (the given label's value) to value.
+func promQuery(t *testing.T, base, query, by string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatalf("query %s: %v", query, err)
+	}
+	if r.Status != "success" {
+		t.Fatalf("query %s: %s", query, r.Error)
+	}
+	out := map[string]float64{}
+	for _, s := range r.Data.Result {
+		v, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
+		if err != nil {
+			t.Fatalf("query %s: value %v: %v", query, s.Value[1], err)
+		}
+		out[s.Metric[by]] = v
+	}
+	return out
+}
+
+func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
+	e := startServer(t, 60)
+	base := startPrometheus(t, e)
+	// Load only once Prometheus scrapes gantry, so the rate has samples.
+	deadline := time.Now().Add(30 * time.Second)
+	for promQuery(t, base, `up{job="gantry"}`, "job")["gantry"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("prometheus did not scrape gantry's /metrics within 30s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	l, stop := e.load(t)
+	time.Sleep(3 * time.Second)
+	stop()
+	if l.Total() == 0 {
+		t.Fatal("the load sent no request")
+	}
+	want := revisionTraffic(t, e)
+	if want["1"].Requests == 0 {
+		t.Fatalf("status API: revision 1 served nothing: %+v", want)
+	}
+	// Wait for a scrape taken after the load stopped: the counters no
+	// longer move, so Prometheus's last sample must equal the status API.
+	var requests, errors map[string]float64
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		requests = promQuery(t, base, `sum by (version) (gantry_requests_total{app="web",env="prod"})`, "version")
+		errors = promQuery(t, base, `sum by (version) (gantry_requests_total{app="web",env="prod",code_class="5xx"})`, "version")
+		if uint64(requests["v1"]) == want["1"].Requests || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if uint64(requests["v1"]) != want["1"].Requests || uint64(errors["v1"]) != want["1"].Errors {
+		t.Errorf("PromQL: v1 %v requests, %v 5xx; status API %d, %d", requests["v1"], errors["v1"], want["1"].Requests, want["1"].Errors)
+	}
+	// The rate over the load and the quantiles are computable per version.
+	rate := promQuery(t, base, `sum by (version) (rate(gantry_requests_total{app="web"}[1m]))`, "version")
+	if rate["v1"] <= 0 {
+		t.Errorf("PromQL rate of v1: %v, want > 0", rate)
+	}
+	for _, q := range []string{"0.50", "0.95", "0.99"} {
+		got := promQuery(t, base, `histogram_quantile(`+q+`, sum by (le, version) (rate(gantry_request_duration_seconds_bucket{app="web"}[1m])))`, "version")
+		if v := got["v1"]; !(v > 0 && v < 60) {
+			t.Errorf("PromQL p%s of v1: %v, want a latency in (0, 60s)", strings.TrimPrefix(q, "0."), got)
+		}
+	}
+	count := promQuery(t, base, `sum by (version) (gantry_request_duration_seconds_count{app="web"})`, "version")
+	if uint64(count["v1"]) != want["1"].Requests {
+		t.Errorf("PromQL histogram count of v1: %v, want %d", count["v1"], want["1"].Requests)
+	}
+	ready := promQuery(t, base, `sum by (version) (gantry_instance_ready{app="web"})`, "version")
+	if ready["v1"] != 3 {
+		t.Errorf("PromQL ready instances of v1: %v, want 3", ready)
+	}
+}
