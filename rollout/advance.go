@@ -133,6 +133,10 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		}
 		return e.smokeTest(ctx, r, target)
 	}
+	if plan.SetFlag != nil {
+		// The step changes no instance or traffic: the flag, then the next step.
+		return e.setFlag(ctx, r, *plan.SetFlag)
+	}
 
 	changed := false
 	if e.progressed(r.ID, r.ToRevision, counts) {
@@ -211,6 +215,23 @@ func (e *Engine) smokeTest(ctx context.Context, r Rollout, target Revision) erro
 	return e.nextStep(ctx, r, msg)
 }
 
+// setFlag sets a feature flag for a setFlag step and moves r to its next
+// step; a flag that cannot be set rolls r back.
+func (e *Engine) setFlag(ctx context.Context, r Rollout, f FlagSetting) error {
+	if e.opts.Flags == nil {
+		e.event(ctx, r, Warning, ReasonFlagSkipped, fmt.Sprintf("this gantry sets no feature flags: setFlag %s %g%% skipped", f.Name, f.Percentage), "gantry")
+		return e.nextStep(ctx, r, "setFlag skipped")
+	}
+	if err := e.opts.Flags.SetFlag(ctx, r, f.Name, f.Percentage); err != nil {
+		_, terr := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: ReasonFlagFailed,
+			Message: fmt.Sprintf("setFlag %s %g%%: %v", f.Name, f.Percentage, err), Details: &Details{Error: err.Error()}})
+		return terr
+	}
+	msg := fmt.Sprintf("flag %s set to %g%% in %s", f.Name, f.Percentage, r.Env)
+	e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonFlagSet, Message: msg})
+	return e.nextStep(ctx, r, msg)
+}
+
 // nextStep records that r moves to its next step.
 func (e *Engine) nextStep(ctx context.Context, r Rollout, message string) error {
 	now := e.opts.Now()
@@ -247,6 +268,16 @@ func (e *Engine) progressed(id int64, target int, counts []RevisionCount) bool {
 // stable revision gets all traffic as soon as it has a ready instance.
 func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 	now := e.opts.Now()
+	if e.opts.Flags != nil {
+		restored, err := e.opts.Flags.RestoreFlags(ctx, r)
+		if err != nil {
+			return fmt.Errorf("rollout %d: restore feature flags: %w", r.ID, err)
+		}
+		for _, name := range restored {
+			e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonFlagRestored,
+				Message: fmt.Sprintf("flag %s in %s is back to its value before rollout %d", name, r.Env, r.ID)})
+		}
+	}
 	if r.FromRevision == 0 {
 		// Nothing to go back to: stop the new revision.
 		left := 0

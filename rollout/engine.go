@@ -32,6 +32,9 @@ type Options struct {
 	// SmokeTests runs a blue-green revision's smoke tests against the
 	// preview listener; nil: smoke tests are skipped with an event.
 	SmokeTests SmokeTester
+	// Flags sets feature flags for canary setFlag steps and restores them
+	// on rollback; nil: setFlag steps are skipped with a Warning event.
+	Flags FlagSetter
 	// Database backs up and migrates the database of a revision whose spec
 	// has one, before the revision starts; nil: spec.database is ignored
 	// (with a warning event per rollout).

@@ -64,6 +64,14 @@ const (
 	ReasonSmokeTestsSkipped Reason = "SmokeTestsSkipped"
 )
 
+// The reasons of canary setFlag steps.
+const (
+	ReasonFlagSet      Reason = "FlagSet"
+	ReasonFlagFailed   Reason = "FlagFailed"
+	ReasonFlagSkipped  Reason = "FlagSkipped"
+	ReasonFlagRestored Reason = "FlagRestored"
+)
+
 // The reasons of a rollout's database steps and of `gantry db`.
 const (
 	ReasonMigrationStarted        Reason = "MigrationStarted"
@@ -151,6 +159,11 @@ var Reasons = []ReasonInfo{
 	{ReasonSmokeTestsPassed, "Smoke tests", Normal, "Every blue-green smoke test passed against the preview listener; `details.smokeTests` has each result."},
 	{ReasonSmokeTestFailed, "Smoke tests", Warning, "A smoke test failed, or the tests could not run: roll back; `details.smokeTests` has the results, `details.error` what stopped them."},
 	{ReasonSmokeTestsSkipped, "Smoke tests", Warning, "This gantry runs no smoke tests; the step passes without them."},
+
+	{ReasonFlagSet, "Feature flags", Normal, "A setFlag step set a feature flag's rollout percentage in the rollout's environment."},
+	{ReasonFlagFailed, "Feature flags", Warning, "A setFlag step could not set its flag (no such flag, or it has no rollout): roll back; `details.error` says why."},
+	{ReasonFlagSkipped, "Feature flags", Warning, "This gantry sets no feature flags; the setFlag step passes without."},
+	{ReasonFlagRestored, "Feature flags", Normal, "A rollback returned a flag its rollout had set to its value before the rollout."},
 
 	{ReasonMigrationStarted, "Databases", Normal, "Pending -> Migrating: the database is backed up and migrated before the new revision starts."},
 	{ReasonDatabaseBackedUp, "Databases", Normal, "A backup was taken (before a migration, or on the backup schedule); `details.backup` has its ID, size, duration and schema version."},

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"context"
 	"time"
 
 	"github.com/gantry-dev/gantry/spec"
@@ -142,4 +143,27 @@ type Plan struct {
 	// SmokeTests asks the engine to run the spec's smoke tests against the
 	// preview listener now; when they pass, the engine moves to Step+1.
 	SmokeTests bool
+	// SetFlag asks the engine to set a feature flag's rollout percentage
+	// now (a canary's setFlag step); once set, the engine moves to Step+1.
+	// nil: none.
+	SetFlag *FlagSetting
+}
+
+// FlagSetting is a feature flag's rollout percentage a step sets.
+type FlagSetting struct {
+	Name       string
+	Percentage float64
+}
+
+// FlagSetter sets feature flags for setFlag steps. The server implements
+// it over its flag catalog.
+type FlagSetter interface {
+	// SetFlag sets flag name's rollout percentage in r's environment on
+	// behalf of rollout r.
+	SetFlag(ctx context.Context, r Rollout, name string, percentage float64) error
+	// RestoreFlags returns every flag rollout r set, and nobody changed
+	// since, to its value before r, and names the flags it restored; it is
+	// called on every reconcile of a rollback, so it must do nothing the
+	// second time.
+	RestoreFlags(ctx context.Context, r Rollout) ([]string, error)
 }

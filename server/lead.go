@@ -122,6 +122,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 		Strategies: strategy.All(),
 		Metrics:    router,
 		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
+		Flags:      flagSetter{s.flags},
 		Interval:   opts.Interval,
 		Logf:       opts.Logf,
 		// The analysis' evidence goes to the state store itself (events

@@ -56,7 +56,7 @@ func (s Strategy) clone() Strategy {
 	if s.Canary != nil {
 		c := CanaryStrategy{Steps: make([]CanaryStep, len(s.Canary.Steps))}
 		for i, st := range s.Canary.Steps {
-			c.Steps[i] = CanaryStep{SetWeight: clonePtr(st.SetWeight), Pause: clonePtr(st.Pause)}
+			c.Steps[i] = CanaryStep{SetWeight: clonePtr(st.SetWeight), Pause: clonePtr(st.Pause), SetFlag: clonePtr(st.SetFlag)}
 		}
 		if s.Canary.Steps == nil {
 			c.Steps = nil

@@ -384,7 +384,7 @@ spec:
           pause: {duration: 1m}
 environments: [{name: dev}]
 `,
-			line: 11, col: 11, path: "spec.strategy.canary.steps[1]", fragment: "this one sets both",
+			line: 11, col: 11, path: "spec.strategy.canary.steps[1]", fragment: "this one sets several",
 		},
 		{
 			name: "canary weight above 100",
@@ -401,6 +401,22 @@ spec:
 environments: [{name: dev}]
 `,
 			line: 10, col: 11, path: "spec.strategy.canary.steps[0].setWeight", fragment: "between 0 and 100, got 150",
+		},
+		{
+			name: "setFlag percentage above 100",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  strategy:
+    type: Canary
+    canary:
+      steps:
+        - setFlag: {name: new-ai-agent, percentage: 120}
+environments: [{name: dev}]
+`,
+			line: 10, col: 41, path: "spec.strategy.canary.steps[0].setFlag.percentage", fragment: "between 0 and 100, got 120",
 		},
 		{
 			name: "pause duration without unit",
@@ -577,7 +593,7 @@ environments:
       canary:
         steps: [{setWeight: 5}, {}]
 `,
-			line: 11, col: 33, path: "environments[0].strategy.canary.steps[1]", fragment: "this one sets neither",
+			line: 11, col: 33, path: "environments[0].strategy.canary.steps[1]", fragment: "this one sets none",
 		},
 		{
 			name: "environment limit override below the base request",

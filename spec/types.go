@@ -205,6 +205,20 @@ type CanaryStep struct {
 	SetWeight *int `json:"setWeight,omitempty"`
 	// Pause waits; with no duration it waits for `rollout promote`.
 	Pause *PauseStep `json:"pause,omitempty"`
+	// SetFlag sets a feature flag's rollout percentage in the rollout's
+	// environment; rolling the rollout back restores the flag.
+	SetFlag *SetFlagStep `json:"setFlag,omitempty"`
+}
+
+// SetFlagStep sets the rollout percentage of a feature flag of the
+// rollout's environment (docs/flags.md); the flag must exist and have a
+// rollout (rollout: {variant: on, percentage: 0}).
+type SetFlagStep struct {
+	// Name is the flag's key, such as new-ai-agent.
+	Name string `json:"name"`
+	// Percentage is the share of targeting keys the flag's rollout
+	// variant reaches, 0 to 100.
+	Percentage float64 `json:"percentage"`
 }
 
 // PauseStep pauses a canary.

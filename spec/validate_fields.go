@@ -186,11 +186,25 @@ func (v *validator) subStrategy(path string, written, t StrategyType, field stri
 func (v *validator) canarySteps(path string, steps []CanaryStep) {
 	for i, st := range steps {
 		spath := fmt.Sprintf("%s[%d]", path, i)
+		set := 0
+		for _, isSet := range []bool{st.SetWeight != nil, st.Pause != nil, st.SetFlag != nil} {
+			if isSet {
+				set++
+			}
+		}
 		switch {
-		case st.SetWeight == nil && st.Pause == nil:
-			v.add(spath, "a step sets exactly one of setWeight or pause, and this one sets neither; add setWeight: 25 or pause: {duration: 30s}")
-		case st.SetWeight != nil && st.Pause != nil:
-			v.add(spath, "a step sets exactly one of setWeight or pause, and this one sets both; split it into two steps")
+		case set == 0:
+			v.add(spath, "a step sets exactly one of setWeight, pause or setFlag, and this one sets none; add setWeight: 25 or pause: {duration: 30s}")
+		case set > 1:
+			v.add(spath, "a step sets exactly one of setWeight, pause or setFlag, and this one sets several; split it into one step each")
+		}
+		if f := st.SetFlag; f != nil {
+			if f.Name == "" {
+				v.add(joinField(spath, "setFlag.name"), "is required: the key of a feature flag of the environment, such as name: new-ai-agent")
+			}
+			if f.Percentage < 0 || f.Percentage > 100 {
+				v.add(joinField(spath, "setFlag.percentage"), "must be a percentage between 0 and 100, got %g", f.Percentage)
+			}
 		}
 		if w := st.SetWeight; w != nil && (*w < 0 || *w > 100) {
 			v.add(joinField(spath, "setWeight"), "must be a percentage between 0 and 100, got %d", *w)

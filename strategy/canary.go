@@ -37,6 +37,8 @@ func (Canary) Describe(s spec.AppSpec) rollout.Description {
 		switch {
 		case st.SetWeight != nil:
 			names = append(names, fmt.Sprintf("setWeight %d%%", *st.SetWeight))
+		case st.SetFlag != nil:
+			names = append(names, fmt.Sprintf("setFlag %s %g%%", st.SetFlag.Name, st.SetFlag.Percentage))
 		case st.Pause != nil && st.Pause.Wait() == 0:
 			names = append(names, "pause until promoted")
 		case st.Pause != nil:
@@ -88,6 +90,9 @@ func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
 			plan.Step = in.Step + 1
 			plan.Message = fmt.Sprintf("%s setWeight %d%% done", label, weight)
 		}
+	case step.SetFlag != nil:
+		plan.SetFlag = &rollout.FlagSetting{Name: step.SetFlag.Name, Percentage: step.SetFlag.Percentage}
+		plan.Message = fmt.Sprintf("%s setFlag %s %g%% at weight %d%%", label, step.SetFlag.Name, step.SetFlag.Percentage, weight)
 	case step.Pause != nil && step.Pause.Wait() == 0:
 		plan.Pause = true
 		plan.Message = fmt.Sprintf("%s paused at %d%% until promoted (gantry rollout promote); analysis: %s", label, weight, in.Analysis.Message)
