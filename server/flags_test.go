@@ -65,6 +65,18 @@ flags:
     defaultVariant: on
 `
 
+// flagsApp is an app with a production environment, so tokens can be
+// granted on it; it is never deployed.
+const flagsApp = `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: web}
+spec:
+  workload: {command: ./web}
+environments:
+  - name: production
+    proxy: {listen: "127.0.0.1:0"}
+`
+
 // flagServer runs a server with flagFile applied to production and
 // returns an admin client and an OpenFeature client reading production
 // over OFREP with a viewer token.
@@ -78,6 +90,9 @@ func flagServer(t testing.TB) (base string, admin *client.Client, viewer string,
 	}
 	if _, err := admin.ApplyFlags(t.Context(), "production", api.ApplyFlagsRequest{Filename: "flags.yaml", Source: flagFile}); err != nil {
 		t.Fatalf("apply flags: %v", err)
+	}
+	if _, err := admin.Apply(t.Context(), "gantry.yaml", []byte(flagsApp)); err != nil {
+		t.Fatal(err)
 	}
 	tok, err := admin.CreateToken(t.Context(), api.TokenCreateRequest{Name: "web", Role: auth.Viewer, Envs: []string{"production"}})
 	if err != nil {

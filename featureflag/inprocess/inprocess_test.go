@@ -15,6 +15,18 @@ import (
 	"github.com/gantry-dev/gantry/server"
 )
 
+// flagsApp is an app with a production environment, so tokens can be
+// granted on it; it is never deployed.
+const flagsApp = `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: web}
+spec:
+  workload: {command: ./web}
+environments:
+  - name: production
+    proxy: {listen: "127.0.0.1:0"}
+`
+
 // start runs a gantry server with testdata/flags.yaml applied and returns
 // its URL, an admin client and a viewer token for production.
 func start(t testing.TB) (string, *client.Client, string) {
@@ -41,6 +53,9 @@ func start(t testing.TB) (string, *client.Client, string) {
 		t.Fatal(err)
 	}
 	if _, err := admin.ApplyFlags(t.Context(), "production", api.ApplyFlagsRequest{Source: string(src)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Apply(t.Context(), "gantry.yaml", []byte(flagsApp)); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := admin.CreateToken(t.Context(), api.TokenCreateRequest{Name: "app", Role: auth.Viewer, Envs: []string{"production"}})
