@@ -189,3 +189,19 @@ func runWith(t *testing.T, binary string, env []string, args ...string) (string,
 	defer func() { bin = saved }()
 	return run(t, env, args...)
 }
+
+// TestCLI_Completion asks the binary for completions as a shell would:
+// apps, environments and token names come from the server.
+func TestCLI_Completion(t *testing.T) {
+	env, _ := startServer(t)
+	mustRun(t, env, "apply", "-f", sampleSpec(t, "web", 1, "", "staging", "production"))
+	if out := mustRun(t, env, "__complete", "deploy", ""); !strings.Contains(out, "web\n") {
+		t.Errorf("completion of deploy APP:\n%s", out)
+	}
+	if out := mustRun(t, env, "__complete", "rollout", "status", "web", "--env", ""); !strings.Contains(out, "staging\n") || !strings.Contains(out, "production\n") {
+		t.Errorf("completion of --env:\n%s", out)
+	}
+	if out := mustRun(t, env, "__complete", "token", "revoke", ""); !strings.Contains(out, "admin\t") {
+		t.Errorf("completion of token revoke:\n%s", out)
+	}
+}

@@ -28,7 +28,57 @@ func (r *remote) addFlags(cmd *cobra.Command, withEnv bool) {
 	cmd.Flags().StringVarP(&r.output, "output", "o", "", "output format: json, or empty for text")
 	if withEnv {
 		cmd.Flags().StringVarP(&r.env, "env", "e", "", "environment (may be left out when the app has only one)")
+		// Shell completion (gantry completion bash|zsh|fish) asks the server.
+		cmd.ValidArgsFunction = r.completeApps
+		_ = cmd.RegisterFlagCompletionFunc("env", r.completeEnvs)
 	}
+}
+
+// completeApps completes an APP argument with the server's apps.
+func (r *remote) completeApps(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	c, err := r.client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	apps, err := c.Apps(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	var names []string
+	for _, a := range apps {
+		names = append(names, a.Name)
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeEnvs completes --env with the environments of the app named
+// first, or of every app.
+func (r *remote) completeEnvs(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	c, err := r.client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	apps, err := c.Apps(cmd.Context())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	seen := map[string]bool{}
+	var envs []string
+	for _, a := range apps {
+		if len(args) > 0 && a.Name != args[0] {
+			continue
+		}
+		for _, e := range a.Environments {
+			if !seen[e] {
+				seen[e] = true
+				envs = append(envs, e)
+			}
+		}
+	}
+	return envs, cobra.ShellCompDirectiveNoFileComp
 }
 
 func (r *remote) client() (*client.Client, error) {

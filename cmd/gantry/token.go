@@ -213,7 +213,24 @@ func newTokenRevokeCmd() *cobra.Command {
 		o offline
 	)
 	cmd := &cobra.Command{
-		Use:   "revoke ID|NAME",
+		Use: "revoke ID|NAME",
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			c, err := r.client()
+			if err != nil || len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			ts, err := c.Tokens(cmd.Context())
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveError
+			}
+			var out []string
+			for _, t := range ts {
+				if t.RevokedAt.IsZero() {
+					out = append(out, t.Name+"\t"+t.ID, t.ID+"\t"+t.Name)
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
 		Short: "Revoke a token, named by its ID or its name: it stops working at once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
