@@ -30,6 +30,23 @@ func Main(args []string) error {
 
 // parseArgs reads the flags into a Config; the knobs embedded in --version
 // apply first and knob flags given explicitly override them.
+// printUsage prints the flags in the style of the gantry CLI's help.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, "Run the sample workload (for demos and tests)\n\nUsage:\n  gantry sample --port PORT [--version V[+knobs]] [flags]\n\nFlags:\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, help := flag.UnquoteUsage(f)
+		line := "      --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			help += fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "%-32s %s\n", line, help)
+	})
+	fmt.Fprint(w, "  -h, --help                     help for sample\n")
+}
+
 func parseArgs(args []string, usage io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("gantry-sample", flag.ContinueOnError)
 	fs.SetOutput(usage)
@@ -41,6 +58,7 @@ func parseArgs(args []string, usage io.Writer) (Config, error) {
 	for _, kn := range knobList {
 		fs.Var(&knobFlag{name: kn.name, given: &given}, kn.name, "knob: "+kn.form)
 	}
+	fs.Usage = func() { printUsage(usage, fs) }
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -205,3 +205,12 @@ func TestCLI_Completion(t *testing.T) {
 		t.Errorf("completion of token revoke:\n%s", out)
 	}
 }
+
+// TestCLI_SampleHelp checks gantry sample --help reads like the rest of the CLI.
+func TestCLI_SampleHelp(t *testing.T) {
+	out, stderr, code := run(t, nil, "sample", "--help")
+	all := out + stderr
+	if code != 0 || !strings.Contains(all, "Usage:\n  gantry sample --port PORT") || !strings.Contains(all, "      --errors ") || strings.Contains(all, "Usage of gantry-sample") {
+		t.Errorf("sample --help: exit %d\n%s", code, all)
+	}
+}
