@@ -82,8 +82,8 @@ func TestParse_Example(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := w.Args, []string{"sample", "--port", "41234", "--version", "v2"}; w.Command != "gantry" || !slices.Equal(got, want) {
-			t.Errorf("%s: rendered %s %v, want gantry %v", name, w.Command, got, want)
+		if got, want := w.Args, []string{"sample", "--port", "41234", "--version", "v2"}; w.Command != "./gantry" || !slices.Equal(got, want) {
+			t.Errorf("%s: rendered %s %v, want ./gantry %v", name, w.Command, got, want)
 		}
 	}
 	if len(listens) != 3 {
