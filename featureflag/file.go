@@ -180,16 +180,9 @@ func (d *decoder) mapping(n *yaml.Node, prefix string, fields map[string]func(*y
 		d.fail(n, prefix, "expected a mapping of fields, got %s", describe(n))
 		return
 	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		path := join(prefix, k.Value)
-		d.pos[path] = position{k.Line, k.Column}
-		if seen[k.Value] {
-			d.fail(k, path, "field %s appears twice: keep one", k.Value)
-			continue
-		}
-		seen[k.Value] = true
+	seen := d.pairs(n, prefix, func(k *yaml.Node, path string) {
+		d.fail(k, path, "field %s appears twice: keep one", k.Value)
+	}, func(k, val *yaml.Node, path string) {
 		fn, ok := fields[k.Value]
 		if !ok {
 			names := make([]string, 0, len(fields))
@@ -198,10 +191,10 @@ func (d *decoder) mapping(n *yaml.Node, prefix string, fields map[string]func(*y
 			}
 			slices.Sort(names)
 			d.fail(k, path, "unknown field %q: the fields here are %v", k.Value, names)
-			continue
+			return
 		}
-		fn(deref(val), path)
-	}
+		fn(val, path)
+	})
 	for _, name := range required {
 		if !seen[name] {
 			d.pos[join(prefix, name)] = position{n.Line, n.Column}
@@ -220,18 +213,28 @@ func (d *decoder) each(n *yaml.Node, prefix string, fn func(key string, val *yam
 		d.fail(n, prefix, "expected a mapping of names to definitions, got %s", describe(n))
 		return
 	}
+	d.pairs(n, prefix, func(k *yaml.Node, path string) {
+		d.fail(k, path, "%s appears twice under %s: keep one", k.Value, prefix)
+	}, func(k, val *yaml.Node, path string) { fn(k.Value, val, path) })
+}
+
+// pairs walks the key/value pairs of mapping node n, records each key's
+// position, reports a repeated key with dup instead of passing it on, and
+// returns the keys it saw.
+func (d *decoder) pairs(n *yaml.Node, prefix string, dup func(k *yaml.Node, path string), fn func(k, val *yaml.Node, path string)) map[string]bool {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		path := join(prefix, k.Value)
 		d.pos[path] = position{k.Line, k.Column}
 		if seen[k.Value] {
-			d.fail(k, path, "%s appears twice under %s: keep one", k.Value, prefix)
+			dup(k, path)
 			continue
 		}
 		seen[k.Value] = true
-		fn(k.Value, deref(val), path)
+		fn(k, deref(val), path)
 	}
+	return seen
 }
 
 // list decodes a sequence item by item.
