@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -32,9 +31,10 @@ func (s *eventStore) AppendEvent(ctx context.Context, e rollout.Event) (rollout.
 	return stored, nil
 }
 
-// decisionRecord is the audit record of a decision event. Its Target names
-// the event ("rollout 12 event 345"), so CatchUp can tell which events
-// the log already holds.
+// decisionRecord is the audit record of a decision event. It carries the
+// event's and rollout's IDs as fields, which CatchUp reads to tell which
+// events the log already holds; Target names them for people ("rollout
+// 12 event 345").
 func decisionRecord(e rollout.Event) Record {
 	actor := e.Actor
 	if actor == "" {
@@ -43,7 +43,8 @@ func decisionRecord(e rollout.Event) Record {
 	r := Record{
 		Time: e.Time, Actor: actor, Action: string(e.Reason), App: e.App, Env: e.Env,
 		Outcome: string(e.Type), Message: e.Message,
-		Target: "event " + strconv.FormatInt(e.ID, 10),
+		Target:    "event " + strconv.FormatInt(e.ID, 10),
+		RolloutID: e.RolloutID, EventID: e.ID,
 	}
 	if e.RolloutID != 0 {
 		r.Target = "rollout " + strconv.FormatInt(e.RolloutID, 10) + " " + r.Target
@@ -62,12 +63,12 @@ func CatchUp(ctx context.Context, events rollout.Store, log *Log) (int, error) {
 	}
 	var last int64
 	for _, r := range recent {
-		if id := eventID(r.Target); id > last {
-			last = id
-		}
+		last = max(last, r.EventID)
 	}
 	if last == 0 {
-		return 0, nil // nothing audited from events yet: nothing to compare with
+		// Nothing audited from events yet (or only by a gantry that did not
+		// store event IDs): nothing to compare with.
+		return 0, nil
 	}
 	evs, err := events.ListEvents(ctx, rollout.EventFilter{AfterID: last})
 	if err != nil {
@@ -84,19 +85,6 @@ func CatchUp(ctx context.Context, events rollout.Store, log *Log) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// eventID reads the event number from a Target written by decisionRecord.
-func eventID(target string) int64 {
-	_, after, ok := strings.Cut(target, "event ")
-	if !ok {
-		return 0
-	}
-	id, err := strconv.ParseInt(after, 10, 64)
-	if err != nil {
-		return 0
-	}
-	return id
 }
 
 // Decision reports whether e records a decision worth auditing: a

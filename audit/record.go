@@ -25,6 +25,11 @@ type Record struct {
 	// Target names the object acted on beyond app and environment, such
 	// as "rollout 12" or a token ID.
 	Target string `json:"target,omitempty"`
+	// RolloutID and EventID identify the rollout and the event a decision
+	// record was written from; 0 for records of requests (and for decision
+	// records written before gantry stored them).
+	RolloutID int64 `json:"rolloutId,omitempty"`
+	EventID   int64 `json:"eventId,omitempty"`
 	// Method and Path are the HTTP request's, empty for decisions.
 	Method string `json:"method,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -43,21 +48,33 @@ type Record struct {
 	Hash string `json:"hash"`
 }
 
-// canonicalVersion starts every canonical encoding, so the format can change.
-const canonicalVersion = "gantry-audit-v1"
+// canonicalVersion starts every canonical encoding, so the format can change:
+// v1 records carry no rollout or event ID, v2 records do.
+const (
+	canonicalVersion   = "gantry-audit-v1"
+	canonicalVersionV2 = "gantry-audit-v2"
+)
 
 // Canonical returns the bytes Hash is computed from: a JSON array of
 // every field but Hash, in a fixed order, with the time as UTC
-// microseconds since the Unix epoch.
+// microseconds since the Unix epoch. A record without rollout and event
+// IDs encodes as v1, so chains written before those fields existed still
+// verify; any other record as v2, which adds them at the end (setting or
+// clearing an ID therefore changes the hash).
 func (r Record) Canonical() []byte {
 	var micros int64
 	if !r.Time.IsZero() {
 		micros = r.Time.UnixMicro()
 	}
-	b, err := json.Marshal([]any{
+	fields := []any{
 		canonicalVersion, r.Seq, micros, r.Actor, r.TokenID, r.Action, r.App, r.Env, r.Target,
 		r.Method, r.Path, r.RemoteAddr, r.Status, r.Outcome, r.Message, r.PrevHash,
-	})
+	}
+	if r.RolloutID != 0 || r.EventID != 0 {
+		fields[0] = canonicalVersionV2
+		fields = append(fields, r.RolloutID, r.EventID)
+	}
+	b, err := json.Marshal(fields)
 	if err != nil {
 		panic(err) // strings and numbers always encode
 	}

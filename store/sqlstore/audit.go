@@ -10,7 +10,7 @@ import (
 )
 
 const auditColumns = `seq, time, actor, token_id, action, app, env, target, method, path,
-	remote_addr, status, outcome, message, prev_hash, hash`
+	remote_addr, status, outcome, message, prev_hash, hash, rollout_id, event_id`
 
 // AppendAudit links r after the newest record and stores it, moving the
 // head, all in tx: the driver's transaction, which must hold the lock
@@ -22,9 +22,9 @@ func (s *Store) AppendAudit(ctx context.Context, tx DB, r audit.Record) (audit.R
 	}
 	r = audit.Link(head, r)
 	_, err := tx.Exec(ctx, `INSERT INTO audit_log (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Seq, s.Dialect.Time(r.Time), r.Actor, r.TokenID, r.Action, r.App, r.Env, r.Target, r.Method, r.Path,
-		r.RemoteAddr, r.Status, r.Outcome, r.Message, r.PrevHash, r.Hash)
+		r.RemoteAddr, r.Status, r.Outcome, r.Message, r.PrevHash, r.Hash, r.RolloutID, r.EventID)
 	if err != nil {
 		return audit.Record{}, fmt.Errorf("record %d: %w", r.Seq, err)
 	}
@@ -76,6 +76,6 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Record, 
 func scanAudit(row Row) (audit.Record, error) {
 	var r audit.Record
 	err := row.Scan(&r.Seq, Time{&r.Time}, &r.Actor, &r.TokenID, &r.Action, &r.App, &r.Env, &r.Target, &r.Method, &r.Path,
-		&r.RemoteAddr, &r.Status, &r.Outcome, &r.Message, &r.PrevHash, &r.Hash)
+		&r.RemoteAddr, &r.Status, &r.Outcome, &r.Message, &r.PrevHash, &r.Hash, &r.RolloutID, &r.EventID)
 	return r, err
 }

@@ -56,12 +56,16 @@ func auditRecord(i int) audit.Record {
 	envs := []string{"staging", "production"}
 	actors := []string{"ci", "alice", "gantry"}
 	actions := []string{"deploy", "undo", "RolledBack"}
-	return audit.Record{
+	r := audit.Record{
 		Time: at(i).Add(time.Duration(i) * time.Nanosecond), Actor: actors[i%3], TokenID: fmt.Sprintf("tok_%d", i),
 		Action: actions[i%3], App: "payments", Env: envs[i%2], Target: fmt.Sprintf("rollout %d", i),
 		Method: "POST", Path: "/api/v1/apps/payments/environments/" + envs[i%2] + "/deploy",
 		RemoteAddr: "127.0.0.1:5555", Status: 201, Outcome: "ok", Message: fmt.Sprintf("record %d — ünïcode", i),
 	}
+	if i%3 == 2 { // a decision: it names its rollout and event
+		r.RolloutID, r.EventID = int64(i), int64(1000+i)
+	}
+	return r
 }
 
 // appendN appends records 0..n-1 and returns them as stored.
@@ -195,6 +199,12 @@ var tamperTests = []struct {
 	{"edit time", func([]audit.Record) string {
 		return `UPDATE audit_log SET time = NULL WHERE seq = 5`
 	}, 5, audit.ContentChanged},
+	{"clear a decision's event ID", func([]audit.Record) string {
+		return `UPDATE audit_log SET event_id = 0 WHERE seq = 3`
+	}, 3, audit.ContentChanged},
+	{"give a request record an event ID", func([]audit.Record) string {
+		return `UPDATE audit_log SET event_id = 7, rollout_id = 7 WHERE seq = 2`
+	}, 2, audit.ContentChanged},
 	{"delete middle", func([]audit.Record) string {
 		return `DELETE FROM audit_log WHERE seq = 3`
 	}, 3, audit.RecordMissing},
