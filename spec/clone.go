@@ -15,6 +15,7 @@ func (s AppSpec) clone() AppSpec {
 	s.Strategy = s.Strategy.clone()
 	s.Analysis = s.Analysis.clone()
 	s.Database = s.Database.clone()
+	s.Kubernetes = s.Kubernetes.clone()
 	return s
 }
 

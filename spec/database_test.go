@@ -73,8 +73,8 @@ func TestParse_BadDatabase(t *testing.T) {
 		{"fromEnv that is no variable name", "url: {fromEnv: 'db-url'}", "", "spec.database.url.fromEnv", `"db-url" is not an environment variable name`},
 		{"override with both file and fromEnv", "url: {fromEnv: DB}", "url: {fromEnv: DB2, file: /x}", "environments[0].database.url", "sets 2 of value, fromEnv, file and valueFrom"},
 		{"fromEnv and valueFrom", "url: {fromEnv: DB, valueFrom: {serverEnv: DB}}", "", "spec.database.url", "sets 2 of value, fromEnv, file and valueFrom"},
-		{"valueFrom with both", "url: {valueFrom: {serverEnv: DB, secretFile: /x}}", "", "spec.database.url.valueFrom", "sets both secretFile and serverEnv"},
-		{"empty valueFrom", "url: {valueFrom: {}}", "", "spec.database.url.valueFrom", "sets neither secretFile nor serverEnv"},
+		{"valueFrom with both", "url: {valueFrom: {serverEnv: DB, secretFile: /x}}", "", "spec.database.url.valueFrom", "sets more than one of secretFile, serverEnv and secretKeyRef"},
+		{"empty valueFrom", "url: {valueFrom: {}}", "", "spec.database.url.valueFrom", "sets none of secretFile, serverEnv and secretKeyRef"},
 		{"serverEnv that is no variable name", "url: {valueFrom: {serverEnv: 'db-url'}}", "", "spec.database.url.valueFrom.serverEnv", `"db-url" is not an environment variable name`},
 		{"unknown valueFrom field", "url: {valueFrom: {secretFiles: /x}}", "", "spec.database.url.valueFrom.secretFiles", `did you mean "secretFile"?`},
 		{"unknown field", "url: {fromEnv: DB}\nmigration: ./m", "", "spec.database.migration", `did you mean "migrations"?`},
@@ -157,8 +157,8 @@ func TestParse_EnvValueFrom(t *testing.T) {
 	}
 	for _, tt := range []struct{ name, env, path, fragment string }{
 		{"value and valueFrom", "- {name: A, value: x, valueFrom: {serverEnv: A}}", "spec.workload.env[0]", "sets both value and valueFrom"},
-		{"both sources", "- {name: A, valueFrom: {serverEnv: A, secretFile: /x}}", "spec.workload.env[0].valueFrom", "sets both secretFile and serverEnv"},
-		{"no source", "- {name: A, valueFrom: {}}", "spec.workload.env[0].valueFrom", "sets neither secretFile nor serverEnv"},
+		{"both sources", "- {name: A, valueFrom: {serverEnv: A, secretFile: /x}}", "spec.workload.env[0].valueFrom", "sets more than one of secretFile, serverEnv and secretKeyRef"},
+		{"no source", "- {name: A, valueFrom: {}}", "spec.workload.env[0].valueFrom", "sets none of secretFile, serverEnv and secretKeyRef"},
 		{"bad variable name", "- {name: A, valueFrom: {serverEnv: 'a-b'}}", "spec.workload.env[0].valueFrom.serverEnv", "is not an environment variable name"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

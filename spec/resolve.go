@@ -59,6 +59,9 @@ func (s AppSpec) withOverrides(e Environment) AppSpec {
 		s.Strategy = e.Strategy.clone()
 	}
 	s.Database = s.Database.merge(e.Database)
+	if e.Kubernetes != nil {
+		s.Kubernetes = s.Kubernetes.merge(e.Kubernetes)
+	}
 	return s
 }
 
@@ -70,7 +73,7 @@ func mergeEnv(base, over []EnvVar) []EnvVar {
 		replaced := false
 		for i := range out {
 			if out[i].Name == o.Name {
-				out[i].Value = o.Value
+				out[i] = o
 				replaced = true
 			}
 		}

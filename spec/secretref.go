@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // ValueFrom is a secret given by reference, in the shape of a Kubernetes
@@ -19,6 +21,18 @@ type ValueFrom struct {
 	SecretFile string `json:"secretFile,omitempty"`
 	// ServerEnv names an environment variable of the gantry server process.
 	ServerEnv string `json:"serverEnv,omitempty"`
+	// SecretKeyRef names a key of a Kubernetes Secret in the environment's
+	// namespace; only the kubernetes backend resolves it (the kubelet
+	// reads it when a pod starts; gantry never sees the value).
+	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// SecretKeyRef is one key of a Kubernetes Secret.
+type SecretKeyRef struct {
+	// Name is the Secret's name.
+	Name string `json:"name"`
+	// Key is the key within the Secret's data.
+	Key string `json:"key"`
 }
 
 // Resolve reads the value the reference names. field is where the
@@ -32,6 +46,9 @@ func (f *ValueFrom) Resolve(field, baseDir string) (string, error) {
 		return serverEnv(field+".valueFrom.serverEnv", f.ServerEnv)
 	case f.SecretFile != "":
 		return secretFile(field+".valueFrom.secretFile", f.SecretFile, baseDir)
+	case f.SecretKeyRef != nil:
+		return "", fmt.Errorf("%w: %s.valueFrom.secretKeyRef names Kubernetes Secret %s, which only the kubernetes backend reads; use secretFile or serverEnv for other backends",
+			ErrNoSecret, field, f.SecretKeyRef.Name)
 	}
 	return "", fmt.Errorf("%w: %s.valueFrom sets neither secretFile nor serverEnv", ErrNoSecret, field)
 }
@@ -71,11 +88,25 @@ func secretFile(field, path, baseDir string) (string, error) {
 // valueFrom checks a reference at path (such as
 // spec.workload.env[0].valueFrom).
 func (v *validator) valueFrom(path string, f *ValueFrom) {
+	set := 0
+	for _, ok := range []bool{f.SecretFile != "", f.ServerEnv != "", f.SecretKeyRef != nil} {
+		if ok {
+			set++
+		}
+	}
 	switch {
-	case f.SecretFile != "" && f.ServerEnv != "":
-		v.add(path, "sets both secretFile and serverEnv; keep exactly one")
-	case f.SecretFile == "" && f.ServerEnv == "":
-		v.add(path, "sets neither secretFile nor serverEnv; add {secretFile: /run/secrets/name} or {serverEnv: NAME}")
+	case set > 1:
+		v.add(path, "sets more than one of secretFile, serverEnv and secretKeyRef; keep exactly one")
+	case set == 0:
+		v.add(path, "sets none of secretFile, serverEnv and secretKeyRef; add {secretFile: /run/secrets/name}, {serverEnv: NAME} or (kubernetes) {secretKeyRef: {name: db, key: password}}")
+	case f.SecretKeyRef != nil:
+		r := f.SecretKeyRef
+		for _, msg := range validation.IsDNS1123Subdomain(r.Name) {
+			v.add(joinField(path, "secretKeyRef.name"), "%q is not a Secret name: %s", r.Name, msg)
+		}
+		for _, msg := range validation.IsConfigMapKey(r.Key) {
+			v.add(joinField(path, "secretKeyRef.key"), "%q is not a Secret key: %s", r.Key, msg)
+		}
 	case f.ServerEnv != "" && !envVarName.MatchString(f.ServerEnv):
 		v.add(joinField(path, "serverEnv"), "%q is not an environment variable name; use letters, digits and '_', such as DB_PASSWORD", f.ServerEnv)
 	}

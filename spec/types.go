@@ -58,6 +58,9 @@ type AppSpec struct {
 	// Database is the PostgreSQL database the app owns, migrated as part of
 	// every rollout. Nil: the app has none.
 	Database *Database `json:"database,omitempty"`
+	// Kubernetes is where and how the app runs on the kubernetes backend
+	// (namespace, pod extras, router). Nil: the defaults.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 }
 
 // AnalysisSpec tunes the rollback triggers and the canary-versus-baseline
@@ -283,6 +286,8 @@ type Environment struct {
 	Strategy *Strategy `json:"strategy,omitempty"`
 	// Database overrides spec.database here, field by field (url as a whole).
 	Database *Database `json:"database,omitempty"`
+	// Kubernetes overrides spec.kubernetes here, field by field.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 }
 
 // ProxyConfig configures gantry's proxy for one environment.

@@ -111,6 +111,7 @@ func (v *validator) spec(path string, s *AppSpec) {
 	v.strategy(joinField(path, "strategy"), &s.Strategy)
 	v.analysis(joinField(path, "analysis"), s.Analysis)
 	v.database(joinField(path, "database"), s.Database, true)
+	v.kubernetes(joinField(path, "kubernetes"), s.Kubernetes)
 	v.atLeast(joinField(path, "minReadySeconds"), s.MinReadySeconds, 0, "")
 	if s.ProgressDeadlineSeconds != nil {
 		v.atLeast(joinField(path, "progressDeadlineSeconds"), *s.ProgressDeadlineSeconds, 1, "")

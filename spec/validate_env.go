@@ -50,6 +50,7 @@ func (v *validator) environmentOverrides(path string, e *Environment, base AppSp
 		v.strategy(joinField(path, "strategy"), e.Strategy)
 	}
 	v.database(joinField(path, "database"), e.Database, base.Database == nil)
+	v.kubernetes(joinField(path, "kubernetes"), e.Kubernetes)
 	resolved := base.withOverrides(*e).WithDefaults()
 	in := fmt.Sprintf(" in environment %s", e.Name)
 	switch {

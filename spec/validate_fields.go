@@ -17,6 +17,7 @@ func (v *validator) workload(path string, w *Workload) {
 	v.envVars(joinField(path, "env"), w.Env)
 	v.template(joinField(path, "workingDir"), w.WorkingDir)
 	v.template(joinField(path, "image"), w.Image)
+	v.image(joinField(path, "image"), w.Image)
 	v.port(joinField(path, "port"), w.Port, fmt.Sprintf("; leave it out for %d", DefaultPort))
 }
 
