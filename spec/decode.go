@@ -124,7 +124,8 @@ func (d *decoder) scalarString(n *yaml.Node, path string) (string, bool) {
 		d.errorf(n, path, "want a string, got %s", describe(n))
 		return "", false
 	}
-	if n.ShortTag() != "!!str" {
+	// A date (2026-12-20) is a YAML timestamp; its text is the string.
+	if t := n.ShortTag(); t != "!!str" && t != "!!timestamp" {
 		d.errorf(n, path, "want a string, got %s; quote it: %q", describe(n), n.Value)
 		return "", false
 	}

@@ -38,7 +38,7 @@ spec:
 environments: [{name: dev}]
 zzz: 1
 `,
-			line: 7, col: 1, path: "zzz", fragment: "known fields: apiVersion, environments, kind, metadata, spec",
+			line: 7, col: 1, path: "zzz", fragment: "known fields: apiVersion, environments, hooks, kind, metadata, releaseNotes, spec",
 		},
 		{
 			name: "duplicate key",

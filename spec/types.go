@@ -16,6 +16,11 @@ type App struct {
 	// Environments lists where the app is deployed, in promotion order
 	// (for example development, staging, production).
 	Environments []Environment `json:"environments,omitempty"`
+	// Hooks are the commands and webhooks environments' policies run at
+	// pre-rollout, post-rollout and on rollback (policy.go). Empty: none.
+	Hooks []Hook `json:"hooks,omitempty"`
+	// ReleaseNotes says where a release's notes come from; nil: none.
+	ReleaseNotes *ReleaseNotes `json:"releaseNotes,omitempty"`
 }
 
 // Metadata names the app.
@@ -288,6 +293,14 @@ type Environment struct {
 	Database *Database `json:"database,omitempty"`
 	// Kubernetes overrides spec.kubernetes here, field by field.
 	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
+	// PromoteFrom names the environment a version must have succeeded in
+	// (with the same applied spec) before it may be deployed here, such as
+	// staging; gantry promote and pipeline runs follow it. Empty: none.
+	PromoteFrom string `json:"promoteFrom,omitempty"`
+	// Policy is who may change this environment, when, and what is checked
+	// first; nil: no gates beyond the default four-eyes rule on promote in
+	// an environment named production (see EnvironmentPolicy).
+	Policy *EnvironmentPolicy `json:"policy,omitempty"`
 }
 
 // ProxyConfig configures gantry's proxy for one environment.

@@ -99,6 +99,7 @@ func (v *validator) app(a *App) {
 	v.spec("spec", &a.Spec)
 	v.specCombinations("spec", a.Spec.WithDefaults(), "")
 	v.environments(a)
+	v.hooks(a)
 }
 
 // spec checks the fields of spec one by one.
@@ -191,7 +192,7 @@ var dnsLabelFix = regexp.MustCompile(`[^a-z0-9-]+`)
 // dnsLabel checks that name is a required DNS label; what says what it names.
 func (v *validator) dnsLabel(path, name, what string) {
 	if name == "" {
-		v.add(path, "required; give the %s a name such as %q", what, map[string]string{"app": "gemini-api", "environment": "staging"}[what])
+		v.add(path, "required; give the %s a name such as %q", what, map[string]string{"app": "gemini-api", "environment": "staging", "hook": "notify"}[what])
 		return
 	}
 	if len(validation.IsDNS1123Label(name)) == 0 {

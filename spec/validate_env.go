@@ -33,6 +33,8 @@ func (v *validator) environments(a *App) {
 		}
 		v.proxyLimits(joinField(path, "proxy"), e.Proxy)
 		v.environmentOverrides(path, &a.Environments[i], a.Spec)
+		v.promoteFrom(a, i)
+		v.policy(a, i)
 	}
 	v.workloadForBackends(a)
 	v.uniqueListens(a)
