@@ -1,12 +1,12 @@
 package local
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
-	"syscall"
+	"slices"
+	"sync"
+
+	"github.com/prometheus/procfs"
 )
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc/<pid>/stat times.
@@ -14,6 +14,9 @@ import (
 const clockTicks = 100
 
 var pageSize = int64(os.Getpagesize())
+
+// procFS opens /proc once, on first use.
+var procFS = sync.OnceValues(procfs.NewDefaultFS)
 
 // procStat is the part of /proc/<pid>/stat gantry reads.
 type procStat struct {
@@ -31,70 +34,29 @@ type procStat struct {
 
 // readStat reads /proc/<pid>/stat.
 func readStat(pid int) (procStat, error) {
-	var buf [1024]byte
-	b, err := readProcFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:])
+	fs, err := procFS()
+	if err != nil {
+		return procStat{}, fmt.Errorf("open /proc: %w", err)
+	}
+	p, err := fs.Proc(pid)
 	if err != nil {
 		return procStat{}, err
 	}
-	return parseStat(b)
+	return statOf(p)
 }
 
-// readProcFile reads a small /proc file into buf with plain system calls:
-// os.ReadFile's stat and poller registration cost more than the read, and
-// the sampler reads every process's stat each interval.
-func readProcFile(path string, buf []byte) ([]byte, error) {
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+// statOf reads the stat of p, a process of procFS.
+func statOf(p procfs.Proc) (procStat, error) {
+	s, err := p.Stat()
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return procStat{}, fmt.Errorf("read /proc/%d/stat: %w", p.PID, err)
 	}
-	defer syscall.Close(fd)
-	n := 0
-	for n < len(buf) {
-		m, err := syscall.Read(fd, buf[n:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if m == 0 {
-			break
-		}
-		n += m
+	st := procStat{pid: s.PID, pgrp: s.PGRP, ticks: uint64(s.UTime) + uint64(s.STime),
+		startTime: s.Starttime, rssPages: int64(s.RSS)}
+	if s.State != "" {
+		st.state = s.State[0]
 	}
-	return buf[:n], nil
-}
-
-// parseStat parses the contents of /proc/<pid>/stat (see proc(5)). The
-// command name, in parentheses, may itself hold spaces and parentheses, so
-// the fields are counted from the last ')'.
-func parseStat(b []byte) (procStat, error) {
-	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-	if open < 0 || end < open {
-		return procStat{}, fmt.Errorf("parse /proc stat %q: no command name", b)
-	}
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:open])))
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse /proc stat pid: %w", err)
-	}
-	f := strings.Fields(string(b[end+1:]))
-	// f[0] is field 3 (state) of proc(5); field n is f[n-3].
-	if len(f) < 22 {
-		return procStat{}, fmt.Errorf("parse /proc stat of pid %d: %d fields, want at least 24", pid, len(f)+2)
-	}
-	num := func(field int) uint64 {
-		v, e := strconv.ParseUint(f[field-3], 10, 64)
-		if e != nil && err == nil {
-			err = fmt.Errorf("parse /proc stat of pid %d field %d %q: %w", pid, field, f[field-3], e)
-		}
-		return v
-	}
-	s := procStat{pid: pid, state: f[0][0]}
-	s.pgrp = int(num(5))
-	s.ticks = num(14) + num(15)
-	s.startTime = num(22)
-	s.rssPages = int64(num(24))
-	return s, err
+	return st, nil
 }
 
 // groupUsage is the summed use of the live processes of one process group.
@@ -106,17 +68,17 @@ type groupUsage struct {
 // scanGroups reads every process in /proc and sums CPU time and resident
 // memory per process group. Processes that vanish while it reads are skipped.
 func scanGroups() map[int]groupUsage {
-	entries, err := os.ReadDir("/proc")
+	fs, err := procFS()
+	if err != nil {
+		return nil
+	}
+	procs, err := fs.AllProcs()
 	if err != nil {
 		return nil
 	}
 	groups := make(map[int]groupUsage)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		s, err := readStat(pid)
+	for _, p := range procs {
+		s, err := statOf(p)
 		if err != nil || s.state == 'Z' {
 			continue
 		}
@@ -131,14 +93,17 @@ func scanGroups() map[int]groupUsage {
 // hasEnv reports whether process pid's environment holds kv ("NAME=value").
 // ok is false when the environment cannot be read (another user's process).
 func hasEnv(pid int, kv string) (has, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	fs, err := procFS()
 	if err != nil {
 		return false, false
 	}
-	for e := range bytes.SplitSeq(b, []byte{0}) {
-		if string(e) == kv {
-			return true, true
-		}
+	p, err := fs.Proc(pid)
+	if err != nil {
+		return false, false
 	}
-	return false, true
+	env, err := p.Environ()
+	if err != nil {
+		return false, false
+	}
+	return slices.Contains(env, kv), true
 }

@@ -1,35 +1,43 @@
 package local
 
 import (
+	"os"
+	"os/exec"
+	"syscall"
 	"testing"
 )
 
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		want procStat
-	}{
-		{"plain", "4242 (gantry-sample) S 1 4242 4242 0 -1 4194560 100 0 0 0 12 8 0 0 20 0 5 0 987654 1000000 2560 18446744073709551615",
-			procStat{pid: 4242, state: 'S', pgrp: 4242, ticks: 20, startTime: 987654, rssPages: 2560}},
-		{"spaces and parens in the name", "7 (a) b (c) R 1 3 3 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 55 0 9 0",
-			procStat{pid: 7, state: 'R', pgrp: 3, ticks: 3, startTime: 55, rssPages: 9}},
+func TestReadStat(t *testing.T) {
+	self, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStat([]byte(tt.in))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("parseStat = %+v, want %+v", got, tt.want)
-			}
-		})
+	if self.pid != os.Getpid() || self.pgrp != syscall.Getpgrp() || self.state != 'R' || self.startTime == 0 || self.rssPages <= 0 {
+		t.Errorf("readStat(self) = %+v, want pid %d, pgrp %d, running, a start time and resident pages", self, os.Getpid(), syscall.Getpgrp())
 	}
-	for _, bad := range []string{"", "12 no-parens S", "12 (x) S 1 2"} {
-		if _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q): no error", bad)
-		}
+	if _, live := scanGroups()[self.pgrp]; !live {
+		t.Errorf("scanGroups has no group %d (this test's)", self.pgrp)
+	}
+	if has, ok := hasEnv(os.Getpid(), "GANTRY_TEST_PROCSTAT=1"); !ok || has {
+		t.Errorf("hasEnv(self, unset variable) = %v, %v; want false, true", has, ok)
+	}
+	cmd := exec.Command("sleep", "60")
+	cmd.Env = []string{"GANTRY_TEST_PROCSTAT=1"}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if has, ok := hasEnv(cmd.Process.Pid, "GANTRY_TEST_PROCSTAT=1"); !ok || !has {
+		t.Errorf("hasEnv(child) = %v, %v; want true, true", has, ok)
+	}
+	child, err := readStat(cmd.Process.Pid)
+	if err != nil || child.startTime < self.startTime {
+		t.Errorf("readStat(child) = %+v, %v; want a start time after this test's %d", child, err, self.startTime)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := readStat(cmd.Process.Pid); err == nil {
+		t.Errorf("readStat of a reaped process: no error")
 	}
 }
 
