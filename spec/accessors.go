@@ -33,7 +33,7 @@ func (s AppSpec) rollingUpdate() (surge, unavailable IntOrString) {
 // Kubernetes does: 25% of 3 is 1. Default 1.
 func (s AppSpec) MaxSurgeCount() int {
 	surge, _ := s.rollingUpdate()
-	return surge.Scaled(s.ReplicaCount(), true)
+	return scaled(surge, s.ReplicaCount(), true)
 }
 
 // MaxUnavailableCount is how many of ReplicaCount instances may be
@@ -42,7 +42,7 @@ func (s AppSpec) MaxSurgeCount() int {
 // Default 0.
 func (s AppSpec) MaxUnavailableCount() int {
 	_, unavailable := s.rollingUpdate()
-	return unavailable.Scaled(s.ReplicaCount(), false)
+	return scaled(unavailable, s.ReplicaCount(), false)
 }
 
 // ProgressDeadline is how long a rollout may go without progress before it

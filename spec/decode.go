@@ -188,7 +188,7 @@ func (d *decoder) decodeIntOrString(n *yaml.Node, v reflect.Value, path string) 
 	case "!!int":
 		i, ok := d.scalarInt(n, path)
 		if ok {
-			v.Set(reflect.ValueOf(IntOrString{Value: int(i)}))
+			v.Set(reflect.ValueOf(*Int(int(i))))
 		}
 	case "!!str":
 		p, err := ParseIntOrString(n.Value)

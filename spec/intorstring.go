@@ -1,89 +1,70 @@
 package spec
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// IntOrString holds either an absolute number ("1") or a percentage ("25%"),
-// as Kubernetes' maxSurge and maxUnavailable do.
-type IntOrString struct {
-	// IsPercent says Value is a percentage of the replica count.
-	IsPercent bool
-	// Value is the number, or the percentage when IsPercent.
-	Value int
-}
+// IntOrString holds either an absolute number (1) or a percentage ("25%"),
+// as Kubernetes' maxSurge and maxUnavailable do. It is Kubernetes' own type:
+// JSON is a number or a string, String renders "3" or "25%".
+type IntOrString = intstr.IntOrString
 
 // Int returns an absolute IntOrString.
-func Int(v int) *IntOrString { return &IntOrString{Value: v} }
+func Int(v int) *IntOrString { p := intstr.FromInt32(int32(v)); return &p }
 
 // Percent returns a percentage IntOrString.
-func Percent(v int) *IntOrString { return &IntOrString{IsPercent: true, Value: v} }
+func Percent(v int) *IntOrString { p := intstr.FromString(strconv.Itoa(v) + "%"); return &p }
 
-// String renders "3" or "25%".
-func (v IntOrString) String() string {
-	if v.IsPercent {
-		return strconv.Itoa(v.Value) + "%"
-	}
-	return strconv.Itoa(v.Value)
-}
-
-// Scaled resolves v against total replicas with Kubernetes' rounding: up for
-// maxSurge (roundUp true), down for maxUnavailable.
-func (v IntOrString) Scaled(total int, roundUp bool) int {
-	if !v.IsPercent {
-		return v.Value
-	}
-	f := float64(v.Value) * float64(total) / 100
-	if roundUp {
-		return int(math.Ceil(f))
-	}
-	return int(math.Floor(f))
-}
-
-// ParseIntOrString reads "3" or "25%".
+// ParseIntOrString reads "3" or "25%"; a quoted whole number is absolute.
 func ParseIntOrString(s string) (IntOrString, error) {
+	n, percent, err := parseIntOrPercent(s)
+	if err != nil {
+		return IntOrString{}, err
+	}
+	if percent {
+		return *Percent(n), nil
+	}
+	return *Int(n), nil
+}
+
+func parseIntOrPercent(s string) (n int, percent bool, err error) {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
-		n, err := strconv.Atoi(p)
+		n, err := strconv.ParseInt(p, 10, 32)
 		if err != nil {
-			return IntOrString{}, fmt.Errorf("%q is not a whole percentage such as \"25%%\"", s)
+			return 0, false, fmt.Errorf("%q is not a whole percentage such as \"25%%\"", s)
 		}
-		return IntOrString{IsPercent: true, Value: n}, nil
+		return int(n), true, nil
 	}
-	n, err := strconv.Atoi(s)
+	i, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
-		return IntOrString{}, fmt.Errorf("%q is neither a whole number nor a percentage such as \"25%%\"", s)
+		return 0, false, fmt.Errorf("%q is neither a whole number nor a percentage such as \"25%%\"", s)
 	}
-	return IntOrString{Value: n}, nil
+	return int(i), false, nil
 }
 
-// MarshalJSON writes a number, or a string for a percentage.
-func (v IntOrString) MarshalJSON() ([]byte, error) {
-	if v.IsPercent {
-		return json.Marshal(v.String())
+// intOrPercent returns v's number and whether it is a percentage. A string
+// that is neither (only possible from JSON, which intstr does not check) is
+// an error in ParseIntOrString's words.
+func intOrPercent(v IntOrString) (n int, percent bool, err error) {
+	if v.Type == intstr.Int {
+		return int(v.IntVal), false, nil
 	}
-	return json.Marshal(v.Value)
+	return parseIntOrPercent(v.StrVal)
 }
 
-// UnmarshalJSON reads a number or a string.
-func (v *IntOrString) UnmarshalJSON(b []byte) error {
-	var n int
-	if err := json.Unmarshal(b, &n); err == nil {
-		*v = IntOrString{Value: n}
-		return nil
+// scaled resolves v against total replicas with Kubernetes' rounding
+// (intstr.GetScaledValueFromIntOrPercent): up for maxSurge (roundUp true),
+// down for maxUnavailable. A value that is neither a number nor a
+// percentage (Validate rejects it) counts as 0.
+func scaled(v IntOrString, total int, roundUp bool) int {
+	if n, percent, err := intOrPercent(v); err != nil || !percent {
+		return n // a number, a quoted number from JSON, or 0
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a number or a percentage string: %w", err)
-	}
-	p, err := ParseIntOrString(s)
-	if err != nil {
-		return err
-	}
-	*v = p
-	return nil
+	n, _ := intstr.GetScaledValueFromIntOrPercent(&v, total, roundUp)
+	return n
 }

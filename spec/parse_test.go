@@ -176,7 +176,7 @@ func TestParse_RoundTrip(t *testing.T) {
 		s := mustResolve(t, app, "development")
 		s.Workload.Env[0].Value = "changed"
 		*s.Replicas = 99
-		s.Strategy.RollingUpdate.MaxSurge.Value = 99
+		s.Strategy.RollingUpdate.MaxSurge.IntVal = 99
 		again := mustResolve(t, app, "development")
 		if again.Workload.Env[0].Value != "{{.App}}" || again.ReplicaCount() != 1 || again.MaxSurgeCount() != 1 {
 			t.Errorf("a second Resolve saw the first one's changes: %+v", again)

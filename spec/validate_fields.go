@@ -143,13 +143,19 @@ func (v *validator) strategy(path string, s *Strategy) {
 	v.subStrategy(path, s.Type, t, "blueGreen", BlueGreen, s.BlueGreen != nil)
 	if r := s.RollingUpdate; r != nil {
 		rpath := joinField(path, "rollingUpdate")
-		if r.MaxSurge != nil && r.MaxSurge.Value < 0 {
-			v.add(joinField(rpath, "maxSurge"), "must not be negative, got %s", r.MaxSurge)
+		if r.MaxSurge != nil {
+			if n, _, err := intOrPercent(*r.MaxSurge); err != nil {
+				v.add(joinField(rpath, "maxSurge"), "%v; use 1 or \"25%%\"", err)
+			} else if n < 0 {
+				v.add(joinField(rpath, "maxSurge"), "must not be negative, got %s", r.MaxSurge)
+			}
 		}
 		if u := r.MaxUnavailable; u != nil {
-			if u.Value < 0 {
+			if n, percent, err := intOrPercent(*u); err != nil {
+				v.add(joinField(rpath, "maxUnavailable"), "%v; use 1 or \"25%%\"", err)
+			} else if n < 0 {
 				v.add(joinField(rpath, "maxUnavailable"), "must not be negative, got %s", u)
-			} else if u.IsPercent && u.Value > 100 {
+			} else if percent && n > 100 {
 				v.add(joinField(rpath, "maxUnavailable"), "%s is more than 100%%; use at most \"100%%\"", u)
 			}
 		}

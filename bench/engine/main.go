@@ -353,7 +353,7 @@ type nopRouter struct{}
 func (nopRouter) SetTraffic(string, string, rollout.Traffic) error { return nil }
 
 func appSpec(name string) spec.App {
-	replicas, deadline, surge := 3, 600, spec.IntOrString{Value: 1}
+	replicas, deadline, surge := 3, 600, *spec.Int(1)
 	return spec.App{
 		APIVersion: spec.APIVersion,
 		Kind:       spec.KindApp,
