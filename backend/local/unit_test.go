@@ -12,8 +12,8 @@ func TestReadStat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if self.pid != os.Getpid() || self.pgrp != syscall.Getpgrp() || self.state != 'R' || self.startTime == 0 || self.rssPages <= 0 {
-		t.Errorf("readStat(self) = %+v, want pid %d, pgrp %d, running, a start time and resident pages", self, os.Getpid(), syscall.Getpgrp())
+	if self.pid != os.Getpid() || self.pgrp != syscall.Getpgrp() || self.state == 'Z' || self.startTime == 0 || self.rssPages <= 0 {
+		t.Errorf("readStat(self) = %+v, want pid %d, pgrp %d, not a zombie, a start time and resident pages", self, os.Getpid(), syscall.Getpgrp())
 	}
 	if _, live := scanGroups()[self.pgrp]; !live {
 		t.Errorf("scanGroups has no group %d (this test's)", self.pgrp)
@@ -21,12 +21,16 @@ func TestReadStat(t *testing.T) {
 	if has, ok := hasEnv(os.Getpid(), "GANTRY_TEST_PROCSTAT=1"); !ok || has {
 		t.Errorf("hasEnv(self, unset variable) = %v, %v; want false, true", has, ok)
 	}
-	cmd := exec.Command("sleep", "60")
+	cmd := exec.Command("sh", "-c", "echo started; exec sleep 60")
 	cmd.Env = []string{"GANTRY_TEST_PROCSTAT=1"}
+	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if _, err := out.Read(make([]byte, 8)); err != nil { // exec'd: its own environment
+		t.Fatal(err)
+	}
 	if has, ok := hasEnv(cmd.Process.Pid, "GANTRY_TEST_PROCSTAT=1"); !ok || !has {
 		t.Errorf("hasEnv(child) = %v, %v; want true, true", has, ok)
 	}
