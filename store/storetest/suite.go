@@ -29,6 +29,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Concurrency", concurrencyTests},
 		{"Context", contextTests},
 		{"AnalysisStates", analysisTests},
+		{"Pipeline", pipelineTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
