@@ -76,7 +76,7 @@ type statusWatch struct {
 	out      io.Writer
 	json     bool
 	tty      bool
-	steps    map[int][]string // revision → its strategy's step names
+	desc     map[int]rollout.Description // revision → its strategy's description
 	last     string           // the last line printed (plain output)
 	drawn    int              // lines of the last frame (terminal output)
 }
@@ -96,7 +96,7 @@ func (w *statusWatch) run(ctx context.Context, timeout time.Duration) error {
 				return err
 			}
 		case w.tty:
-			w.redraw(statusTree(st, w.stepsOf(ctx, st), time.Now()))
+			w.redraw(statusTree(st, w.describe(ctx, st), time.Now()))
 		default:
 			if line := statusLine(st); line != w.last {
 				fmt.Fprintf(w.out, "%s  %s\n", time.Now().Format("15:04:05"), line)
@@ -141,30 +141,31 @@ func (w *statusWatch) redraw(frame string) {
 	w.drawn = len(lines)
 }
 
-// stepsOf returns the step names of the rollout's target revision.
-func (w *statusWatch) stepsOf(ctx context.Context, st api.Status) []string {
+// describe returns the strategy description (steps, analysis) of the
+// rollout's target revision; zero when there is no rollout.
+func (w *statusWatch) describe(ctx context.Context, st api.Status) rollout.Description {
 	if st.Rollout == nil {
-		return nil
+		return rollout.Description{}
 	}
 	n := st.Rollout.ToRevision
-	if steps, ok := w.steps[n]; ok {
-		return steps
+	if d, ok := w.desc[n]; ok {
+		return d
 	}
 	revs, err := w.c.Revisions(ctx, w.app, w.env)
 	if err != nil {
-		return nil
+		return rollout.Description{}
 	}
-	if w.steps == nil {
-		w.steps = map[int][]string{}
+	if w.desc == nil {
+		w.desc = map[int]rollout.Description{}
 	}
 	for _, rev := range revs {
 		if rev.Number == n {
 			if d, ok := strategy.Describe(rev.Spec); ok {
-				w.steps[n] = d.Steps
+				w.desc[n] = d
 			}
 		}
 	}
-	return w.steps[n]
+	return w.desc[n]
 }
 
 // statusLine is one line of plain --watch output.
@@ -216,7 +217,7 @@ func phaseIcon(p rollout.Phase) string {
 }
 
 // statusTree renders a status as the terminal view of --watch.
-func statusTree(st api.Status, steps []string, now time.Time) string {
+func statusTree(st api.Status, d rollout.Description, now time.Time) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 1, ' ', 0)
 	fmt.Fprintf(tw, "Name:\t%s\n", st.App)
@@ -239,8 +240,23 @@ func statusTree(st api.Status, steps []string, now time.Time) string {
 	}
 	fmt.Fprintf(tw, "Rollout:\t%d, revision %d → %d, %s, by %s, %s ago\n", ro.ID, ro.FromRevision, ro.ToRevision, ro.Strategy,
 		ro.Actor, humanAge(now.Sub(ro.CreatedAt)))
-	if len(steps) > 0 {
-		fmt.Fprintf(tw, "Step:\t%d/%d %s\n", min(ro.Step+1, len(steps)), len(steps), steps[min(ro.Step, len(steps)-1)])
+	if n := len(d.Steps); n > 0 {
+		cur := min(ro.Step, n-1)
+		done := cur
+		if ro.Phase == rollout.Succeeded {
+			done = n
+		}
+		fmt.Fprintf(tw, "Step:\t%d/%d %s %s\n", cur+1, n, bar(float64(done)*100/float64(n), 10), d.Steps[cur])
+	}
+	if a := analysisState(ro, d); a != "" {
+		fmt.Fprintf(tw, "Analysis:\t%s\n", a)
+	}
+	tw.Flush()
+	if len(d.Steps) > 1 {
+		b.WriteString("Steps:\n")
+		for i, name := range d.Steps {
+			fmt.Fprintf(&b, "  %s %d. %s\n", stepIcon(i, ro), i+1, name)
+		}
 	}
 	tw.Flush()
 	b.WriteString("\n")
@@ -297,6 +313,39 @@ func statusTree(st api.Status, steps []string, now time.Time) string {
 		fmt.Fprintf(&b, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
 	}
 	return b.String()
+}
+
+// stepIcon marks step i of ro: done, current (paused or running), or to come.
+func stepIcon(i int, ro *rollout.Rollout) string {
+	switch {
+	case i < ro.Step || ro.Phase == rollout.Succeeded:
+		return "✔"
+	case i > ro.Step:
+		return "○"
+	case ro.Phase == rollout.Paused:
+		return "॥"
+	case ro.Phase.Final():
+		return "✖"
+	}
+	return "▶"
+}
+
+// analysisState says what the analysis of ro does: judging, passed, or the
+// trigger that rolled it back; empty when its strategy has no analysis.
+func analysisState(ro *rollout.Rollout, d rollout.Description) string {
+	if info, ok := ro.Reason.Info(); ok && info.Group == "Analysis" {
+		return fmt.Sprintf("✖ %s: %s", ro.Reason, ro.Message)
+	}
+	if !d.Analysis {
+		return ""
+	}
+	switch {
+	case ro.Phase == rollout.Succeeded:
+		return "✔ passed"
+	case ro.Phase.Final():
+		return "- stopped with the rollout"
+	}
+	return fmt.Sprintf("◌ judging revision %d against %d", ro.ToRevision, ro.FromRevision)
 }
 
 func instanceIcon(in rollout.Instance) string {
