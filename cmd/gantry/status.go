@@ -77,8 +77,8 @@ type statusWatch struct {
 	json     bool
 	tty      bool
 	desc     map[int]rollout.Description // revision → its strategy's description
-	last     string           // the last line printed (plain output)
-	drawn    int              // lines of the last frame (terminal output)
+	last     string                      // the last line printed (plain output)
+	drawn    int                         // lines of the last frame (terminal output)
 }
 
 func (w *statusWatch) run(ctx context.Context, timeout time.Duration) error {
