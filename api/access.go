@@ -64,6 +64,7 @@ type Role = auth.Role
 type Handler struct {
 	mux    *http.ServeMux
 	routes []Route
+	h      *handler
 }
 
 // ServeHTTP routes r to its handler, behind the route's guard.

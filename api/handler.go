@@ -139,7 +139,7 @@ func NewHandler(opts Options) *Handler {
 	if opts.Metrics != nil {
 		rt.handle("GET /metrics", need(auth.Viewer, ScopeAnywhere, "metrics", "read the metrics"), opts.Metrics.ServeHTTP)
 	}
-	return &Handler{mux: rt.mux, routes: rt.routes}
+	return &Handler{mux: rt.mux, routes: rt.routes, h: h}
 }
 
 type handler struct {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,12 +31,27 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	st := Status{App: app, Env: env, Revisions: []RevisionStatus{}}
-	rs, err := h.opts.Store.ListRollouts(ctx, rollout.RolloutFilter{App: app, Env: env, Limit: 1})
+	st, err := h.readStatus(r.Context(), app, env)
 	if err != nil {
 		internalError(w, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// Status returns app's status in env as GET .../status answers it, for
+// in-process readers such as the dashboard's event stream. It does not
+// check that the app or environment exist: an unknown one has no rollout,
+// instances or traffic.
+func (h *Handler) Status(ctx context.Context, app, env string) (Status, error) {
+	return h.h.readStatus(ctx, app, env)
+}
+
+func (h *handler) readStatus(ctx context.Context, app, env string) (Status, error) {
+	st := Status{App: app, Env: env, Revisions: []RevisionStatus{}}
+	rs, err := h.opts.Store.ListRollouts(ctx, rollout.RolloutFilter{App: app, Env: env, Limit: 1})
+	if err != nil {
+		return st, err
 	}
 	if len(rs) > 0 {
 		st.Rollout = &rs[0]
@@ -82,7 +98,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request) {
 		st.Revisions = append(st.Revisions, *rs)
 	}
 	slices.SortFunc(st.Revisions, func(a, b RevisionStatus) int { return a.Number - b.Number })
-	writeJSON(w, http.StatusOK, st)
+	return st, nil
 }
 
 func (h *handler) history(w http.ResponseWriter, r *http.Request) {

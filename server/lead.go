@@ -156,7 +156,7 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Applied = func(_ context.Context, a spec.App) error { return s.applied(p, a) }
 		o.DatabaseRollback = s.RollbackDatabase
 	}
-	return api.NewHandler(o)
+	return s.dash.Wrap(api.NewHandler(o))
 }
 
 // applied readies the leader for an app's spec before it is stored: each

@@ -18,6 +18,7 @@ import (
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend"
+	"github.com/gantry-dev/gantry/dashboard"
 	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
@@ -86,6 +87,8 @@ type Server struct {
 	// flags keeps the feature flags; metrics serves /metrics.
 	flags   *featureflag.Catalog
 	metrics http.Handler
+	// dash serves the web dashboard in front of the API.
+	dash *dashboard.Dashboard
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -163,6 +166,9 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.elector, err = newElector(ctx, opts, s.self); err != nil {
 		return nil, err
 	}
+	if s.dash, err = s.newDashboard(); err != nil {
+		return nil, err
+	}
 	s.apiSwap.set(s.apiHandler(leaderParts{}))
 	leads, err := s.elector.TryLead(ctx)
 	if err != nil {
@@ -177,6 +183,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		Handler:           newGate(s.self, s.elector, func() bool { return s.leading().engine != nil }, &s.apiSwap, opts.Logf),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	s.api.RegisterOnShutdown(s.dash.Close) // event streams end, browsers reconnect
 	return s, nil
 }
 

@@ -1,0 +1,20 @@
+package server
+
+import (
+	"path/filepath"
+
+	"github.com/gantry-dev/gantry/auth"
+	"github.com/gantry-dev/gantry/dashboard"
+)
+
+// newDashboard returns the web dashboard, its session key kept in the data
+// directory so that sign-ins survive a restart.
+func (s *Server) newDashboard() (*dashboard.Dashboard, error) {
+	key, err := dashboard.LoadKey(filepath.Join(s.opts.DataDir, "dashboard.key"))
+	if err != nil {
+		return nil, err
+	}
+	return dashboard.New(dashboard.Options{
+		Key: key, Tokens: s.tokens, Store: s.store, Policy: auth.DefaultPolicy(), Logf: s.opts.Logf,
+	})
+}
