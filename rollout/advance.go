@@ -82,10 +82,11 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		e.cache.Unlock()
 	}
 
+	watchedSince, exited := e.watchedSince(r, instances, now)
 	plan := strategy.Plan(PlanInput{
 		Now: now, Spec: target.Spec, Target: r.ToRevision, Stable: r.FromRevision,
 		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts, Analysis: verdict,
-		WatchedSince: e.watchedSince(r, instances),
+		WatchedSince: watchedSince, TargetExited: exited,
 	})
 	if r.Phase == Paused {
 		// Paused: hold every revision's instances where they are and
@@ -170,18 +171,28 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 }
 
 // watchedSince is when this engine began watching r's current step with
-// the target's instances as they are (PlanInput.WatchedSince).
-func (e *Engine) watchedSince(r Rollout, instances []Instance) time.Time {
-	since := e.started
+// the target's instances as they are (PlanInput.WatchedSince): now while
+// one of them backs off, since nothing of it can be watched. exited says
+// one of them exited during the step (PlanInput.TargetExited); an
+// instance's recorded exit counts even if an earlier server saw it.
+func (e *Engine) watchedSince(r Rollout, instances []Instance, now time.Time) (since time.Time, exited bool) {
+	since = e.started
 	if r.StepStartedAt.After(since) {
 		since = r.StepStartedAt
 	}
 	for _, in := range instances {
-		if in.Revision == r.ToRevision && in.State != Terminating && in.StartedAt.After(since) {
+		if in.Revision != r.ToRevision || in.State == Terminating {
+			continue
+		}
+		if in.StartedAt.After(since) {
 			since = in.StartedAt
 		}
+		if in.State == BackingOff {
+			since = now
+		}
+		exited = exited || in.Restarts > 0 && !in.LastExitAt.Before(r.StepStartedAt)
 	}
-	return since
+	return since, exited
 }
 
 // smokeTest runs the target's smoke tests and moves the rollout on when

@@ -88,6 +88,8 @@ type Instance struct {
 	Restarts int `json:"restarts"`
 	// LastExit says why it last stopped, such as "exit status 2" or "liveness probe failed: HTTP 500".
 	LastExit string `json:"lastExit,omitempty"`
+	// LastExitAt is when that was; zero before the first exit.
+	LastExitAt time.Time `json:"lastExitAt,omitzero"`
 	// CPUMillis is CPU use in thousandths of a core, averaged over the last sample period.
 	CPUMillis int64 `json:"cpuMillis"`
 	// RSSBytes is resident memory.

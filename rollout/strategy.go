@@ -65,6 +65,12 @@ type PlanInput struct {
 	// delay) counts from it, so that a restart or a crash never turns
 	// time nobody watched into a promotion. Zero: StepStartedAt.
 	WatchedSince time.Time
+	// TargetExited says an instance of the new revision exited during the
+	// current step (before or after a restart of gantry): the step has
+	// seen the revision fail, so a watched step needs twice its time from
+	// WatchedSince; an instance that crashes as often as the step lasts
+	// never passes it.
+	TargetExited bool
 	// Revisions counts the instances of every revision that has any.
 	Revisions []RevisionCount
 	// Analysis is the latest analysis of the target (canary and blue-green
@@ -74,11 +80,14 @@ type PlanInput struct {
 }
 
 // Watched returns how long the current step has been watched at Now (see
-// WatchedSince).
+// WatchedSince), halved when TargetExited.
 func (in PlanInput) Watched() time.Duration {
 	since := in.StepStartedAt
 	if in.WatchedSince.After(since) {
 		since = in.WatchedSince
+	}
+	if in.TargetExited {
+		return in.Now.Sub(since) / 2
 	}
 	return in.Now.Sub(since)
 }

@@ -91,13 +91,17 @@ func TestPlan_ObservationCountsFromWatchedSince(t *testing.T) {
 		spec     spec.AppSpec
 		step     int
 		watched  time.Time // zero: never restarted
+		exited   bool      // an instance of the target exited in the step
 		wantStep int
 	}{
-		{"blue-green delay over, never restarted", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, time.Time{}, BlueGreenCleanup},
-		{"blue-green delay over by the clock, restarted 10s ago", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(30 * time.Second), BlueGreenSwitched},
-		{"blue-green watched for the whole delay after a restart", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(10 * time.Second), BlueGreenCleanup},
-		{"canary pause over, never restarted", Canary{}, canary, 1, time.Time{}, 2},
-		{"canary pause over by the clock, restarted 10s ago", Canary{}, canary, 1, t0.Add(30 * time.Second), 1},
+		{"blue-green delay over, never restarted", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, time.Time{}, false, BlueGreenCleanup},
+		{"blue-green delay over by the clock, restarted 10s ago", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(30 * time.Second), false, BlueGreenSwitched},
+		{"blue-green watched for the whole delay after a restart", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(10 * time.Second), false, BlueGreenCleanup},
+		{"canary pause over, never restarted", Canary{}, canary, 1, time.Time{}, false, 2},
+		{"canary pause over by the clock, restarted 10s ago", Canary{}, canary, 1, t0.Add(30 * time.Second), false, 1},
+		{"blue-green delay watched once after a crash", BlueGreen{}, blueGreenSpec(3, true, 30), BlueGreenSwitched, t0.Add(10 * time.Second), true, BlueGreenSwitched},
+		{"blue-green delay watched twice after a crash", BlueGreen{}, blueGreenSpec(3, true, 20), BlueGreenSwitched, t0.Add(0 * time.Second), true, BlueGreenCleanup},
+		{"canary pause watched once after a crash", Canary{}, canary, 1, t0.Add(5 * time.Second), true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +109,7 @@ func TestPlan_ObservationCountsFromWatchedSince(t *testing.T) {
 			want := sp.ReplicaCount()
 			plan := tt.s.Plan(rollout.PlanInput{
 				Now: t0.Add(40 * time.Second), Spec: sp, Target: 2, Stable: 1,
-				Step: tt.step, StepStartedAt: t0, WatchedSince: tt.watched,
+				Step: tt.step, StepStartedAt: t0, WatchedSince: tt.watched, TargetExited: tt.exited,
 				Revisions: []rollout.RevisionCount{up(1, want), up(2, want)},
 				Analysis:  rollout.AnalysisResult{Promote: true, Message: "fine"},
 			})

@@ -166,7 +166,7 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 		}
 		b.instances[in.info.ID] = in
 		b.wg.Add(1)
-		go in.supervise(nil)
+		go in.supervise(nil, nil)
 	}
 	if len(live) > replicas {
 		// Not ready first, then newest first.

@@ -35,9 +35,11 @@ func TestBackend_CrashRestartsWithBackoff(t *testing.T) {
 	if in.LastExit != "exit status 1" {
 		t.Errorf("LastExit = %q, want %q", in.LastExit, "exit status 1")
 	}
-	if got := ev.find(ReasonExited, "exit status 1"); len(got) < 2 || got[0].Type != rollout.Warning {
-		t.Errorf("want two Warning %s events for exit status 1; got:%s", ReasonExited, ev)
-	}
+	// The event of an exit follows the restart count it shows.
+	waitFor(t, "two exit events", func() (bool, string) {
+		got := ev.find(ReasonExited, "exit status 1")
+		return len(got) >= 2 && got[0].Type == rollout.Warning, ev.String()
+	})
 	if got := ev.find(ReasonRestarted, in.ID); len(got) < 1 {
 		t.Errorf("want a %s event; got:%s", ReasonRestarted, ev)
 	}

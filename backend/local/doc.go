@@ -24,12 +24,19 @@
 //
 // Before an instance counts as started, its state (pid, the process start
 // time from /proc/<pid>/stat, port, app, environment, revision, version,
-// instance id) is written atomically to DataDir/instances/<id>.json; the
-// record is removed once the process is gone. A new Backend on the same
-// DataDir calls Recover: a record whose process is still alive, with the same
-// start time (so the pid was not reused) and GANTRY_INSTANCE=<id> in its
-// environment, is adopted and supervised again; a record whose process is
-// gone is removed; an adopted instance whose revision is unknown is stopped.
+// instance id) is written atomically to DataDir/instances/<id>.json, with
+// the instance's history: its restarts, how its last run ended (message,
+// exit code or signal, time) and its last known readiness. An instance
+// backing off keeps its record (no pid, the time its next run is due); the
+// record is removed once the instance is stopped for good. A new Backend on
+// the same DataDir calls Recover: a record whose process is still alive,
+// with the same start time (so the pid was not reused) and
+// GANTRY_INSTANCE=<id> in its environment, is adopted and supervised again,
+// ready if it was (until a probe says otherwise), so traffic goes on; an
+// instance that was backing off is adopted backing off and restarted when
+// its back-off ends; a record whose process is gone counts as one more exit
+// and the instance restarts, so a crash loop survives a gantry restart; an
+// adopted instance whose revision is unknown is stopped.
 //
 // An adopted process is not gantry's child, so its exit cannot be waited
 // for: the supervisor polls /proc/<pid>/stat instead and learns that it

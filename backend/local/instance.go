@@ -33,6 +33,12 @@ type instance struct {
 	// lastTicks and lastSample are the previous CPU sample of proc.
 	lastTicks  uint64
 	lastSample time.Time
+	// rec is what the instance's record holds (or is about to); recMu
+	// orders the writes of the record, and dropped is set under it once
+	// the record is removed for good.
+	rec     record
+	recMu   sync.Mutex
+	dropped bool
 
 	stop, force         chan struct{} // graceful stop; skip the grace period
 	stopOnce, forceOnce sync.Once
@@ -50,6 +56,7 @@ func (b *Backend) newInstance(rev rollout.Revision) (*instance, error) {
 			ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version,
 			State: rollout.Starting,
 		},
+		rec:  record{ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version},
 		stop: make(chan struct{}), force: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -90,15 +97,28 @@ const (
 
 // supervise runs the instance until it is stopped or the backend detaches:
 // start, watch, and restart with back-off. adopted, if not nil, is a
-// process to supervise first instead of starting one.
-func (in *instance) supervise(adopted *process) {
+// process to supervise first instead of starting one. backingOff, if
+// not nil, is the record of an instance adopted between two runs: its
+// next run starts when the record says, and its back-off goes on from the
+// record's.
+func (in *instance) supervise(adopted *process, backingOff *record) {
 	defer in.b.wg.Done()
 	defer close(in.done)
 	b := in.b
 	backoff := b.opts.RestartBackoff
 	proc := adopted
+	if backingOff != nil {
+		if d := time.Duration(backingOff.BackoffMillis) * time.Millisecond; d > 0 {
+			backoff = min(max(d, b.opts.RestartBackoff), b.opts.MaxRestartBackoff)
+		}
+		if !in.backOff(time.Until(backingOff.RestartAt)) {
+			return
+		}
+		backoff = min(2*backoff, b.opts.MaxRestartBackoff)
+	}
 	for {
 		var lastExit string
+		exit := exitRecord{}
 		if proc == nil {
 			var err error
 			proc, err = in.start()
@@ -123,11 +143,13 @@ func (in *instance) supervise(adopted *process) {
 				proc.stop(in.rev.Spec.GracePeriod(), in.force)
 			case exited:
 				lastExit, eventReason = proc.exit, ReasonExited
+				exit.Code, exit.Signal = proc.code, proc.sig
 				proc.signal(syscall.SIGKILL) // what is left of the group
 			}
 			b.mu.Lock()
 			if in.killReason != "" {
 				lastExit, eventReason, in.killReason = in.killReason, ReasonKilled, ""
+				exit.Code, exit.Signal = nil, "SIGKILL"
 			}
 			startedAt = in.info.StartedAt
 			b.mu.Unlock()
@@ -135,30 +157,68 @@ func (in *instance) supervise(adopted *process) {
 		if time.Since(startedAt) >= backoffReset {
 			backoff = b.opts.RestartBackoff
 		}
+		now := time.Now()
+		exit.Message, exit.At = lastExit, now
 		info := in.update(func(i *rollout.Instance) {
-			i.State, i.Ready, i.PID, i.LastExit = rollout.BackingOff, false, 0, lastExit
+			i.State, i.Ready, i.PID, i.LastExit, i.LastExitAt = rollout.BackingOff, false, 0, lastExit, now
 			i.Restarts++
 			i.CPUMillis = 0
 			in.proc = nil
+			// The record keeps the instance and its history between runs,
+			// so a gantry started meanwhile adopts it backing off.
+			in.rec.PID, in.rec.StartTime, in.rec.Port = 0, 0, 0
+			in.rec.Ready, in.rec.ReadySince = false, time.Time{}
+			in.rec.Restarts, in.rec.LastExit = i.Restarts, &exit
+			in.rec.RestartAt, in.rec.BackoffMillis = now.Add(backoff), backoff.Milliseconds()
 		})
-		b.records.remove(info.ID)
+		in.saveRecord()
 		if eventReason != "" {
 			b.event(info, rollout.Warning, eventReason, "instance %s: %s; restarting in %s", info.ID, lastExit, backoff)
 		}
 		proc = nil
-		t := time.NewTimer(backoff)
-		select {
-		case <-in.stop:
-			t.Stop()
-			in.terminate(nil)
+		if !in.backOff(backoff) {
 			return
-		case <-b.detach:
-			t.Stop()
-			return
-		case <-t.C:
 		}
 		backoff = min(2*backoff, b.opts.MaxRestartBackoff)
 	}
+}
+
+// backOff waits d before the next run. It reports false if the instance
+// was stopped meanwhile (it is then terminated) or the backend detached.
+func (in *instance) backOff(d time.Duration) bool {
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	select {
+	case <-in.stop:
+		in.terminate(nil)
+		return false
+	case <-in.b.detach:
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// saveRecord writes the instance's record as it is now, unless the record
+// was dropped. Writes are ordered: the last one holds the latest state.
+func (in *instance) saveRecord() error {
+	in.recMu.Lock()
+	defer in.recMu.Unlock()
+	if in.dropped {
+		return nil
+	}
+	in.b.mu.Lock()
+	rec := in.rec
+	in.b.mu.Unlock()
+	return in.b.records.put(rec)
+}
+
+// dropRecord removes the instance's record (id) for good.
+func (in *instance) dropRecord(id string) {
+	in.recMu.Lock()
+	defer in.recMu.Unlock()
+	in.dropped = true
+	in.b.records.remove(id)
 }
 
 // start starts one run of the instance on a fresh port and records it.
@@ -186,11 +246,13 @@ func (in *instance) start() (*process, error) {
 		return nil, fmt.Errorf("start %s: %w", l.path, err)
 	}
 	now := time.Now()
-	rec := record{
-		ID: in.info.ID, App: in.info.App, Env: in.info.Env, Revision: in.info.Revision, Version: in.info.Version,
-		PID: p.pid, StartTime: p.startTime, Port: port, StartedAt: now, Restarts: in.restarts(),
-	}
-	if err := b.records.put(rec); err != nil {
+	b.mu.Lock()
+	rec := in.rec
+	rec.PID, rec.StartTime, rec.Port, rec.StartedAt = p.pid, p.startTime, port, now
+	rec.Ready, rec.ReadySince, rec.RestartAt = false, time.Time{}, time.Time{}
+	in.rec = rec
+	b.mu.Unlock()
+	if err := in.saveRecord(); err != nil {
 		p.signal(syscall.SIGKILL)
 		<-p.done
 		return nil, err
@@ -215,12 +277,6 @@ func (in *instance) snapshot() rollout.Instance {
 	return in.info
 }
 
-func (in *instance) restarts() int {
-	in.b.mu.Lock()
-	defer in.b.mu.Unlock()
-	return in.info.Restarts
-}
-
 // watch runs the probes of one run until the process exits, liveness
 // fails, a stop is requested or the backend detaches. why explains a
 // liveness failure.
@@ -236,7 +292,8 @@ func (in *instance) watch(p *process) (out outcome, why string) {
 		in.setReady(p, true)
 	} else {
 		pr := newProber(*s.ReadinessProbe, s.Workload, port)
-		th := threshold{successes: s.ReadinessProbe.Successes(), failures: s.ReadinessProbe.Failures()}
+		// An adopted run starts from its recorded readiness.
+		th := threshold{successes: s.ReadinessProbe.Successes(), failures: s.ReadinessProbe.Failures(), passing: in.snapshot().Ready}
 		probes.Go(func() {
 			pr.run(ctx, func(r probeResult) {
 				if th.observe(r.passed) {
@@ -285,16 +342,22 @@ func (in *instance) port() int {
 
 // setReady records a readiness change of run p, unless p is no longer the
 // current run or the instance is going away.
+// The record keeps the readiness for a gantry that adopts the run.
 func (in *instance) setReady(p *process, ready bool) {
+	changed := false
 	in.update(func(i *rollout.Instance) {
 		if in.proc != p || in.stopping || i.State == rollout.Terminating || i.State == rollout.BackingOff || i.Ready == ready {
 			return
 		}
-		i.Ready = ready
+		i.Ready, changed = ready, true
 		if ready {
 			i.State, i.ReadySince = rollout.Running, time.Now()
 		}
+		in.rec.Ready, in.rec.ReadySince = i.Ready, i.ReadySince
 	})
+	if changed {
+		in.saveRecord()
+	}
 }
 
 // terminate stops the instance for good: out of traffic (OnChange), drained,
@@ -317,14 +380,23 @@ func (in *instance) terminate(p *process) {
 			b.opts.Drain(ctx, info.Addr)
 			cancel()
 		}
-		if p.stop(grace, in.force) {
+		killed := p.stop(grace, in.force)
+		// Gone from status as soon as its process is: the events follow.
+		in.leave(info)
+		if killed {
 			b.event(info, rollout.Warning, ReasonKilled, "instance %s (pid %d) did not stop within %s of SIGTERM; sent SIGKILL", info.ID, p.pid, grace)
 		}
 		b.event(info, rollout.Normal, ReasonStopped, "instance %s of revision %d stopped (%s)", info.ID, info.Revision, p.exit)
+		return
 	}
-	b.records.remove(info.ID)
-	b.mu.Lock()
-	delete(b.instances, info.ID)
-	b.mu.Unlock()
-	b.changed(info.App, info.Env)
+	in.leave(info)
+}
+
+// leave removes the instance's record and the instance from the backend.
+func (in *instance) leave(info rollout.Instance) {
+	in.dropRecord(info.ID)
+	in.b.mu.Lock()
+	delete(in.b.instances, info.ID)
+	in.b.mu.Unlock()
+	in.b.changed(info.App, info.Env)
 }

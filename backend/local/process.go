@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // process is one run of an instance: a child gantry started, or a process
@@ -15,10 +18,22 @@ type process struct {
 	pid       int
 	startTime uint64
 	adopted   bool
-	// done is closed once the process has exited; exit then says how.
-	done chan struct{}
-	exit string
+	// done is closed once the process has exited; exit then says how, and
+	// code or sig say it as data when known (not for adopted processes).
+	done   chan struct{}
+	exit   string
+	code   *int
+	sig    string
+	exitAt time.Time
+	// stopping, for an adopted process, is closed once it was signalled to
+	// stop; the poller then checks every adoptedStopPoll.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 }
+
+// adoptedStopPoll is how often an adopted process that was told to stop
+// is checked for its exit.
+const adoptedStopPoll = 20 * time.Millisecond
 
 // launch describes one process to start.
 type launch struct {
@@ -52,9 +67,16 @@ func startProcess(l launch) (*process, error) {
 		switch {
 		case errors.As(err, &ee) || err == nil:
 			p.exit = cmd.ProcessState.String()
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				p.sig = unix.SignalName(ws.Signal())
+			} else {
+				code := cmd.ProcessState.ExitCode()
+				p.code = &code
+			}
 		default:
 			p.exit = err.Error()
 		}
+		p.exitAt = time.Now()
 		close(p.done)
 	}()
 	return p, nil
@@ -65,13 +87,24 @@ func startProcess(l launch) (*process, error) {
 // polls /proc every interval and closes done once the pid is gone, a zombie,
 // or a different process (another start time).
 func adoptProcess(pid int, startTime uint64, interval time.Duration) *process {
-	p := &process{pid: pid, startTime: startTime, adopted: true, done: make(chan struct{})}
+	p := &process{pid: pid, startTime: startTime, adopted: true, done: make(chan struct{}), stopping: make(chan struct{})}
+	stopping := p.stopping
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
-		for range t.C {
+		for {
+			select {
+			case <-t.C:
+			case <-stopping:
+				// Signalled to stop: look often, so the instance leaves
+				// status as soon as its process is gone.
+				t.Reset(adoptedStopPoll)
+				stopping = nil
+				continue
+			}
 			if !p.alive() {
 				p.exit = "exited (adopted process: exit status unknown)"
+				p.exitAt = time.Now()
 				close(p.done)
 				return
 			}
@@ -120,6 +153,9 @@ func (p *process) signal(sig syscall.Signal) error {
 func (p *process) stop(grace time.Duration, force <-chan struct{}) (killed bool) {
 	if !p.exited() {
 		p.signal(syscall.SIGTERM)
+		if p.adopted {
+			p.stoppingOnce.Do(func() { close(p.stopping) })
+		}
 		t := time.NewTimer(grace)
 		select {
 		case <-p.done:

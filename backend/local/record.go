@@ -26,7 +26,36 @@ type record struct {
 	Port      int       `json:"port"`
 	StartedAt time.Time `json:"startedAt"`
 	Restarts  int       `json:"restarts"`
+	// Ready is the run's last known readiness and ReadySince when it
+	// became ready: an adopted instance keeps serving on them until a
+	// probe says otherwise.
+	Ready      bool      `json:"ready,omitempty"`
+	ReadySince time.Time `json:"readySince,omitzero"`
+	// LastExit is how the instance's previous run ended; nil before the
+	// first exit.
+	LastExit *exitRecord `json:"lastExit,omitempty"`
+	// RestartAt is set (and PID, StartTime and Port are zero) while the
+	// instance backs off after an exit: when its next run is due.
+	// BackoffMillis is the back-off that run's exit was given, which the
+	// next exit doubles.
+	RestartAt     time.Time `json:"restartAt,omitzero"`
+	BackoffMillis int64     `json:"backoffMillis,omitempty"`
 }
+
+// exitRecord is how one run of an instance ended.
+type exitRecord struct {
+	// Message is the instance's LastExit, such as "exit status 2" or
+	// "liveness probe failed: HTTP 500".
+	Message string `json:"message"`
+	// Code is the exit status and Signal the signal that ended the process
+	// (such as "SIGKILL"), when known.
+	Code   *int      `json:"code,omitempty"`
+	Signal string    `json:"signal,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// backingOff reports whether rec is of an instance between two runs.
+func (rec record) backingOff() bool { return rec.PID == 0 && !rec.RestartAt.IsZero() }
 
 // records stores instance records in one directory.
 type records struct{ dir string }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/backend/backendtest"
 	"github.com/gantry-dev/gantry/rollout"
@@ -46,14 +48,15 @@ func TestBackend_RecoverAdopts(t *testing.T) {
 	}
 
 	// A record whose process is gone, and one whose pid now belongs to
-	// another process (this test): both must be dropped, neither signalled.
+	// another process (this test), both of a revision no longer known:
+	// both must be dropped, neither signalled.
 	done := exec.Command("true")
 	if err := done.Run(); err != nil {
 		t.Fatal(err)
 	}
 	recs := records{dir: dir + "/instances"}
-	gone := record{ID: "app-test-1-gone", App: "app", Env: "test", Revision: 1, PID: done.ProcessState.Pid(), StartTime: 1, Port: 1}
-	reused := record{ID: "app-test-1-reused", App: "app", Env: "test", Revision: 1, PID: os.Getpid(), StartTime: 1, Port: 1}
+	gone := record{ID: "app-test-2-gone", App: "app", Env: "test", Revision: 2, PID: done.ProcessState.Pid(), StartTime: 1, Port: 1}
+	reused := record{ID: "app-test-2-reused", App: "app", Env: "test", Revision: 2, PID: os.Getpid(), StartTime: 1, Port: 1}
 	for _, r := range []record{gone, reused} {
 		if err := recs.put(r); err != nil {
 			t.Fatal(err)
@@ -69,6 +72,13 @@ func TestBackend_RecoverAdopts(t *testing.T) {
 	}
 	if err := b2.Recover(context.Background(), lookup); err != nil {
 		t.Fatal(err)
+	}
+	// Adopted instances keep their recorded readiness: no gap in traffic
+	// before their first probe.
+	for _, i := range b2.Instances("app", "test") {
+		if i.Revision == 1 && (!i.Ready || i.State != rollout.Running) {
+			t.Errorf("adopted %s right after Recover: %s ready=%v, want Running and ready as recorded", i.ID, i.State, i.Ready)
+		}
 	}
 	if n := len(ev.find(ReasonAdopted, "")); n != 3 {
 		t.Errorf("%d %s events, want 3:%s", n, ReasonAdopted, ev)
@@ -127,5 +137,89 @@ func TestBackend_RecoverAdopts(t *testing.T) {
 	left := b2.Instances("app", "test")[0]
 	if _, err := os.Stat(recs.path(left.ID)); err != nil {
 		t.Errorf("record of the running instance %s: %v", left.ID, err)
+	}
+}
+
+// TestBackend_RecoverKeepsCrashHistory: an instance backing off when its
+// gantry goes away is adopted backing off, with its restarts and last
+// exit, and goes on restarting; one whose process ended while no gantry
+// ran counts that as one more restart.
+func TestBackend_RecoverKeepsCrashHistory(t *testing.T) {
+	dir := t.TempDir()
+	rev := sampleRevision("app", "test", 1, "v1+crash-at-start")
+	lookup := func(app, env string, n int) (rollout.Revision, error) {
+		if app == "app" && env == "test" && n == 1 {
+			return rev, nil
+		}
+		return rollout.Revision{}, fmt.Errorf("revision %d of %s/%s: %w", n, app, env, rollout.ErrNotFound)
+	}
+	// A back-off long enough that the instance is still backing off when
+	// its gantry goes away.
+	opts := Options{DataDir: dir, RestartBackoff: time.Minute, MaxRestartBackoff: time.Minute, StatsInterval: 200 * time.Millisecond}
+	b1, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale(t, b1, rev, 1)
+	crashed := one(t, b1, "app", "test", "backing off after a crash", func(i rollout.Instance) bool {
+		return i.State == rollout.BackingOff && i.Restarts == 1
+	})
+	b1.Release()
+
+	recs := records{dir: dir + "/instances"}
+	stored, err := recs.list()
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("records after a crash: %+v, %v; want the backing-off instance's", stored, err)
+	}
+	rec := stored[0]
+	if !rec.backingOff() || rec.Restarts != 1 || rec.LastExit == nil || rec.LastExit.Code == nil || *rec.LastExit.Code == 0 ||
+		rec.LastExit.Message != crashed.LastExit || rec.LastExit.At.IsZero() || rec.BackoffMillis != time.Minute.Milliseconds() {
+		t.Fatalf("record of the backing-off instance: %+v (last exit %+v); want no pid, 1 restart, its exit code and time, a 1m back-off", rec, rec.LastExit)
+	}
+	// As if the back-off ran out while no gantry was running.
+	rec.RestartAt = time.Now()
+	// And a second instance whose process ended while no gantry ran.
+	done := exec.Command("true")
+	if err := done.Run(); err != nil {
+		t.Fatal(err)
+	}
+	lost := record{ID: "app-test-1-lost", App: "app", Env: "test", Revision: 1, Version: rev.Version,
+		PID: done.ProcessState.Pid(), StartTime: 1, Port: 1, StartedAt: time.Now(), Restarts: 4}
+	for _, r := range []record{rec, lost} {
+		if err := recs.put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b2, ev := newTestBackend(t, opts)
+	if err := b2.Recover(context.Background(), lookup); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]rollout.Instance{}
+	for _, i := range b2.Instances("app", "test") {
+		byID[i.ID] = i
+	}
+	if i := byID[rec.ID]; i.State != rollout.BackingOff || i.Restarts != 1 || i.LastExit != crashed.LastExit || i.LastExitAt.IsZero() {
+		t.Errorf("adopted backing-off instance: %+v; want BackingOff with 1 restart and last exit %q", i, crashed.LastExit)
+	}
+	if i := byID[lost.ID]; i.Restarts != 5 || !strings.Contains(i.LastExit, "while no gantry server was running") {
+		t.Errorf("instance whose process ended meanwhile: %+v; want 5 restarts and a last exit saying so", i)
+	}
+	if n := len(ev.find(ReasonLost, lost.ID)); n != 1 {
+		t.Errorf("%d %s events for %s, want 1:%s", n, ReasonLost, lost.ID, ev)
+	}
+	// Both go on: started again, crashed again, counted.
+	waitFor(t, "both instances restarted and crashed again", func() (bool, string) {
+		all := b2.Instances("app", "test")
+		n := 0
+		for _, i := range all {
+			if i.ID == rec.ID && i.Restarts == 2 || i.ID == lost.ID && i.Restarts == 6 {
+				n++
+			}
+		}
+		return n == 2 && len(all) == 2, backendtest.Describe(all)
+	})
+	if n := len(ev.find(ReasonRestarted, rec.ID+" of revision 1 restarted (restart 1)")); n != 1 {
+		t.Errorf("%d %s events for %s's first run under the new backend, want 1 counting on from its recorded restart:%s", n, ReasonRestarted, rec.ID, ev)
 	}
 }
