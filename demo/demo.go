@@ -14,6 +14,8 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/loadgen"
@@ -26,7 +28,9 @@ type Options struct {
 	// Executable is the gantry binary that runs the sample workload
 	// (`gantry sample`); empty: this process's own executable.
 	Executable string
-	// Out receives the narration; nil: os.Stdout.
+	// Out receives the narration, no line wider than Width; nil: os.Stdout.
+	// When Out is a terminal the progress of a rollout is one line redrawn
+	// in place; otherwise it is printed as plain lines.
 	Out io.Writer
 	// DataDir holds the demo's state; empty: a new temporary directory, removed at the end.
 	DataDir string
@@ -128,6 +132,12 @@ environments:
     proxy: {listen: "127.0.0.1:0"}
 `))
 
+// isTerminal reports whether w is a terminal, where progress redraws in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
 // Run runs the demo and returns what it saw; the error is non-nil when a
 // step did not end as it should or a request failed outside the bad step.
 func Run(ctx context.Context, opts Options) (res Result, err error) {
@@ -150,7 +160,7 @@ func Run(ctx context.Context, opts Options) (res Result, err error) {
 		defer os.RemoveAll(dir)
 		opts.DataDir = dir
 	}
-	n := newNarrator(opts.Out)
+	n := newNarrator(opts.Out, isTerminal(opts.Out))
 	n.say("starting gantry on its embedded defaults (data in %s)", opts.DataDir)
 	token := auth.NewSecret() // the demo's client authenticates with it
 	srv, err := server.New(ctx, server.Options{

@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/gantry-dev/gantry/rollout"
 )
 
-// TestRun runs the whole demo against a freshly built gantry binary and
-// checks every step ended as the demo says it should.
+// TestRun runs the whole demo against a freshly built gantry binary on a
+// terminal (a pty) and checks every step ended as the demo says it should,
+// that its progress was redrawn in place and that no line is wider than
+// Width. TestNarrator_Plain covers output that is not a terminal.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the demo takes about a minute")
@@ -26,10 +31,24 @@ func TestRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	pty.Setsize(ptmx, &pty.Winsize{Rows: 50, Cols: Width})
 	var out bytes.Buffer
-	res, err := Run(ctx, Options{Executable: bin, Out: &out})
+	copied := make(chan struct{})
+	go func() { io.Copy(&out, ptmx); close(copied) }() // until the pty's other end closes
+	res, err := Run(ctx, Options{Executable: bin, Out: tty})
+	tty.Close()
+	<-copied
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	checkWidth(t, strings.ReplaceAll(out.String(), "\r\n", "\n")) // the pty turns \n into \r\n
+	if !strings.Contains(out.String(), "\r\x1b[2K[") {
+		t.Errorf("the progress was never redrawn in place on a terminal:\n%q", out.String())
 	}
 	if len(res.Steps) != 1+len(demoSteps) {
 		t.Fatalf("%d steps, want %d", len(res.Steps), 1+len(demoSteps))

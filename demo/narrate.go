@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/client"
@@ -14,16 +15,103 @@ import (
 	"github.com/gantry-dev/gantry/rollout"
 )
 
-// narrator prints timestamped lines relative to the demo's start.
+// Width is the most columns a line of the demo takes.
+const Width = 100
+
+// narrator prints timestamped lines relative to the demo's start, none
+// wider than Width. Progress is one line: on a terminal it is redrawn in
+// place under the narration; otherwise it is printed as a plain line when
+// it changed and at most once a second.
 type narrator struct {
-	w     io.Writer
-	start time.Time
+	w        io.Writer
+	start    time.Time
+	tty      bool
+	progress string    // the progress line shown (terminal)
+	last     string    // the last progress printed (plain)
+	lastAt   time.Time // when it was printed (plain)
 }
 
-func newNarrator(w io.Writer) *narrator { return &narrator{w: w, start: time.Now()} }
+func newNarrator(w io.Writer, tty bool) *narrator {
+	return &narrator{w: w, start: time.Now(), tty: tty}
+}
 
+// prefix is the timestamp every line starts with, 9 columns.
+func (n *narrator) prefix() string { return fmt.Sprintf("[%5.1fs] ", time.Since(n.start).Seconds()) }
+
+// say prints a line, wrapped at Width with its continuation indented.
 func (n *narrator) say(format string, args ...any) {
-	fmt.Fprintf(n.w, "[%5.1fs] %s\n", time.Since(n.start).Seconds(), fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	indent := len(n.prefix()) + len(msg) - len(strings.TrimLeft(msg, " ")) + 2
+	var b strings.Builder
+	if n.tty && n.progress != "" {
+		b.WriteString("\r\x1b[2K") // the progress line gives way...
+	}
+	for _, l := range wrap(n.prefix()+msg, Width, indent) {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	if n.tty && n.progress != "" {
+		b.WriteString(n.progress) // ...and comes back under the new lines
+	}
+	io.WriteString(n.w, b.String())
+}
+
+// show sets the progress line.
+func (n *narrator) show(line string) {
+	if !n.tty {
+		if line != n.last && time.Since(n.lastAt) >= time.Second {
+			n.say("%s", line)
+			n.last, n.lastAt = line, time.Now()
+		}
+		return
+	}
+	n.progress = truncate(n.prefix()+line, Width)
+	io.WriteString(n.w, "\r\x1b[2K"+n.progress)
+}
+
+// endProgress leaves the last progress line on the terminal as a line of
+// its own; plain output already has it.
+func (n *narrator) endProgress() {
+	if n.tty && n.progress != "" {
+		io.WriteString(n.w, "\n")
+		n.progress = ""
+	}
+	n.last = ""
+}
+
+// wrap breaks s into lines of at most width columns at spaces, indenting
+// every line after the first by indent columns; a word longer than a line
+// is cut.
+func wrap(s string, width, indent int) []string {
+	indent = min(indent, width/2)
+	var lines []string
+	line := ""
+	for _, word := range strings.Split(s, " ") {
+		switch {
+		case line == "" && len(lines) == 0:
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = strings.Repeat(" ", indent) + word
+		}
+		for utf8.RuneCountInString(line) > width {
+			r := []rune(line)
+			lines = append(lines, string(r[:width]))
+			line = strings.Repeat(" ", indent) + string(r[width:])
+		}
+	}
+	return append(lines, line)
+}
+
+// truncate cuts s to width columns, ending it with … when cut.
+func truncate(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	return string(r[:width-1]) + "…"
 }
 
 // driver deploys versions and shows their progress.
@@ -46,10 +134,8 @@ func (d *driver) deploy(ctx context.Context, title, version string, want rollout
 		return sr, fmt.Errorf("deploy %s: %w", version, err)
 	}
 	var after int64
-	lastLine := ""
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
-	lastProgress := time.Time{}
 	for {
 		evs, err := d.c.Events(ctx, appName, envName, after, ro.ID)
 		if err != nil {
@@ -63,15 +149,13 @@ func (d *driver) deploy(ctx context.Context, title, version string, want rollout
 		if err != nil {
 			return sr, err
 		}
-		if line := progressLine(st, load); line != lastLine && time.Since(lastProgress) >= time.Second {
-			d.n.say("   %s", line)
-			lastLine, lastProgress = line, time.Now()
-		}
+		d.n.show("   " + progressLine(st, load))
 		cur, err := d.c.Rollout(ctx, ro.ID)
 		if err != nil {
 			return sr, err
 		}
 		if cur.Phase.Final() {
+			d.n.endProgress()
 			sr.Rollout = cur
 			if load != nil {
 				sr.Failed = load.Failed() - failedBefore
@@ -94,12 +178,13 @@ func (d *driver) deploy(ctx context.Context, title, version string, want rollout
 	}
 }
 
-// progressLine is one line: the rollout's phase, then per revision its
-// ready/total instances, traffic weight, requests and errors.
+// progressLine is one line: the rollout's phase, then per revision with
+// instances its version, ready/total instances, traffic weight and 5xx
+// answers, then what the client sent and saw fail.
 func progressLine(st api.Status, load *loadgen.Load) string {
 	var b strings.Builder
 	if st.Rollout != nil {
-		fmt.Fprintf(&b, "rollout %d %-11s", st.Rollout.ID, st.Rollout.Phase)
+		fmt.Fprintf(&b, "rollout %d %s", st.Rollout.ID, st.Rollout.Phase)
 	}
 	for _, rs := range st.Revisions {
 		ready := 0
@@ -111,11 +196,10 @@ func progressLine(st api.Status, load *loadgen.Load) string {
 		if len(rs.Instances) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, " | rev %d %s: ready %d/%d, weight %3.0f%%, %d req, %d 5xx", rs.Number, rs.Version, ready, len(rs.Instances),
-			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors)
+		fmt.Fprintf(&b, " | %s %d/%d %.0f%% %d 5xx", rs.Version, ready, len(rs.Instances), rs.Traffic.Weight, rs.Traffic.Errors)
 	}
 	if load != nil {
-		fmt.Fprintf(&b, " | client: %d sent, %d failed", load.Total(), load.Failed())
+		fmt.Fprintf(&b, " | sent %d, failed %d", load.Total(), load.Failed())
 	}
 	return b.String()
 }
@@ -133,18 +217,24 @@ func summarize(w io.Writer, res Result) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ROLLOUT\tVERSION\tRESULT\tFAILED REQUESTS\tWHY")
+	fmt.Fprintln(tw, "  ROLLOUT\tVERSION\tRESULT\tFAILED REQUESTS\tREASON")
 	for _, s := range res.Steps {
-		why := string(s.Rollout.Reason)
-		if s.Rollout.Phase != rollout.Succeeded {
-			why += ": " + s.Rollout.Message
-		}
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\n", s.Rollout.ID, s.Version, s.Rollout.Phase, s.Failed, why)
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%s\n", s.Rollout.ID, s.Version, s.Rollout.Phase, s.Failed, s.Rollout.Reason)
 	}
 	tw.Flush()
+	for _, s := range res.Steps {
+		if s.Rollout.Phase != rollout.Succeeded {
+			for _, l := range wrap(fmt.Sprintf("  why rollout %d %s: %s", s.Rollout.ID, s.Rollout.Phase, s.Rollout.Message), Width, 4) {
+				fmt.Fprintln(w, l)
+			}
+		}
+	}
 	fmt.Fprintln(w)
 	if err := verdict(res); err != nil {
-		fmt.Fprintf(w, "Something went wrong:\n%v\n", err)
+		fmt.Fprintln(w, "Something went wrong:")
+		for _, l := range wrap(err.Error(), Width, 2) {
+			fmt.Fprintln(w, l)
+		}
 		return
 	}
 	fmt.Fprintln(w, "Every rollout ended as it should, with zero failed requests outside the bad canary's own errors.")
