@@ -3,8 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
-	"os"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
