@@ -70,6 +70,9 @@ type Options struct {
 	Flags *featureflag.Catalog
 	// Metrics serves GET /metrics (Prometheus text); nil: no such route.
 	Metrics http.Handler
+	// Alerts reports the alert rules' alerts (GET /api/v1/alerts); nil:
+	// the route answers an empty list (no rule files loaded).
+	Alerts func() Alerts
 	// AuthLimit bounds failed authentications per source address; the
 	// zero AuthLimit: DefaultAuthFailures per DefaultAuthWindow.
 	AuthLimit AuthLimit
@@ -136,6 +139,7 @@ func NewHandler(opts Options) *Handler {
 	rt.handle("GET /api/v1/audit/verify", need(auth.Admin, ScopeEverywhere, "audit.verify", "verify the audit log"), h.verifyAudit)
 	h.flagRoutes(rt)
 	h.ofrepRoutes(rt)
+	rt.handle("GET /api/v1/alerts", need(auth.Viewer, ScopeAnywhere, "alerts.list", "list the alerts"), h.alerts)
 	if opts.Metrics != nil {
 		rt.handle("GET /metrics", need(auth.Viewer, ScopeAnywhere, "metrics", "read the metrics"), opts.Metrics.ServeHTTP)
 	}

@@ -61,12 +61,22 @@ func startServer(t *testing.T, progressDeadline int) *env {
 // deploys v1 of app web in environment prod.
 func startServerWith(t *testing.T, specText string) *env {
 	t.Helper()
+	return startServerOpts(t, specText, nil)
+}
+
+// startServerOpts is startServerWith with options changed by set (nil: none).
+func startServerOpts(t *testing.T, specText string, set func(*server.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
-	s, err := server.New(ctx, server.Options{
+	opts := server.Options{
 		DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", StopInstancesOnExit: true,
 		Interval: 100 * time.Millisecond, RestartBackoff: 200 * time.Millisecond, Logf: t.Logf,
 		Token: testToken,
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	s, err := server.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

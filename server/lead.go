@@ -146,6 +146,9 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy(),
 		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names(),
 		AuthLimit: s.opts.AuthLimit}
+	if s.alerts != nil {
+		o.Alerts = s.alertList
+	}
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances

@@ -9,11 +9,11 @@ import (
 	"github.com/gantry-dev/gantry/featureflag"
 )
 
-// newMetrics returns the handler of GET /metrics: a registry of its own
+// newMetrics returns the handler of GET /metrics and its registry: a registry of its own
 // (no global state), with the Go runtime's and the process's collectors,
 // the flag evaluation counters and the extra collectors (the proxy's,
 // backends' and engine's, read at scrape time).
-func newMetrics(flags *featureflag.Catalog, extra ...prometheus.Collector) http.Handler {
+func newMetrics(flags *featureflag.Catalog, extra ...prometheus.Collector) (http.Handler, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		prometheus.NewGoCollector(),
@@ -21,7 +21,7 @@ func newMetrics(flags *featureflag.Catalog, extra ...prometheus.Collector) http.
 		flagCollector{flags},
 	)
 	reg.MustRegister(extra...)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), reg
 }
 
 var flagEvaluations = prometheus.NewDesc("gantry_flag_evaluations_total",

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
@@ -66,6 +68,16 @@ type Options struct {
 	Version string
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
+	// AlertRules are Prometheus rule files evaluated over the server's own
+	// metrics (docs/monitoring.md); none: no alerting. A bad file stops New
+	// with every problem's file and line.
+	AlertRules []string
+	// AlertInterval is how often the metrics are sampled and the rules
+	// evaluated; 0: alerting.DefaultInterval (15s).
+	AlertInterval time.Duration
+	// AlertClock stamps the alert rules' evaluations; nil: the wall clock.
+	// Tests set it to run minutes of rule time in seconds.
+	AlertClock func() time.Time
 	// Token is an API token secret (from auth.NewSecret) the server
 	// registers as an admin token on every environment, named "local", for
 	// in-process clients such as the demo; empty: none.
@@ -89,6 +101,8 @@ type Server struct {
 	metrics http.Handler
 	// dash serves the web dashboard in front of the API.
 	dash *dashboard.Dashboard
+	// alerts evaluates the alert rules; nil without rule files.
+	alerts *alerts
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -120,7 +134,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if opts.Backends == nil {
 		opts.Backends = defaultBackends(opts)
 	}
-	// The API's port first: a server that cannot listen creates nothing
+	// The rule files first: a bad file stops the server before it binds or creates anything.
+	rules, err := loadAlerts(opts)
+	if err != nil {
+		return nil, err
+	}
+	// The API's port next: a server that cannot listen creates nothing
 	// (no data directory, no state database, no admin token).
 	ln, err := net.Listen("tcp", opts.APIAddr)
 	if err != nil {
@@ -158,7 +177,11 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
-	s.metrics = newMetrics(s.flags, runtimeCollector{s})
+	var reg *prometheus.Registry
+	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s})
+	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
+		return nil, err
+	}
 	s.self = leader.Info{ID: serverID(s.ln), APIURL: opts.AdvertiseURL}
 	if s.self.APIURL == "" {
 		s.self.APIURL = s.APIURL()
@@ -265,6 +288,13 @@ func (s *Server) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.runBackups(ctx)
 		}()
+		if s.alerts != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.alerts.ev.Run(ctx)
+			}()
+		}
 	}
 	lost := false
 	select {

@@ -35,6 +35,7 @@ func (a *AnalysisSpec) clone() *AnalysisSpec {
 	c.WarmUpRequests = clonePtr(a.WarmUpRequests)
 	c.WarmUpSeconds = clonePtr(a.WarmUpSeconds)
 	c.Disabled = slices.Clone(a.Disabled)
+	c.AbortOnAlerts = slices.Clone(a.AbortOnAlerts)
 	return &c
 }
 

@@ -106,6 +106,12 @@ type AnalysisSpec struct {
 	// UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency,
 	// ErrorTest, LatencyTest, ErrorEvidence, LatencyEvidence. Empty: all on.
 	Disabled []string `json:"disabled,omitempty"`
+	// AbortOnAlerts names alerting rules of the server's rule files
+	// (gantry server --alert-rules) that abort a rollout of this
+	// environment while one of their alerts fires for the new revision
+	// (labels app and env equal, and revision or version the new one's).
+	// Empty: alerts never abort rollouts.
+	AbortOnAlerts []string `json:"abortOnAlerts,omitempty"`
 }
 
 // Workload is what one instance runs. Command, Args, Env values and

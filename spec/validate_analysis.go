@@ -63,4 +63,31 @@ func (v *validator) analysis(path string, a *AnalysisSpec) {
 		}
 		first[name] = i
 	}
+	alerts := map[string]int{}
+	for i, name := range a.AbortOnAlerts {
+		ipath := fmt.Sprintf("%s.abortOnAlerts[%d]", path, i)
+		if j, dup := alerts[name]; dup {
+			v.add(ipath, "%s is already listed as %s.abortOnAlerts[%d]; list each alert once", name, path, j)
+			continue
+		}
+		alerts[name] = i
+		if !validAlertName(name) {
+			v.add(ipath, "%q is not an alert name: use the alert: name of a rule in the server's rule files, such as HighErrorRate", name)
+		}
+	}
+}
+
+// validAlertName says whether s can be an alerting rule's name (a
+// Prometheus metric name, which alertname values are by convention).
+func validAlertName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		ok := r == '_' || r == ':' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
