@@ -76,6 +76,10 @@ type Options struct {
 	// AuthLimit bounds failed authentications per source address; the
 	// zero AuthLimit: DefaultAuthFailures per DefaultAuthWindow.
 	AuthLimit AuthLimit
+	// Pipeline deploys behind the environments' gates and runs pipelines
+	// (api/pipeline.go); nil: deploys start at once and the pipeline,
+	// approval, promotion and release routes answer 501.
+	Pipeline *Pipeline
 }
 
 // MaxBodyBytes caps every request body.
@@ -140,6 +144,7 @@ func NewHandler(opts Options) *Handler {
 	h.flagRoutes(rt)
 	h.ofrepRoutes(rt)
 	rt.handle("GET /api/v1/alerts", need(auth.Viewer, ScopeAnywhere, "alerts.list", "list the alerts"), h.alerts)
+	h.pipelineRoutes(rt)
 	if opts.Metrics != nil {
 		rt.handle("GET /metrics", need(auth.Viewer, ScopeAnywhere, "metrics", "read the metrics"), opts.Metrics.ServeHTTP)
 	}
@@ -289,6 +294,10 @@ func (h *handler) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	var req DeployRequest
 	if !decode(w, r, &req) {
+		return
+	}
+	if h.opts.Pipeline != nil {
+		h.gatedDeploy(w, r, app, env, req)
 		return
 	}
 	ro, err := h.opts.Engine.Deploy(r.Context(), rollout.DeployRequest{App: app, Env: env, Version: req.Version, Actor: actor(r)})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gantry-dev/gantry/gate"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -24,6 +25,11 @@ type ApplyResponse struct {
 // DeployRequest is the body of POST .../deploy.
 type DeployRequest struct {
 	Version string `json:"version"`
+	// DryRun checks the environment's gates and deploys nothing.
+	DryRun bool `json:"dryRun,omitempty"`
+	// OverrideReason, in an emergency, lets the deploy past a failing
+	// window, freeze or promotion gate; it is kept in the audit log.
+	OverrideReason string `json:"overrideReason,omitempty"`
 }
 
 // UndoRequest is the body of POST .../undo. ToRevision 0 means the
@@ -108,6 +114,9 @@ type Error struct {
 	Message string `json:"message"`
 	// Details lists every problem of an invalid spec.
 	Details []*spec.FieldError `json:"details,omitempty"`
+	// Gates are every gate's result of a refused deploy (code
+	// refused_by_gate).
+	Gates gate.Checklist `json:"gates,omitempty"`
 }
 
 // ErrorBody wraps Error as {"error": {...}}.

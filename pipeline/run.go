@@ -126,10 +126,12 @@ func (r Run) Current() int {
 }
 
 // Plan lays out a run's stages for app: per environment, in order, an
-// approval when its policy sets one, the deploy, the smoke tests when its
+// approval when its policy sets one (or, without one, when
+// defaultApproval(env) says so: the server's four-eyes default for
+// production; nil: never), the deploy, the smoke tests when its
 // strategy is blue-green with smoke tests, the perf test when its policy
 // sets one, and the promote when a blue-green release waits for it.
-func Plan(app *spec.App) ([]Stage, error) {
+func Plan(app *spec.App, defaultApproval func(env string) bool) ([]Stage, error) {
 	var stages []Stage
 	for _, e := range app.Environments {
 		add := func(k StageKind) { stages = append(stages, Stage{Env: e.Name, Kind: k, Status: StagePending}) }
@@ -137,7 +139,7 @@ func Plan(app *spec.App) ([]Stage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plan pipeline: %w", err)
 		}
-		if e.Policy != nil && e.Policy.Approval != nil {
+		if e.Policy != nil && e.Policy.Approval != nil || defaultApproval != nil && defaultApproval(e.Name) {
 			add(StageApproval)
 		}
 		add(StageDeploy)

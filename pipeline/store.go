@@ -39,7 +39,7 @@ type Check struct {
 	Env     string `json:"env"`
 	Version string `json:"version"`
 	// RolloutID is the rollout the deploy started; 0: it was refused.
-	RolloutID int64 `json:"rolloutId,omitempty"`
+	RolloutID int64  `json:"rolloutId,omitempty"`
 	Actor     string `json:"actor"`
 	// Override is the emergency override's reason; empty: none.
 	Override  string         `json:"override,omitempty"`

@@ -34,6 +34,12 @@ type Details struct {
 	// RolloutCreated, RolloutUndo and RolloutStarted; 0 and "" otherwise.
 	Revision int    `json:"revision,omitempty"`
 	Version  string `json:"version,omitempty"`
+	// Gates are a deploy's gate results (GatesPassed, GatesRefused,
+	// GatesOverridden).
+	Gates []GateFact `json:"gates,omitempty"`
+	// Stage is a pipeline stage's facts (StageStarted, StagePassed,
+	// StageFailed, PipelineEnded).
+	Stage *StageFacts `json:"stage,omitempty"`
 	// Why is a user's explanation of a command (--reason).
 	Why string `json:"why,omitempty"`
 	// Error is the error behind a Warning, as its text.

@@ -132,6 +132,10 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	pp := s.newPipes(leaderParts{backends, routes, engine})
+	s.mu.Lock()
+	s.pipes = pp
+	s.mu.Unlock()
 	s.apiSwap.set(s.apiHandler(leaderParts{backends, routes, engine}))
 	s.mu.Lock()
 	s.backend, s.routes, s.engine, s.held, s.databases = backends, routes, engine, held, databases
@@ -158,6 +162,9 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		}
 		o.Applied = func(_ context.Context, a spec.App) error { return s.applied(p, a) }
 		o.DatabaseRollback = s.RollbackDatabase
+		if pp := s.pipelinesOf(); pp != nil {
+			o.Pipeline = pp.api
+		}
 	}
 	return s.dash.Wrap(api.NewHandler(o))
 }

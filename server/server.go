@@ -114,9 +114,11 @@ type Server struct {
 	// environment at zero); databases migrates and backs up app databases.
 	held      *heldBackend
 	databases *appDatabases
-	api       *http.Server
-	apiSwap   handlerSwap // the API behind the gate: a follower's, then the leader's
-	ln        net.Listener
+	// pipes are the leader's gates and pipeline runs; nil while following.
+	pipes   *pipes
+	api     *http.Server
+	apiSwap handlerSwap // the API behind the gate: a follower's, then the leader's
+	ln      net.Listener
 }
 
 // New opens the store, adopts instances left by an earlier server, opens
@@ -295,6 +297,11 @@ func (s *Server) Run(ctx context.Context) error {
 				s.alerts.ev.Run(ctx)
 			}()
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runPipelines(ctx, s.pipelinesOf())
+		}()
 	}
 	lost := false
 	select {
