@@ -169,7 +169,7 @@ type AlertFact struct {
 func CheckAlertRules(f AlertFact, required bool) Result {
 	switch {
 	case !f.Known:
-		return Result{Gate: AlertRulesGate, Status: Fail, Advisory: !required, Reason: "this server has no source of alert rules, so none can be shown to watch the release"}
+		return Result{Gate: AlertRulesGate, Status: Fail, Advisory: !required, Reason: "this server loads no alert rules (gantry server --alert-rules), so none watches the release"}
 	case f.Rules == 0:
 		return Result{Gate: AlertRulesGate, Status: Fail, Advisory: !required, Reason: "no alert rule watches this app in this environment; add alert rules before releasing"}
 	}

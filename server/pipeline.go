@@ -11,18 +11,13 @@ import (
 
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/auth"
+	gates "github.com/gantry-dev/gantry/gate"
 	"github.com/gantry-dev/gantry/hook"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/migrate"
 	"github.com/gantry-dev/gantry/pipeline"
 	"github.com/gantry-dev/gantry/spec"
 )
-
-// AlertRules tells the gates what alert rules watch an app in an
-// environment (the alertRules gate); the monitoring side sets it before
-// New. Nil: the gate reports that this server has no source of alert
-// rules (advisory unless an environment's policy requires it).
-var AlertRules pipeline.AlertsFunc
 
 // pipes are the leader's gates and pipeline runner.
 type pipes struct {
@@ -41,7 +36,7 @@ func (s *Server) newPipes(p leaderParts) *pipes {
 	}
 	bg, stop := context.WithCancel(context.Background())
 	hooks := hook.Runner{BaseDir: s.opts.BaseDir, Client: &http.Client{}}
-	keeper := &pipeline.Gatekeeper{Rollouts: s.events, Store: store, Hooks: hooks, Alerts: AlertRules,
+	keeper := &pipeline.Gatekeeper{Rollouts: s.events, Store: store, Hooks: hooks, Alerts: s.alertFact,
 		Migrations: func(ctx context.Context, app, env string, sp spec.AppSpec) (int, error) {
 			return s.validateMigrations(ctx, app, env, sp)
 		}}
@@ -130,4 +125,14 @@ func (s *Server) pipelinesOf() *pipes {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pipes
+}
+
+// alertFact is the alertRules gate's fact: the rules of the server's
+// --alert-rules files (they watch every app; a rule naming one app is
+// counted for all). Unknown without rule files.
+func (s *Server) alertFact(context.Context, spec.App, string) gates.AlertFact {
+	if s.alerts == nil {
+		return gates.AlertFact{}
+	}
+	return gates.AlertFact{Known: true, Rules: len(s.alerts.ev.Rules())}
 }
