@@ -195,9 +195,9 @@ func (s *Server) awaitLead(ctx context.Context) error {
 		return nil
 	}
 	if in, err := s.elector.Leader(ctx); err == nil {
-		s.opts.Logf("following the leader %s at %s (term %d)", in.ID, in.APIURL, in.Term)
+		s.opts.Logger.Info("following", "leader", in.ID, "leader_api", in.APIURL, "term", in.Term)
 	} else {
-		s.opts.Logf("following; no server leads yet")
+		s.opts.Logger.Info("following", "leader", "none yet")
 	}
 	if err := s.elector.Lead(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -209,9 +209,15 @@ func (s *Server) awaitLead(ctx context.Context) error {
 	if err := s.lead(ctx); err != nil {
 		return fmt.Errorf("take the lead: %w", err)
 	}
-	in, _ := s.elector.Leader(ctx)
-	s.opts.Logf("leading (term %d): instances adopted, proxies open, engine started in %v", in.Term, time.Since(start).Round(time.Millisecond))
+	s.logLeading(ctx, start)
 	return nil
+}
+
+// logLeading logs, once per leadership, that this server took the lead.
+func (s *Server) logLeading(ctx context.Context, start time.Time) {
+	in, _ := s.elector.Leader(ctx)
+	s.opts.Logger.Info("leading", "term", in.Term, "took", time.Since(start).Round(time.Millisecond).String(),
+		"detail", "instances adopted, proxies open, engine started")
 }
 
 // newElector returns the Elector for the server's state database: a lock

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -66,7 +67,7 @@ type Options struct {
 	LeaderPoll time.Duration
 	// Version is gantry's version, reported by the API.
 	Version string
-	// Logf receives diagnostics; nil: silent.
+	// Logf receives diagnostics; nil: Logger's Info.
 	Logf func(format string, args ...any)
 	// AlertRules are Prometheus rule files evaluated over the server's own
 	// metrics (docs/monitoring.md); none: no alerting. A bad file stops New
@@ -78,6 +79,9 @@ type Options struct {
 	// AlertClock stamps the alert rules' evaluations; nil: the wall clock.
 	// Tests set it to run minutes of rule time in seconds.
 	AlertClock func() time.Time
+	// Logger receives the server's story, once per fact: rollouts started
+	// and ended, instances adopted, leadership taken or followed; nil: none.
+	Logger *slog.Logger
 	// Token is an API token secret (from auth.NewSecret) the server
 	// registers as an admin token on every environment, named "local", for
 	// in-process clients such as the demo; empty: none.
@@ -130,8 +134,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if opts.APIAddr == "" {
 		opts.APIAddr = DefaultAPIAddr
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
+		log := opts.Logger
+		opts.Logf = func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
 	}
 	if opts.Backends == nil {
 		opts.Backends = defaultBackends(opts)
@@ -173,7 +181,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.tokens, s.audit, err = s.openAuth(ctx, s.store); err != nil {
 		return nil, err
 	}
-	s.events = audit.Events(s.store, s.audit)
+	s.events = logEvents(audit.Events(s.store, s.audit), opts.Logger)
 	flagStore, ok := s.store.(featureflag.Store)
 	if !ok {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
@@ -195,6 +203,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, err
 	}
 	s.apiSwap.set(s.apiHandler(leaderParts{}))
+	start := time.Now()
 	leads, err := s.elector.TryLead(ctx)
 	if err != nil {
 		return nil, err
@@ -203,6 +212,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		if err := s.lead(ctx); err != nil {
 			return nil, err
 		}
+		s.logLeading(ctx, start)
 	}
 	s.api = &http.Server{
 		Handler:           newGate(s.self, s.elector, func() bool { return s.leading().engine != nil }, &s.apiSwap, opts.Logf),

@@ -43,7 +43,13 @@ rollout from its stored state.
 With --database postgres://…, two or more servers can share one PostgreSQL
 database: one leads (runs the engine, the instances and the proxies), the
 others serve reads, forward writes to it, and take over within seconds when
-it dies. See docs/ha.md.`,
+it dies. See docs/ha.md.
+
+The server logs to stderr through log/slog, key=value text or JSON lines
+(--log-format json), one line per fact, never one per attempt: server
+started and stopped, leading or following, rollout started, rollout ended
+(with its outcome), instance adopted; diagnostics besides. What happened to
+a rollout step by step is in gantry events.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -52,7 +58,7 @@ it dies. See docs/ha.md.`,
 			if err != nil {
 				return err
 			}
-			opts.Logf = func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
+			opts.Logger = logger
 			opts.Version = gantryVersion()
 			if opts.StateDatabase, err = server.ParseStateDatabase(database, opts.DataDir, passwordFile); err != nil {
 				return err
@@ -66,7 +72,11 @@ it dies. See docs/ha.md.`,
 			logger.Info("server started", "version", opts.Version, "api", s.APIURL(), "data", opts.DataDir,
 				"state", opts.StateDatabase.Redacted(), "role", fmt.Sprint(s.Role()))
 			err = s.Run(ctx)
-			logger.Info("server stopped", "instances", map[bool]string{true: "stopped", false: "left running for the next server to adopt"}[opts.StopInstancesOnExit])
+			attrs := []any{"instances", map[bool]string{true: "stopped", false: "left running for the next server to adopt"}[opts.StopInstancesOnExit]}
+			if err != nil {
+				attrs = append(attrs, "error", err.Error())
+			}
+			logger.Info("server stopped", attrs...)
 			return err
 		},
 	}

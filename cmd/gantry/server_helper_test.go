@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,13 +20,22 @@ import (
 func startServer(t *testing.T, extra ...string) (env []string, data string) {
 	t.Helper()
 	data = t.TempDir()
-	args := append([]string{"server", "--data", data, "--listen", "127.0.0.1:0", "--stop-instances-on-exit"}, extra...)
+	env, _ = launchServer(t, data, "server.log", append([]string{"--stop-instances-on-exit"}, extra...)...)
+	return env, data
+}
+
+// launchServer runs `gantry server --data data` on a free port with its
+// log (stderr) in data/logName, and returns the CLI's environment and a
+// stop function (SIGTERM, then wait), also called when the test ends.
+func launchServer(t *testing.T, data, logName string, extra ...string) (env []string, stop func()) {
+	t.Helper()
+	args := append([]string{"server", "--data", data, "--listen", "127.0.0.1:0"}, extra...)
 	srv := exec.Command(bin, args...)
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(data, "server.log")) // the server's stderr: its log
+	logf, err := os.Create(filepath.Join(data, logName))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,22 +43,26 @@ func startServer(t *testing.T, extra ...string) (env []string, data string) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- srv.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			srv.Process.Kill()
-			t.Errorf("server did not stop within 60s of SIGTERM")
-		}
-		logf.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
-			t.Logf("server log:\n%s", b)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			srv.Process.Signal(syscall.SIGTERM)
+			done := make(chan error, 1)
+			go func() { done <- srv.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				srv.Process.Kill()
+				t.Errorf("server did not stop within 60s of SIGTERM")
+			}
+			logf.Close()
+			if t.Failed() {
+				b, _ := os.ReadFile(logf.Name())
+				t.Logf("server log %s:\n%s", logName, b)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	sc := bufio.NewScanner(stdout)
 	var url string
 	for url == "" && sc.Scan() {
@@ -63,11 +77,11 @@ func startServer(t *testing.T, extra ...string) (env []string, data string) {
 		for sc.Scan() {
 		}
 	}()
-	token, err := os.ReadFile(filepath.Join(data, "admin.token")) // bootstrapped by the server
+	token, err := os.ReadFile(filepath.Join(data, "admin.token")) // bootstrapped by the first server
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{"GANTRY_SERVER=" + url, "GANTRY_TOKEN=" + strings.TrimSpace(string(token)), "GANTRY_CONFIG="}, data
+	return []string{"GANTRY_SERVER=" + url, "GANTRY_TOKEN=" + strings.TrimSpace(string(token)), "GANTRY_CONFIG="}, stop
 }
 
 // sampleSpec writes a gantry.yaml for app running the sample workload of
