@@ -32,6 +32,9 @@ type Engine interface {
 type Options struct {
 	Store  rollout.Store
 	Engine Engine
+	// Conditions lists an environment's conditions (Status.Conditions);
+	// nil: none shown.
+	Conditions func(app, env string) []rollout.Condition
 	// Instances lists an environment's instances; nil: none shown.
 	Instances func(app, env string) []rollout.Instance
 	// Traffic returns an environment's proxy address and per-revision

@@ -94,6 +94,9 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 			get(t.Revision).Traffic = t
 		}
 	}
+	if h.opts.Conditions != nil {
+		st.Conditions = h.opts.Conditions(app, env)
+	}
 	for _, rs := range byRev {
 		st.Revisions = append(st.Revisions, *rs)
 	}

@@ -63,6 +63,9 @@ type Status struct {
 	// Unrouted counts requests the proxy answered 503 because no instance
 	// of any revision was ready (or the environment was in maintenance).
 	Unrouted uint64 `json:"unrouted,omitempty"`
+	// Conditions are lasting problems of the environment, such as
+	// StoreWriteFailing while its state cannot be written; none: healthy.
+	Conditions []rollout.Condition `json:"conditions,omitempty"`
 }
 
 // RevisionStatus is one revision's instances and traffic.

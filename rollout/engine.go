@@ -136,9 +136,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(e.opts.Interval)
 	defer t.Stop()
+	// A failure that repeats every tick (a full disk) is logged with back-off.
+	failures := newRepeatLog(e.opts.Logf)
 	for {
 		if err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			e.opts.Logf("reconcile: %v", err)
+			failures.say(err.Error(), "reconcile: %v", err)
+		} else if err == nil {
+			failures.reset()
 		}
 		select {
 		case <-ctx.Done():

@@ -156,6 +156,7 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 	if p.engine != nil {
 		o.Engine = p.engine
 		o.Instances = p.backend.Instances
+		o.Conditions = s.conditions
 		o.Traffic = p.routes.traffic
 		o.Logs = func(ctx context.Context, app, env, instance string, tail int64, follow bool) (io.ReadCloser, error) {
 			return p.backend.Logs(ctx, app, env, instance, backend.LogOptions{TailBytes: tail, Follow: follow})

@@ -95,11 +95,12 @@ type Server struct {
 	elector leader.Elector
 	self    leader.Info
 	// tokens authenticate API requests; audit records them and the
-	// engine's decisions; events is the store events go to: the state
-	// store, auditing every decision.
+	// engine's decisions; events is the store the engine and the backends
+	// write to: the state store, auditing every decision, guarded (write
+	// failures become conditions, unwritten events wait and are retried).
 	tokens auth.TokenStore
 	audit  *audit.Log
-	events rollout.Store
+	events *rollout.GuardedStore
 	// flags keeps the feature flags; metrics serves /metrics.
 	flags   *featureflag.Catalog
 	metrics http.Handler
@@ -181,14 +182,14 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.tokens, s.audit, err = s.openAuth(ctx, s.store); err != nil {
 		return nil, err
 	}
-	s.events = logEvents(audit.Events(s.store, s.audit), opts.Logger)
+	s.events = rollout.GuardStore(logEvents(audit.Events(s.store, s.audit), opts.Logger), rollout.GuardOptions{Logf: opts.Logf})
 	flagStore, ok := s.store.(featureflag.Store)
 	if !ok {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	var reg *prometheus.Registry
-	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s})
+	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s}, storeCollector{s.events})
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}
@@ -363,6 +364,9 @@ func (s *Server) closeParts() {
 	}
 	if s.elector != nil {
 		_ = s.elector.Close()
+	}
+	if s.events != nil {
+		s.events.Close()
 	}
 	if s.store != nil {
 		_ = s.store.Close()

@@ -312,6 +312,7 @@ func statusTree(st api.Status, d rollout.Description, now time.Time) string {
 	if st.Unrouted > 0 {
 		fmt.Fprintf(&b, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
 	}
+	printConditions(&b, st.Conditions)
 	return b.String()
 }
 
@@ -423,5 +424,13 @@ func printStatus(w io.Writer, st api.Status) {
 	tw.Flush()
 	if st.Unrouted > 0 {
 		fmt.Fprintf(w, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
+	}
+	printConditions(w, st.Conditions)
+}
+
+// printConditions prints an environment's conditions, one a line.
+func printConditions(w io.Writer, conds []rollout.Condition) {
+	for _, c := range conds {
+		fmt.Fprintf(w, "condition %s since %s (%d time(s), last %s): %s\n", c.Type, c.Since.Format(time.RFC3339), c.Count, c.LastSeen.Format(time.RFC3339), c.Message)
 	}
 }
