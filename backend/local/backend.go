@@ -187,14 +187,19 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 }
 
 // Instances returns a snapshot of app's instances in env, of every
-// revision, including those still terminating, sorted by revision and ID.
+// revision, including those still terminating (but not once their process
+// has exited), sorted by revision and ID.
 func (b *Backend) Instances(app, env string) []rollout.Instance {
 	b.mu.Lock()
 	var out []rollout.Instance
 	for _, in := range b.instances {
-		if in.info.App == app && in.info.Env == env {
-			out = append(out, in.info)
+		if in.info.App != app || in.info.Env != env {
+			continue
 		}
+		if in.info.State == rollout.Terminating && (in.proc == nil || in.proc.exited() || !in.proc.alive()) {
+			continue // gone; the supervisor is about to remove it
+		}
+		out = append(out, in.info)
 	}
 	b.mu.Unlock()
 	slices.SortFunc(out, func(x, y rollout.Instance) int {

@@ -199,8 +199,12 @@ func TestBackend_RecoverKeepsCrashHistory(t *testing.T) {
 	for _, i := range b2.Instances("app", "test") {
 		byID[i.ID] = i
 	}
-	if i := byID[rec.ID]; i.State != rollout.BackingOff || i.Restarts != 1 || i.LastExit != crashed.LastExit || i.LastExitAt.IsZero() {
-		t.Errorf("adopted backing-off instance: %+v; want BackingOff with 1 restart and last exit %q", i, crashed.LastExit)
+	// Its back-off is over: it may have started again already.
+	if i := byID[rec.ID]; i.Restarts != 1 || i.LastExit != crashed.LastExit || i.LastExitAt.IsZero() {
+		t.Errorf("adopted backing-off instance: %+v; want 1 restart and last exit %q", i, crashed.LastExit)
+	}
+	if n := len(ev.find(ReasonAdopted, rec.ID+" of revision 1 adopted backing off after 1 restart(s)")); n != 1 {
+		t.Errorf("%d %s events saying %s was adopted backing off, want 1:%s", n, ReasonAdopted, rec.ID, ev)
 	}
 	if i := byID[lost.ID]; i.Restarts != 5 || !strings.Contains(i.LastExit, "while no gantry server was running") {
 		t.Errorf("instance whose process ended meanwhile: %+v; want 5 restarts and a last exit saying so", i)
@@ -222,4 +226,70 @@ func TestBackend_RecoverKeepsCrashHistory(t *testing.T) {
 	if n := len(ev.find(ReasonRestarted, rec.ID+" of revision 1 restarted (restart 1)")); n != 1 {
 		t.Errorf("%d %s events for %s's first run under the new backend, want 1 counting on from its recorded restart:%s", n, ReasonRestarted, rec.ID, ev)
 	}
+}
+
+// TestBackend_NoTerminatingInstanceOutlivesItsProcess scales instances
+// away, started ones and adopted ones, and checks that once an instance's
+// process is seen gone, Instances never lists it again.
+func TestBackend_NoTerminatingInstanceOutlivesItsProcess(t *testing.T) {
+	dir := t.TempDir()
+	rev := sampleRevision("app", "test", 1, "v1")
+	lookup := func(string, string, int) (rollout.Revision, error) { return rev, nil }
+	b1, err := New(Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale(t, b1, rev, 4)
+	pids := map[string]int{}
+	waitFor(t, "four ready instances", func() (bool, string) {
+		all := b1.Instances("app", "test")
+		r, _ := backendtest.ReadyCount(all, 1)
+		for _, i := range all {
+			pids[i.ID] = i.PID
+		}
+		return r == 4 && len(all) == 4, backendtest.Describe(all)
+	})
+	b1.Release()
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	})
+	b2, _ := newTestBackend(t, Options{DataDir: dir})
+	if err := b2.Recover(context.Background(), lookup); err != nil {
+		t.Fatal(err)
+	}
+	// Two adopted ones stop, then two started ones.
+	scale(t, b2, rev, 2)
+	scale(t, b2, rev, 4)
+	waitFor(t, "two started instances ready", func() (bool, string) {
+		all := b2.Instances("app", "test")
+		r, _ := backendtest.ReadyCount(all, 1)
+		for _, i := range all {
+			if _, ok := pids[i.ID]; !ok && i.PID != 0 {
+				pids[i.ID] = i.PID
+			}
+		}
+		return r == 4 && len(pids) >= 6, backendtest.Describe(all)
+	})
+	scale(t, b2, rev, 0)
+	seenTerminating := 0
+	waitFor(t, "every instance gone", func() (bool, string) {
+		gone := map[string]bool{}
+		for id, pid := range pids {
+			gone[id] = processGone(pid)
+		}
+		// Looked at after the processes: one seen gone must not be listed.
+		all := b2.Instances("app", "test")
+		for _, i := range all {
+			if i.State == rollout.Terminating {
+				seenTerminating++
+			}
+			if gone[i.ID] {
+				t.Fatalf("instance %s is listed (%s) after its process %d was seen gone", i.ID, i.State, pids[i.ID])
+			}
+		}
+		return len(all) == 0, backendtest.Describe(all)
+	})
+	t.Logf("saw %d terminating instance snapshot(s)", seenTerminating)
 }
