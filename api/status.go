@@ -58,27 +58,32 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 		st.Stable = rs[0].Stable()
 		st.Waiting = h.waitingFor(env, rs[0])
 	}
-	byRev := map[int]*RevisionStatus{}
-	get := func(n int) *RevisionStatus {
-		if rs, ok := byRev[n]; ok {
+	// One entry per revision and group of its instances (the baseline).
+	type key struct {
+		n     int
+		group string
+	}
+	byRev := map[key]*RevisionStatus{}
+	get := func(n int, group string) *RevisionStatus {
+		if rs, ok := byRev[key{n, group}]; ok {
 			return rs
 		}
-		rs := &RevisionStatus{Number: n, Instances: []rollout.Instance{}, Traffic: RevisionTraffic{Revision: n}}
+		rs := &RevisionStatus{Number: n, Group: group, Instances: []rollout.Instance{}, Traffic: RevisionTraffic{Revision: n, Group: group}}
 		if rev, err := h.opts.Store.GetRevision(ctx, app, env, n); err == nil {
 			rs.Version = rev.Version
 		}
-		byRev[n] = rs
+		byRev[key{n, group}] = rs
 		return rs
 	}
 	if st.Rollout != nil {
 		if st.Rollout.FromRevision != 0 {
-			get(st.Rollout.FromRevision)
+			get(st.Rollout.FromRevision, "")
 		}
-		get(st.Rollout.ToRevision)
+		get(st.Rollout.ToRevision, "")
 	}
 	if h.opts.Instances != nil {
 		for _, in := range h.opts.Instances(app, env) {
-			rs := get(in.Revision)
+			rs := get(in.Revision, in.Group)
 			rs.Instances = append(rs.Instances, in)
 		}
 	}
@@ -91,7 +96,7 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 				st.Unrouted = t.Requests
 				continue
 			}
-			get(t.Revision).Traffic = t
+			get(t.Revision, t.Group).Traffic = t
 		}
 	}
 	if h.opts.Conditions != nil {
@@ -100,7 +105,7 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 	for _, rs := range byRev {
 		st.Revisions = append(st.Revisions, *rs)
 	}
-	slices.SortFunc(st.Revisions, func(a, b RevisionStatus) int { return a.Number - b.Number })
+	slices.SortFunc(st.Revisions, func(a, b RevisionStatus) int { return cmp.Or(a.Number-b.Number, strings.Compare(a.Group, b.Group)) })
 	return st, nil
 }
 

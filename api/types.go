@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strconv"
+
 	"github.com/gantry-dev/gantry/gate"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -70,15 +72,30 @@ type Status struct {
 
 // RevisionStatus is one revision's instances and traffic.
 type RevisionStatus struct {
-	Number    int                `json:"number"`
+	Number int `json:"number"`
+	// Group is the group of the revision's instances listed here:
+	// "baseline" for a canary's like-for-like baseline (fresh instances of
+	// the stable revision the canary is compared with), listed apart;
+	// empty for the revision's serving instances.
+	Group     string             `json:"group,omitempty"`
 	Version   string             `json:"version"`
 	Instances []rollout.Instance `json:"instances"`
 	Traffic   RevisionTraffic    `json:"traffic"`
 }
 
+// Name is how displays name the entry: "3", or "3 baseline" for a group.
+func (rs RevisionStatus) Name() string {
+	if rs.Group == "" {
+		return strconv.Itoa(rs.Number)
+	}
+	return strconv.Itoa(rs.Number) + " " + rs.Group
+}
+
 // RevisionTraffic is what the proxy saw of one revision since it started.
 type RevisionTraffic struct {
 	Revision int `json:"revision"`
+	// Group is as in RevisionStatus: "baseline" or empty.
+	Group string `json:"group,omitempty"`
 	// Weight is the revision's current share of new requests, in percent.
 	Weight   float64 `json:"weight"`
 	Requests uint64  `json:"requests"`

@@ -6,9 +6,12 @@
 # back by the latency test). See bench/README.md.
 #
 # Environment: HEALTHY (40), ERRORS (20), SLOW (10) canaries; OBSERVE (60s)
-# each; RATE (1000 requests/s); WEIGHT (5 percent); HOG=1 keeps one core
-# busy with another process for the whole run; ANALYSIS: extra
-# spec.analysis fields, such as "latencyMarginMs: 0, latencyMarginPercent: 0".
+# each; RATE (1000 requests/s); WEIGHT (5 percent); BASELINE (likeForLike:
+# fresh stable instances beside each canary; primary: the serving ones);
+# HOG=1 keeps one core busy with another process for the whole run, at
+# HOG_NICE (0: the same priority as gantry); ANALYSIS: extra spec.analysis
+# fields, such as "latencyMarginMs: 0, latencyMarginPercent: 0". Every
+# line carries the machine's load average.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,11 +30,11 @@ trap 'exit 130' INT TERM
 (cd "$ROOT" && go build -o "$TMP/gantry" ./cmd/gantry && go build -o "$TMP/canary" ./bench/canary)
 if [ "${HOG:-0}" = 1 ]; then
 	# One core's worth of busy loop, stopped at exit.
-	sh -c 'while :; do :; done' &
+	timeout 7200 nice -n "${HOG_NICE:-0}" sh -c 'while :; do :; done' &
 	HOG_PID=$!
-	echo "CPU hog: pid $HOG_PID keeps one core busy"
+	echo "CPU hog: pid $HOG_PID keeps one core busy (nice ${HOG_NICE:-0})"
 fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 "$TMP/canary" -gantry "$TMP/gantry" -healthy "${HEALTHY:-40}" -errors "${ERRORS:-20}" -slow "${SLOW:-10}" \
-	-observe "${OBSERVE:-60s}" -rate "${RATE:-1000}" -weight "${WEIGHT:-5}" -analysis "${ANALYSIS:-}"
+	-observe "${OBSERVE:-60s}" -rate "${RATE:-1000}" -weight "${WEIGHT:-5}" -analysis "${ANALYSIS:-}" -baseline "${BASELINE:-likeForLike}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -196,7 +196,7 @@ func progressLine(st api.Status, load *loadgen.Load) string {
 		if len(rs.Instances) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, " | %s %d/%d %.0f%% %d 5xx", rs.Version, ready, len(rs.Instances), rs.Traffic.Weight, rs.Traffic.Errors)
+		fmt.Fprintf(&b, " | %s%s %d/%d %.0f%% %d 5xx", rs.Version, groupLabel(rs.Group), ready, len(rs.Instances), rs.Traffic.Weight, rs.Traffic.Errors)
 	}
 	if load != nil {
 		fmt.Fprintf(&b, " | sent %d, failed %d", load.Total(), load.Failed())
@@ -238,4 +238,13 @@ func summarize(w io.Writer, res Result) {
 		return
 	}
 	fmt.Fprintln(w, "Every rollout ended as it should, with zero failed requests outside the bad canary's own errors.")
+}
+
+// groupLabel marks a group of a revision's instances in a progress line:
+// " baseline" for a canary's like-for-like baseline, "" otherwise.
+func groupLabel(group string) string {
+	if group == "" {
+		return ""
+	}
+	return " " + group
 }

@@ -24,7 +24,7 @@ type Proxy struct {
 	tlsConfig *tls.Config
 
 	mu        sync.Mutex
-	stats     map[int]*revStats
+	stats     map[statsKey]*revStats
 	endpoints map[string]*endpoint
 	conns     map[*clientConn]struct{}
 
@@ -59,12 +59,12 @@ func Listen(opts Options) (*Proxy, error) {
 	p := &Proxy{
 		opts:      opts,
 		ln:        ln,
-		stats:     map[int]*revStats{},
+		stats:     map[statsKey]*revStats{},
 		endpoints: map[string]*endpoint{},
 		conns:     map[*clientConn]struct{}{},
 		tlsConfig: tc,
 	}
-	p.noRoute = p.statsFor(0, "")
+	p.noRoute = p.statsFor(statsKey{}, "")
 	p.routing.Store(&routing{})
 	p.accepted.Add(1)
 	go p.acceptLoop()

@@ -12,6 +12,9 @@ import (
 type RevisionStats struct {
 	// Revision is the revision number; 0 for requests that found no revision.
 	Revision int
+	// Group is the route's group within the revision (Route.Group); empty
+	// for its primary instances.
+	Group string
 	// Version is the revision's version label as last set by SetTable.
 	Version string
 	// Requests counts finished requests, whatever their outcome.
@@ -36,9 +39,10 @@ type RevisionStats struct {
 }
 
 // revStats is the live, atomically updated form of RevisionStats. One exists
-// per revision number for the life of the Proxy.
+// per revision number and group for the life of the Proxy.
 type revStats struct {
 	revision int
+	group    string
 	version  atomic.Pointer[string]
 
 	requests     atomic.Uint64
@@ -77,6 +81,7 @@ func (s *revStats) record(o outcome, d time.Duration) {
 func (s *revStats) snapshot() RevisionStats {
 	rs := RevisionStats{
 		Revision:     s.revision,
+		Group:        s.group,
 		Requests:     s.requests.Load(),
 		Status2xx:    s.class[2].Load(),
 		Status3xx:    s.class[3].Load(),
@@ -94,7 +99,8 @@ func (s *revStats) snapshot() RevisionStats {
 }
 
 // Stats returns a snapshot of every revision's cumulative counters, ordered
-// by revision number. Revisions removed from the table keep their counters.
+// by revision number, then group (primary first). Revisions removed from
+// the table keep their counters.
 func (p *Proxy) Stats() []RevisionStats {
 	p.mu.Lock()
 	all := make([]*revStats, 0, len(p.stats))
@@ -106,17 +112,28 @@ func (p *Proxy) Stats() []RevisionStats {
 	for _, s := range all {
 		out = append(out, s.snapshot())
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Revision != out[j].Revision {
+			return out[i].Revision < out[j].Revision
+		}
+		return out[i].Group < out[j].Group
+	})
 	return out
 }
 
-// statsFor returns the live stats of revision rev, creating them. Callers
-// hold p.mu.
-func (p *Proxy) statsFor(rev int, version string) *revStats {
-	s := p.stats[rev]
+// statsKey names a revision's group in the stats.
+type statsKey struct {
+	revision int
+	group    string
+}
+
+// statsFor returns the live stats of a revision's group, creating them.
+// Callers hold p.mu.
+func (p *Proxy) statsFor(k statsKey, version string) *revStats {
+	s := p.stats[k]
 	if s == nil {
-		s = &revStats{revision: rev}
-		p.stats[rev] = s
+		s = &revStats{revision: k.revision, group: k.group}
+		p.stats[k] = s
 	}
 	if version != "" || s.version.Load() == nil {
 		v := version

@@ -17,6 +17,11 @@ type Table struct {
 type Route struct {
 	// Revision is the revision number (> 0).
 	Revision int
+	// Group names a second group of the revision's instances that is
+	// routed and counted apart (a canary's like-for-like baseline);
+	// empty: the revision's primary instances. A table lists each
+	// revision and group once.
+	Group string
 	// Version is the revision's version label, carried into the stats.
 	Version string
 	// Weight is the revision's relative share of new requests: a revision
@@ -131,7 +136,7 @@ func contains(list []*endpoint, e *endpoint) bool {
 func (p *Proxy) compile(t Table) *routing {
 	rt := &routing{}
 	for _, r := range t.Revisions {
-		stats := p.statsFor(r.Revision, r.Version)
+		stats := p.statsFor(statsKey{r.Revision, r.Group}, r.Version)
 		if r.Weight <= 0 || len(r.Endpoints) == 0 {
 			continue
 		}
@@ -150,6 +155,9 @@ func (p *Proxy) compile(t Table) *routing {
 		rt.total += r.Weight
 		cr.cum = rt.total
 		cr.cookieVal = []byte(strconv.Itoa(r.Revision))
+		if r.Group != "" {
+			cr.cookieVal = append(cr.cookieVal, "-"+r.Group...)
+		}
 		if p.opts.StickyCookie != "" {
 			cr.setCookie = []byte("Set-Cookie: " + p.opts.StickyCookie + "=" + string(cr.cookieVal) + "; Path=/; HttpOnly\r\n")
 		}

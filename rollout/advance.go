@@ -65,10 +65,11 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: v.Reason, Message: v.Message, Details: v.Details})
 		return err
 	}
-	desc := strategy.Describe(target.Spec)
+	planSpec := e.effectiveSpec(r.App, r.Env, target.Spec)
+	desc := strategy.Describe(planSpec)
 	var verdict AnalysisResult
 	if desc.Analysis {
-		v, observed, err := e.analyze(ctx, r, target, instances, now)
+		v, observed, err := e.analyze(ctx, r, target, instances, now, desc.Baseline)
 		if err != nil {
 			return err
 		}
@@ -84,9 +85,10 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 
 	watchedSince, exited := e.watchedSince(r, instances, now)
 	plan := strategy.Plan(PlanInput{
-		Now: now, Spec: target.Spec, Target: r.ToRevision, Stable: r.FromRevision,
+		Now: now, Spec: planSpec, Target: r.ToRevision, Stable: r.FromRevision,
 		Step: r.Step, StepStartedAt: r.StepStartedAt, Revisions: counts, Analysis: verdict,
 		WatchedSince: watchedSince, TargetExited: exited,
+		Baseline: CountGroup(instances, r.FromRevision, GroupBaseline, now, target.Spec.MinReady()),
 	})
 	if r.Phase == Paused {
 		// Paused: hold every revision's instances where they are and
@@ -97,6 +99,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		for _, c := range counts {
 			plan.Replicas[c.Revision] = c.Total
 		}
+		plan.Baseline = CountGroup(instances, r.FromRevision, GroupBaseline, now, 0).Total
 		if plan.Message != r.Message && plan.Message != "" {
 			// Keep the status current: the analysis goes on while paused.
 			r.Message, r.UpdatedAt = plan.Message, now
@@ -370,12 +373,13 @@ func (e *Engine) pruneHistory(ctx context.Context, r Rollout, limit int) error {
 	return nil
 }
 
-// CountInstances counts each revision's instances, ignoring terminating ones.
+// CountInstances counts each revision's primary instances, ignoring
+// terminating ones (CountGroup counts another group).
 func CountInstances(instances []Instance, now time.Time, minReady time.Duration) []RevisionCount {
 	var out []RevisionCount
 	idx := map[int]int{}
 	for _, in := range instances {
-		if in.State == Terminating {
+		if in.State == Terminating || in.Group != GroupPrimary {
 			continue
 		}
 		i, ok := idx[in.Revision]

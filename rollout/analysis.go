@@ -14,7 +14,9 @@ import (
 )
 
 // MetricSource reads what the router saw of each revision. Counters are
-// cumulative since an arbitrary origin; the engine takes differences.
+// cumulative since an arbitrary origin; the engine takes differences. A
+// source that also implements GroupMetricSource reports a revision's
+// primary instances here and its baseline group apart.
 type MetricSource interface {
 	RevisionMetrics(app, env string) map[int]RevisionMetrics
 }
@@ -34,8 +36,11 @@ type RevisionMetrics struct {
 // analysisRun is the analysis of one rollout: the sequential state and
 // the last counters seen.
 type analysisRun struct {
-	an        *analysis.Analyzer
-	prev      map[int]RevisionMetrics
+	an   *analysis.Analyzer
+	prev map[int]RevisionMetrics
+	// prevBase is the last counters of the baseline group, when the
+	// canary is compared with a like-for-like baseline.
+	prevBase  RevisionMetrics
 	lastAt    time.Time
 	everReady map[string]bool
 	result    AnalysisResult
@@ -101,8 +106,10 @@ func analysisConfig(s *spec.AnalysisSpec) (analysis.Config, error) {
 
 // analyze feeds the analysis one more interval of r's traffic and
 // instances, at most once a second, and returns its verdict. ok is false
-// when no new observation was made (too soon).
-func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instances []Instance, now time.Time) (v analysis.Verdict, ok bool, err error) {
+// when no new observation was made (too soon). likeForLike: the baseline
+// is the stable revision's baseline group (GroupBaseline), not its
+// primary instances.
+func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instances []Instance, now time.Time, likeForLike bool) (v analysis.Verdict, ok bool, err error) {
 	e.cache.Lock()
 	run := e.analyses[r.ID]
 	e.cache.Unlock()
@@ -132,16 +139,23 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 	if e.opts.Metrics != nil {
 		cur = e.opts.Metrics.RevisionMetrics(r.App, r.Env)
 	}
+	base, baseGroup := cur[r.FromRevision], GroupPrimary
+	if gm, ok := e.opts.Metrics.(GroupMetricSource); ok && likeForLike {
+		base, baseGroup = gm.GroupMetrics(r.App, r.Env, GroupBaseline)[r.FromRevision], GroupBaseline
+	}
 	first := run.prev == nil
 	obs := analysis.Observation{
 		At:                now,
 		Step:              r.Step,
-		Baseline:          window(cur[r.FromRevision], run.prev[r.FromRevision]),
+		Baseline:          window(base, run.prevBase),
 		Canary:            window(cur[r.ToRevision], run.prev[r.ToRevision]),
-		CanaryInstances:   groupInstances(instances, target, run.everReady),
-		BaselineInstances: groupInstances(instances, Revision{Number: r.FromRevision}, run.everReady),
+		CanaryInstances:   groupInstances(instances, target, GroupPrimary, run.everReady),
+		BaselineInstances: groupInstances(instances, Revision{Number: r.FromRevision}, baseGroup, run.everReady),
 	}
-	run.prev, run.lastAt = cur, now
+	if cur == nil {
+		cur = map[int]RevisionMetrics{}
+	}
+	run.prev, run.prevBase, run.lastAt = cur, base, now
 	if first {
 		// The first sample only sets the origin of the counters.
 		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
@@ -249,16 +263,16 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-// groupInstances summarizes one revision's instances for the analysis. An
+// groupInstances summarizes one group of a revision's instances for the analysis. An
 // instance counts as unhealthy when it served once (was ready) and then
 // lost readiness or crashed; one still starting up is not unhealthy, and
 // one that crashes before it is ever ready is a crash loop (CheckHealth).
-func groupInstances(instances []Instance, target Revision, everReady map[string]bool) analysis.Instances {
+func groupInstances(instances []Instance, target Revision, group string, everReady map[string]bool) analysis.Instances {
 	limits := target.Spec.Resources.Limits.Parsed()
 	out := analysis.Instances{MemLimitBytes: limits.MemoryBytes, CPULimitMillis: limits.CPUMillis}
 	deps := map[string]string{} // failing dependency -> what one instance said
 	for _, in := range instances {
-		if in.Revision != target.Number || in.State == Terminating {
+		if in.Revision != target.Number || in.Group != group || in.State == Terminating {
 			continue
 		}
 		out.Total++

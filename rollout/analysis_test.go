@@ -233,7 +233,7 @@ func TestGroupInstances(t *testing.T) {
 	}
 	everReady := map[string]bool{"c-1": true, "c-4": true, "c-5": true}
 
-	got := groupInstances(instances, target, everReady)
+	got := groupInstances(instances, target, GroupPrimary, everReady)
 	want := analysis.Instances{
 		Total: 7, Unhealthy: 2, Ready: 2, NewestReady: t0.Add(3 * time.Second),
 		MaxRSSBytes: 300 << 20, MemLimitBytes: 512 << 20,
@@ -245,7 +245,7 @@ func TestGroupInstances(t *testing.T) {
 	}
 
 	t.Run("no limits, no instances", func(t *testing.T) {
-		got := groupInstances(nil, Revision{Number: 2}, map[string]bool{})
+		got := groupInstances(nil, Revision{Number: 2}, GroupPrimary, map[string]bool{})
 		if !reflect.DeepEqual(got, analysis.Instances{}) {
 			t.Errorf("groupInstances = %+v, want zero", got)
 		}
@@ -257,7 +257,7 @@ func TestGroupInstances(t *testing.T) {
 			{ID: "c", Revision: 2, State: Running, Ready: true, Health: queueDown},
 			{ID: "d", Revision: 2, State: Running, Ready: true,
 				Health: `{"checks": {"database:connection": [{"status": "fail", "output": "timeout"}]}}`},
-		}, Revision{Number: 2}, map[string]bool{})
+		}, Revision{Number: 2}, GroupPrimary, map[string]bool{})
 		want := []string{"database:connection (connection refused)", "queue"}
 		if !slices.Equal(got.DependencyFailures, want) {
 			t.Errorf("dependency failures = %q, want %q", got.DependencyFailures, want)

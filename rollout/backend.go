@@ -21,8 +21,35 @@ type Backend interface {
 	// render): retrying cannot help, so the engine ends the rollout at once.
 	Scale(ctx context.Context, rev Revision, replicas int) error
 	// Instances returns a snapshot of an app's instances in an environment,
-	// of every revision, including those still terminating.
+	// of every revision and group, including those still terminating.
 	Instances(app, env string) []Instance
+}
+
+// Groups of a revision's instances. Scale counts and starts instances of
+// GroupPrimary only.
+const (
+	// GroupPrimary is a revision's serving instances (Instance.Group "").
+	GroupPrimary = ""
+	// GroupBaseline is a like-for-like baseline: fresh instances of the
+	// stable revision that a canary is compared with. They take the
+	// share Traffic.Baseline and the router counts them apart.
+	GroupBaseline = "baseline"
+)
+
+// GroupBackend is a Backend that also runs a second group of a revision's
+// instances beside its primary ones (the like-for-like baseline of a
+// canary). The engine runs a like-for-like baseline only where a backend
+// that implements it says RunsGroups, and otherwise compares a canary
+// with the stable revision's primary instances.
+type GroupBackend interface {
+	// RunsGroups reports whether ScaleGroup works for app's instances in
+	// env (a backend that sends environments to other backends asks the
+	// one that runs env).
+	RunsGroups(app, env string) bool
+	// ScaleGroup is Scale for the instances of rev in group: it counts,
+	// starts and stops only those, which carry Instance.Group = group.
+	// ScaleGroup(ctx, rev, GroupPrimary, n) is Scale(ctx, rev, n).
+	ScaleGroup(ctx context.Context, rev Revision, group string, replicas int) error
 }
 
 // InstanceState is where an instance is in its life.
@@ -71,12 +98,15 @@ func (s *InstanceState) UnmarshalText(b []byte) error {
 
 // Instance is one running copy of a revision.
 type Instance struct {
-	ID       string        `json:"id"`
-	App      string        `json:"app"`
-	Env      string        `json:"env"`
-	Revision int           `json:"revision"`
-	Version  string        `json:"version"`
-	State    InstanceState `json:"state"`
+	ID       string `json:"id"`
+	App      string `json:"app"`
+	Env      string `json:"env"`
+	Revision int    `json:"revision"`
+	Version  string `json:"version"`
+	// Group is the instance's group within its revision: GroupPrimary
+	// ("") or GroupBaseline.
+	Group string        `json:"group,omitempty"`
+	State InstanceState `json:"state"`
 	// Addr is where it serves, host:port.
 	Addr string `json:"addr"`
 	PID  int    `json:"pid,omitempty"`

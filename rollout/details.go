@@ -69,8 +69,10 @@ type ProgressFacts struct {
 
 // ScaleFacts say which revision was scaled to how many instances.
 type ScaleFacts struct {
-	Revision  int    `json:"revision"`
-	Version   string `json:"version"`
+	Revision int    `json:"revision"`
+	Version  string `json:"version"`
+	// Group is the group scaled: GroupPrimary ("") or GroupBaseline.
+	Group     string `json:"group,omitempty"`
 	Instances int    `json:"instances"`
 }
 

@@ -69,7 +69,7 @@ type Engine struct {
 	cache     sync.Mutex
 	revisions map[revisionKey]Revision
 	progress  map[int64]progressMark
-	scaled    map[revisionKey]int
+	scaled    map[groupKey]int
 	// unstartable holds the ErrCannotStart error of each revision whose
 	// instances cannot start, so it is acted on (and logged) once.
 	unstartable map[revisionKey]error
@@ -118,7 +118,7 @@ func New(opts Options) (*Engine, error) {
 		started:     opts.Now(),
 		revisions:   map[revisionKey]Revision{},
 		progress:    map[int64]progressMark{},
-		scaled:      map[revisionKey]int{},
+		scaled:      map[groupKey]int{},
 		unstartable: map[revisionKey]error{},
 		analyses:    map[int64]*analysisRun{},
 
@@ -314,32 +314,38 @@ func (e *Engine) revision(ctx context.Context, app, env string, n int) (Revision
 	return rev, nil
 }
 
-// act scales every revision as plan says (those it does not name to zero)
-// and applies its traffic split.
+// act scales every revision as plan says (those it does not name to zero),
+// the stable revision's baseline group to plan.Baseline (other groups to
+// zero), and applies its traffic split.
 func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
-	want := map[int]int{}
+	want := map[scaleKey]int{}
 	for n, c := range plan.Replicas {
-		want[n] = c
+		want[scaleKey{n, GroupPrimary}] = c
 	}
-	running := map[int]int{}
+	if plan.Baseline > 0 && r.FromRevision != 0 {
+		want[scaleKey{r.FromRevision, GroupBaseline}] = plan.Baseline
+	}
+	running := map[scaleKey]int{}
 	for _, in := range e.opts.Backend.Instances(r.App, r.Env) {
 		if in.State == Terminating {
 			continue
 		}
-		running[in.Revision]++
-		if _, ok := want[in.Revision]; !ok {
-			want[in.Revision] = 0
+		k := scaleKey{in.Revision, in.Group}
+		running[k]++
+		if _, ok := want[k]; !ok {
+			want[k] = 0
 		}
 	}
 	var errs []error
-	for n, c := range want {
+	for sk, c := range want {
+		n := sk.revision
 		rev, err := e.revision(ctx, r.App, r.Env, n)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		k := revisionKey{r.App, r.Env, n}
-		if err := e.opts.Backend.Scale(ctx, rev, c); err != nil {
+		if err := e.scale(ctx, rev, sk.group, c); err != nil {
 			if errors.Is(err, ErrCannotStart) {
 				// Not retried: a rollout to rev ends at once (advance);
 				// said once, not on every tick.
@@ -352,19 +358,19 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 				}
 				continue
 			}
-			errs = append(errs, fmt.Errorf("scale revision %d to %d: %w", n, c, err))
+			errs = append(errs, fmt.Errorf("scale revision %d%s to %d: %w", n, groupSuffix(sk.group), c, err))
 			continue
 		}
 		e.cache.Lock()
 		delete(e.unstartable, k)
-		prev, ok := e.scaled[k]
-		e.scaled[k] = c
+		prev, ok := e.scaled[groupKey{k, sk.group}]
+		e.scaled[groupKey{k, sk.group}] = c
 		e.cache.Unlock()
 		// After a restart, instances already at the count are no news.
-		if (!ok || prev != c) && (ok || c != running[n]) {
+		if (!ok || prev != c) && (ok || c != running[sk]) {
 			e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonScaled,
-				Message: fmt.Sprintf("revision %d (%s) scaled to %d instance(s)", n, rev.Version, c),
-				Details: &Details{Scale: &ScaleFacts{Revision: n, Version: rev.Version, Instances: c}}})
+				Message: fmt.Sprintf("revision %d (%s)%s scaled to %d instance(s)", n, rev.Version, groupSuffix(sk.group), c),
+				Details: &Details{Scale: &ScaleFacts{Revision: n, Version: rev.Version, Group: sk.group, Instances: c}}})
 		}
 	}
 	if err := e.opts.Router.SetTraffic(r.App, r.Env, plan.Traffic); err != nil {

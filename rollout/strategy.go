@@ -39,6 +39,12 @@ type Description struct {
 	// PreviewListen is the preview listener's address (host:port) when
 	// Preview is set; empty: a free loopback port.
 	PreviewListen string
+	// Baseline: the strategy runs a like-for-like baseline (Plan.Baseline)
+	// and the analysis compares the target with it instead of with the
+	// stable revision's primary instances, where the backend and the
+	// metric source can keep the group apart (GroupBackend,
+	// GroupMetricSource).
+	Baseline bool
 }
 
 // LastStep is the index of the step a full promotion jumps to.
@@ -71,8 +77,10 @@ type PlanInput struct {
 	// WatchedSince; an instance that crashes as often as the step lasts
 	// never passes it.
 	TargetExited bool
-	// Revisions counts the instances of every revision that has any.
+	// Revisions counts the primary instances of every revision that has any.
 	Revisions []RevisionCount
+	// Baseline counts the stable revision's baseline group (GroupBaseline).
+	Baseline RevisionCount
 	// Analysis is the latest analysis of the target (canary and blue-green
 	// rollouts). A verdict to roll back never reaches a strategy: the engine
 	// rolls back first.
@@ -134,9 +142,13 @@ func (in PlanInput) Count(n int) RevisionCount {
 // Plan is a strategy's answer: how many instances each revision should have,
 // how traffic is split, and whether the rollout is complete.
 type Plan struct {
-	// Replicas maps a revision to its desired instance count. Revisions not
-	// listed are scaled to zero.
+	// Replicas maps a revision to its desired count of primary instances.
+	// Revisions not listed are scaled to zero.
 	Replicas map[int]int
+	// Baseline is the desired count of the stable revision's baseline
+	// group (GroupBaseline): fresh instances the analysis compares the
+	// target with. Zero: none; the engine stops any.
+	Baseline int
 	// Traffic is the split to apply.
 	Traffic Traffic
 	// Step is the step the rollout should record (unchanged for strategies

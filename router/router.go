@@ -100,6 +100,9 @@ type RevisionStats struct {
 	// Revision is the revision number; 0 for requests no revision could
 	// take (an empty table).
 	Revision int
+	// Group is the group of the revision's instances counted here
+	// (rollout.GroupBaseline), reported apart; empty: its primary ones.
+	Group string
 	// Weight is the revision's current share of new requests, in percent.
 	Weight float64
 	// Requests counts finished requests; Errors the 5xx answers among them,

@@ -8,10 +8,15 @@ import (
 )
 
 // Route is one revision's place in an environment's routing: its relative
-// share of new requests and the addresses that serve it.
+// share of new requests and the addresses that serve it. A revision's
+// baseline group (rollout.GroupBaseline) is a route of its own, counted
+// apart.
 type Route struct {
 	Revision int
-	Version  string
+	// Group is the instances' group (rollout.Instance.Group): empty for
+	// the revision's primary instances.
+	Group   string
+	Version string
 	// Weight is the revision's relative share: it gets Weight divided by
 	// the sum of all routes' weights of new requests. Zero: none.
 	Weight int
@@ -24,30 +29,41 @@ type Endpoint struct {
 	ID, Addr string
 }
 
+// Key names a route: a revision and a group of its instances.
+type Key struct {
+	Revision int
+	Group    string
+}
+
+// Key returns the route's key.
+func (rt Route) Key() Key { return Key{rt.Revision, rt.Group} }
+
 // Split returns the routes for instances under the split t, sorted by
-// revision: the ready, running instances grouped by revision, each
-// revision weighted by t.Weights, or, when t.Weights is nil or gives no
-// positive weight to a revision with a ready instance, by its number of
-// ready instances (requests spread evenly over instances). Revisions
-// without a ready instance are left out.
+// revision, then group (primary first): the ready, running instances
+// grouped by revision and group, the primary groups weighted by
+// t.Weights and the baseline groups by t.Baseline, or, when t gives no
+// positive weight to a route with a ready instance, each route by its
+// number of ready instances (requests spread evenly over instances).
+// Routes without a ready instance are left out.
 func Split(instances []rollout.Instance, t rollout.Traffic) []Route {
 	var routes []Route
-	at := map[int]int{} // revision -> index in routes
+	at := map[Key]int{} // index in routes
 	for _, in := range instances {
 		if !in.Ready || in.State != rollout.Running {
 			continue
 		}
-		i, ok := at[in.Revision]
+		k := Key{in.Revision, in.Group}
+		i, ok := at[k]
 		if !ok {
 			i = len(routes)
-			at[in.Revision] = i
-			routes = append(routes, Route{Revision: in.Revision, Version: in.Version})
+			at[k] = i
+			routes = append(routes, Route{Revision: in.Revision, Group: in.Group, Version: in.Version})
 		}
 		routes[i].Endpoints = append(routes[i].Endpoints, Endpoint{ID: in.ID, Addr: in.Addr})
 	}
 	weighted := false
-	for n, w := range t.Weights {
-		if _, ok := at[n]; ok && w > 0 {
+	for i := range routes {
+		if weightOf(routes[i].Key(), t) > 0 {
 			weighted = true
 		}
 	}
@@ -55,23 +71,40 @@ func Split(instances []rollout.Instance, t rollout.Traffic) []Route {
 		rt := &routes[i]
 		rt.Weight = len(rt.Endpoints)
 		if weighted {
-			rt.Weight = max(t.Weights[rt.Revision], 0)
+			rt.Weight = weightOf(rt.Key(), t)
 		}
 		slices.SortFunc(rt.Endpoints, func(a, b Endpoint) int { return strings.Compare(a.ID, b.ID) })
 	}
-	slices.SortFunc(routes, func(a, b Route) int { return a.Revision - b.Revision })
+	slices.SortFunc(routes, func(a, b Route) int {
+		if a.Revision != b.Revision {
+			return a.Revision - b.Revision
+		}
+		return strings.Compare(a.Group, b.Group)
+	})
 	return routes
 }
 
+// weightOf is a route's weight under t: t.Weights for a primary group,
+// t.Baseline for a baseline group, nothing for any other.
+func weightOf(k Key, t rollout.Traffic) int {
+	switch k.Group {
+	case rollout.GroupPrimary:
+		return max(t.Weights[k.Revision], 0)
+	case rollout.GroupBaseline:
+		return max(t.Baseline, 0)
+	}
+	return 0
+}
+
 // PreviewSplit returns the routes of a preview listener: the ready
-// instances of revision t.Preview, evenly; none when t.Preview is 0.
+// primary instances of revision t.Preview, evenly; none when t.Preview is 0.
 func PreviewSplit(instances []rollout.Instance, t rollout.Traffic) []Route {
 	if t.Preview == 0 {
 		return nil
 	}
 	var of []rollout.Instance
 	for _, in := range instances {
-		if in.Revision == t.Preview {
+		if in.Revision == t.Preview && in.Group == rollout.GroupPrimary {
 			of = append(of, in)
 		}
 	}
@@ -80,15 +113,15 @@ func PreviewSplit(instances []rollout.Instance, t rollout.Traffic) []Route {
 
 // Shares returns each route's share of new requests in percent; routes
 // that sum to no weight get none.
-func Shares(routes []Route) map[int]float64 {
+func Shares(routes []Route) map[Key]float64 {
 	total := 0
 	for _, rt := range routes {
 		total += rt.Weight
 	}
-	out := make(map[int]float64, len(routes))
+	out := make(map[Key]float64, len(routes))
 	for _, rt := range routes {
 		if total > 0 {
-			out[rt.Revision] = 100 * float64(rt.Weight) / float64(total)
+			out[rt.Key()] = 100 * float64(rt.Weight) / float64(total)
 		}
 	}
 	return out

@@ -19,6 +19,16 @@ func route(rev, weight int, ids ...string) Route {
 	return rt
 }
 
+func inGroup(in rollout.Instance) rollout.Instance {
+	in.Group = rollout.GroupBaseline
+	return in
+}
+
+func baselineRoute(rt Route) Route {
+	rt.Group = rollout.GroupBaseline
+	return rt
+}
+
 func TestSplit(t *testing.T) {
 	unready := ready("u", 2)
 	unready.Ready = false
@@ -63,6 +73,18 @@ func TestSplit(t *testing.T) {
 			want:      []Route{route(1, 50, "a")},
 		},
 		{
+			name:      "a baseline group is a route of its own with the baseline share",
+			instances: []rollout.Instance{ready("a", 1), inGroup(ready("b", 1)), ready("c", 2)},
+			traffic:   rollout.Traffic{Weights: map[int]int{1: 90, 2: 5}, Baseline: 5},
+			want:      []Route{route(1, 90, "a"), baselineRoute(route(1, 5, "b")), route(2, 5, "c")},
+		},
+		{
+			name:      "a baseline group without a baseline share gets nothing",
+			instances: []rollout.Instance{ready("a", 1), inGroup(ready("b", 1)), ready("c", 2)},
+			traffic:   rollout.Traffic{Weights: map[int]int{1: 95, 2: 5}},
+			want:      []Route{route(1, 95, "a"), baselineRoute(route(1, 0, "b")), route(2, 5, "c")},
+		},
+		{
 			name:      "negative weights count as zero",
 			instances: []rollout.Instance{ready("a", 1), ready("c", 2)},
 			traffic:   rollout.Traffic{Weights: map[int]int{1: -5, 2: 100}},
@@ -93,12 +115,14 @@ func TestShares(t *testing.T) {
 	tests := []struct {
 		name   string
 		routes []Route
-		want   map[int]float64
+		want   map[Key]float64
 	}{
-		{"none", nil, map[int]float64{}},
-		{"weights", []Route{route(1, 75), route(2, 25)}, map[int]float64{1: 75, 2: 25}},
-		{"instances", []Route{route(1, 2), route(2, 1), route(3, 1)}, map[int]float64{1: 50, 2: 25, 3: 25}},
-		{"no weight at all", []Route{route(1, 0)}, map[int]float64{}},
+		{"none", nil, map[Key]float64{}},
+		{"weights", []Route{route(1, 75), route(2, 25)}, map[Key]float64{{Revision: 1}: 75, {Revision: 2}: 25}},
+		{"instances", []Route{route(1, 2), route(2, 1), route(3, 1)}, map[Key]float64{{Revision: 1}: 50, {Revision: 2}: 25, {Revision: 3}: 25}},
+		{"no weight at all", []Route{route(1, 0)}, map[Key]float64{}},
+		{"baseline", []Route{route(1, 90), {Revision: 1, Group: rollout.GroupBaseline, Weight: 5}, route(2, 5)},
+			map[Key]float64{{Revision: 1}: 90, {Revision: 1, Group: rollout.GroupBaseline}: 5, {Revision: 2}: 5}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,10 @@ type envBackends struct {
 	envs map[envKey]string // backend name per environment, from applied specs
 }
 
-var _ backend.Backend = (*envBackends)(nil)
+var (
+	_ backend.Backend      = (*envBackends)(nil)
+	_ rollout.GroupBackend = (*envBackends)(nil)
+)
 
 // startBackends makes every backend of the registry with o.
 func startBackends(reg backend.Registry, o backend.Options) (*envBackends, error) {
@@ -89,6 +92,33 @@ func (m *envBackends) Scale(ctx context.Context, rev rollout.Revision, n int) er
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// RunsGroups implements rollout.GroupBackend: whether the environment's
+// backend runs groups.
+func (m *envBackends) RunsGroups(app, env string) bool {
+	b, err := m.of(app, env)
+	if err != nil {
+		return false
+	}
+	gb, ok := b.(rollout.GroupBackend)
+	return ok && gb.RunsGroups(app, env)
+}
+
+// ScaleGroup implements rollout.GroupBackend on the environment's backend.
+func (m *envBackends) ScaleGroup(ctx context.Context, rev rollout.Revision, group string, n int) error {
+	b, err := m.of(rev.App, rev.Env)
+	if err != nil {
+		return fmt.Errorf("scale revision %d %s: %w", rev.Number, group, err)
+	}
+	gb, ok := b.(rollout.GroupBackend)
+	if !ok {
+		if n == 0 {
+			return nil
+		}
+		return fmt.Errorf("scale revision %d %s: the environment's backend runs no %s group", rev.Number, group, group)
+	}
+	return gb.ScaleGroup(ctx, rev, group, n)
 }
 
 func hasRevision(instances []rollout.Instance, n int) bool {

@@ -21,12 +21,14 @@ const maxRevisionsExported = 10
 const scrapeTimeout = 5 * time.Second
 
 var (
-	revisionLabels = []string{"app", "env", "revision", "version"}
+	// group is empty for a revision's primary instances and "baseline" for
+	// a canary's like-for-like baseline (Prometheus drops empty labels).
+	revisionLabels = []string{"app", "env", "revision", "version", "group"}
 	instanceLabels = []string{"app", "env", "revision", "version", "instance"}
 
 	requestsDesc = prometheus.NewDesc("gantry_requests_total",
 		"Requests the proxy finished, by revision and status class (1xx..5xx, or client_closed for clients that went away first, logged as 499). Revision 0 carries requests no revision could take.",
-		append(revisionLabels[:4:4], "code_class"), nil)
+		append(revisionLabels[:5:5], "code_class"), nil)
 	proxyErrorsDesc = prometheus.NewDesc("gantry_proxy_errors_total",
 		"502, 503 and 504 responses the proxy produced itself (also counted in gantry_requests_total{code_class=\"5xx\"}).",
 		revisionLabels, nil)
@@ -99,7 +101,7 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 		}
 	}
 	for _, s := range keep {
-		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version}
+		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group}
 		informational := s.Requests - s.Status2xx - s.Status3xx - s.Status4xx - s.Status5xx - s.ClientClosed
 		for _, cc := range []struct {
 			class string

@@ -11,6 +11,24 @@ var AnalysisChecks = []string{
 	"ErrorTest", "LatencyTest", "ErrorEvidence", "LatencyEvidence",
 }
 
+// AnalysisSpec.Baseline's values.
+const (
+	// BaselineLikeForLike: a canary is compared with fresh instances of the
+	// stable revision, as many as the canary's, started with it and given
+	// the same weight (the default).
+	BaselineLikeForLike = "likeForLike"
+	// BaselinePrimary: a canary is compared with the stable revision's
+	// serving instances; no extra instances run.
+	BaselinePrimary = "primary"
+)
+
+// AnalysisBaselines lists AnalysisSpec.Baseline's values.
+var AnalysisBaselines = []string{BaselineLikeForLike, BaselinePrimary}
+
+// LikeForLike reports whether a canary with this analysis runs a
+// like-for-like baseline: unless Baseline says BaselinePrimary.
+func (a *AnalysisSpec) LikeForLike() bool { return a == nil || a.Baseline != BaselinePrimary }
+
 // Defaults and bounds of AnalysisSpec's fields.
 const (
 	// DefaultMaxUnhealthyPercent is analysis.maxUnhealthyPercent when unset.

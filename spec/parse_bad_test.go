@@ -641,6 +641,32 @@ environments: [{name: dev}]
 			line: 7, col: 5, path: "spec.analysis.maxUnhealthyPercent", fragment: "between 0 and 100, got 101",
 		},
 		{
+			name: "analysis baseline misspelt",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis:
+    maxUnhealthyPercent: 20
+    baseline: primry
+environments: [{name: dev}]
+`,
+			line: 8, col: 5, path: "spec.analysis.baseline", fragment: "\"primry\" is not a baseline; did you mean primary?; use likeForLike",
+		},
+		{
+			name: "analysis baseline not a word gantry knows",
+			yaml: `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: api}
+spec:
+  workload: {command: ./server}
+  analysis: {alpha: 0.05, baseline: fresh}
+environments: [{name: dev}]
+`,
+			line: 6, col: 27, path: "spec.analysis.baseline", fragment: "\"fresh\" is not a baseline; use likeForLike",
+		},
+		{
 			name: "analysis maxUnhealthyPercent negative",
 			yaml: `apiVersion: gantry.dev/v1
 kind: App

@@ -102,6 +102,13 @@ type AnalysisSpec struct {
 	// (0 to 1,000,000 and 0 to 3,600; 0: none). Defaults 100 and 10.
 	WarmUpRequests *int     `json:"warmUpRequests,omitempty"`
 	WarmUpSeconds  *float64 `json:"warmUpSeconds,omitempty"`
+	// Baseline is what a canary is compared with: BaselineLikeForLike
+	// (the default) starts fresh instances of the stable revision beside the
+	// canary, as many and with the same weight, and compares the canary with
+	// them; BaselinePrimary compares it with the stable revision's serving
+	// instances and starts none. Other strategies compare with the stable
+	// revision's instances whatever it says.
+	Baseline string `json:"baseline,omitempty"`
 	// Disabled names checks to turn off, each once, from AnalysisChecks:
 	// UnhealthyInstances, ErrorRate, LatencyRatio, Memory, CPU, Dependency,
 	// ErrorTest, LatencyTest, ErrorEvidence, LatencyEvidence. Empty: all on.

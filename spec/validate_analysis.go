@@ -44,6 +44,13 @@ func (v *validator) analysis(path string, a *AnalysisSpec) {
 	if n := a.WarmUpRequests; n != nil && (*n < 0 || *n > MaxWarmUpRequests) {
 		v.add(joinField(path, "warmUpRequests"), "must be between 0 and %d, got %d; leave it out for %d", MaxWarmUpRequests, *n, DefaultWarmUpRequests)
 	}
+	if b := a.Baseline; b != "" && !slices.Contains(AnalysisBaselines, b) {
+		msg := fmt.Sprintf("%q is not a baseline", b)
+		if c, ok := closest(b, AnalysisBaselines); ok {
+			msg += fmt.Sprintf("; did you mean %s?", c)
+		}
+		v.add(joinField(path, "baseline"), "%s; use %s (fresh instances of the stable revision beside the canary, the default) or %s (the stable revision's serving instances)", msg, BaselineLikeForLike, BaselinePrimary)
+	}
 	first := map[string]int{}
 	for i, name := range a.Disabled {
 		ipath := fmt.Sprintf("%s.disabled[%d]", path, i)

@@ -23,6 +23,15 @@ import (
 // evidence to the pause. After the last step the canary takes everything:
 // it scales to the full replica count, gets all traffic, and the stable
 // revision is scaled away.
+//
+// Unless spec.analysis.baseline is "primary", a step with the canary at a
+// partial weight also runs a like-for-like baseline (Plan.Baseline):
+// fresh instances of the stable revision, as many as the canary's, with
+// the canary's weight (at most the rest of the traffic), started with the
+// canary's, which the analysis compares the canary with; the stable
+// revision's primary instances serve what is left. A new split applies
+// once both the canary and its baseline can carry it. The baseline goes
+// when the canary takes everything or is rolled back.
 type Canary struct{}
 
 var _ rollout.Strategy = Canary{}
@@ -47,7 +56,7 @@ func (Canary) Describe(s spec.AppSpec) rollout.Description {
 			names = append(names, fmt.Sprintf("step %d", i+1))
 		}
 	}
-	return rollout.Description{Steps: append(names, "promote fully"), Analysis: true}
+	return rollout.Description{Steps: append(names, "promote fully"), Analysis: true, Baseline: s.Analysis.LikeForLike()}
 }
 
 // Plan implements rollout.Strategy.
@@ -60,30 +69,32 @@ func (Canary) Plan(in rollout.PlanInput) rollout.Plan {
 	}
 	weight := weightAt(steps, in.Step)
 	need := canaryReplicas(want, weight)
+	likeForLike := in.Spec.Analysis.LikeForLike() && in.Stable != 0
 	plan := rollout.Plan{
 		Replicas: map[int]int{in.Target: need},
-		Traffic:  rollout.Traffic{Weights: map[int]int{in.Target: weight}},
 		Step:     in.Step,
 	}
+	plan.Traffic = canaryTraffic(in, weight, likeForLike)
 	if in.Stable != 0 {
 		plan.Replicas[in.Stable] = want
-		plan.Traffic.Weights[in.Stable] = 100 - weight
+	}
+	if likeForLike {
+		plan.Baseline = baselineReplicas(want, weight)
 	}
 	label := fmt.Sprintf("step %d/%d", in.Step+1, len(steps))
 	step := steps[in.Step]
-	ready := canary.Available >= need
+	ready := canary.Available >= need && in.Baseline.Available >= plan.Baseline
 
 	switch {
 	case step.SetWeight != nil:
 		switch {
 		case !ready:
 			// Keep the previous step's split until the canary can carry the new one.
-			prev := weightAt(steps, in.Step-1)
-			plan.Traffic.Weights[in.Target] = prev
-			if in.Stable != 0 {
-				plan.Traffic.Weights[in.Stable] = 100 - prev
-			}
+			plan.Traffic = canaryTraffic(in, weightAt(steps, in.Step-1), plan.Baseline > 0)
 			plan.Message = fmt.Sprintf("%s setWeight %d%%: waiting for canary instances, %d/%d available", label, weight, canary.Available, need)
+			if plan.Baseline > 0 {
+				plan.Message += fmt.Sprintf(", baseline %d/%d", in.Baseline.Available, plan.Baseline)
+			}
 		case needsEvidence(weight) && !nextIsPause(steps, in.Step) && !in.Analysis.Promote:
 			plan.Message = fmt.Sprintf("%s setWeight %d%%: holding for evidence: %s", label, weight, in.Analysis.Message)
 		default:
@@ -124,12 +135,11 @@ func promoteFully(in rollout.PlanInput, want int, canary rollout.RevisionCount, 
 		}
 	}
 	if canary.Available < want {
-		// Keep the split of the last step until the canary can carry it all.
-		w := weightAt(canarySteps(in.Spec), step-1)
-		plan.Traffic = rollout.Traffic{Weights: map[int]int{in.Target: w}}
+		// Keep the split of the last step until the canary can carry it
+		// all; the baseline has nothing left to judge and goes.
+		plan.Traffic = canaryTraffic(in, weightAt(canarySteps(in.Spec), step-1), false)
 		if in.Stable != 0 {
 			plan.Replicas[in.Stable] = want
-			plan.Traffic.Weights[in.Stable] = 100 - w
 		}
 		plan.Message = fmt.Sprintf("promoting: scaling the canary to %d, %d/%d available", want, canary.Available, want)
 		return plan
@@ -155,6 +165,35 @@ func weightAt(steps []spec.CanaryStep, i int) int {
 		}
 	}
 	return 0
+}
+
+// canaryTraffic splits traffic with the canary at weight percent: with a
+// like-for-like baseline, the baseline gets as much (at most the rest)
+// and the stable revision's primary instances what is left.
+func canaryTraffic(in rollout.PlanInput, weight int, likeForLike bool) rollout.Traffic {
+	t := rollout.Traffic{Weights: map[int]int{in.Target: weight}}
+	if in.Stable == 0 {
+		return t
+	}
+	if likeForLike && needsEvidence(weight) {
+		t.Baseline = baselineWeight(weight)
+	}
+	t.Weights[in.Stable] = 100 - weight - t.Baseline
+	return t
+}
+
+// baselineWeight is the like-for-like baseline's share beside a canary at
+// weight percent: the same, at most the rest.
+func baselineWeight(weight int) int { return min(weight, 100-weight) }
+
+// baselineReplicas is how many baseline instances run beside a canary at
+// weight percent of want's traffic: as many as the canary has, none when
+// the canary needs no evidence at that weight.
+func baselineReplicas(want, weight int) int {
+	if !needsEvidence(weight) {
+		return 0
+	}
+	return canaryReplicas(want, weight)
 }
 
 // canaryReplicas is how many canary instances carry weight percent of

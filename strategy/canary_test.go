@@ -14,7 +14,16 @@ func setWeight(w int) spec.CanaryStep { return spec.CanaryStep{SetWeight: &w} }
 
 func pause(d string) spec.CanaryStep { return spec.CanaryStep{Pause: &spec.PauseStep{Duration: d}} }
 
+// canarySpec is a canary compared with the stable revision's primary
+// instances (analysis.baseline: primary).
 func canarySpec(replicas int, steps ...spec.CanaryStep) spec.AppSpec {
+	s := likeForLikeSpec(replicas, steps...)
+	s.Analysis = &spec.AnalysisSpec{Baseline: spec.BaselinePrimary}
+	return s
+}
+
+// likeForLikeSpec is a canary with the default like-for-like baseline.
+func likeForLikeSpec(replicas int, steps ...spec.CanaryStep) spec.AppSpec {
 	return spec.AppSpec{
 		Replicas: &replicas,
 		Strategy: spec.Strategy{Type: spec.Canary, Canary: &spec.CanaryStrategy{Steps: steps}},
@@ -235,11 +244,23 @@ func TestCanary_Plan(t *testing.T) {
 // 100; the canary never gets more traffic than its available instances can
 // carry; the stable revision keeps its full count until the canary can
 // take everything; and the rollout completes with only the canary running.
+//
+// With the like-for-like baseline it also checks that the baseline gets
+// traffic only with its instances available, as much as the canary's
+// (at most the rest), and is gone at the end.
 func TestCanary_Simulate(t *testing.T) {
-	for _, replicas := range []int{1, 3, 10} {
+	for _, c := range []struct {
+		replicas    int
+		likeForLike bool
+	}{{1, false}, {3, false}, {10, false}, {1, true}, {3, true}, {10, true}} {
+		replicas := c.replicas
 		s := canarySpec(replicas)
+		if c.likeForLike {
+			s = likeForLikeSpec(replicas)
+		}
 		t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 		now, stepStarted, step := t0, t0, 0
+		var baseline rollout.RevisionCount
 		state := map[int]rollout.RevisionCount{1: up(1, replicas)}
 		analysis := rollout.AnalysisResult{Promote: true, Message: "not worse"}
 		steps := len(spec.DefaultCanarySteps())
@@ -253,26 +274,32 @@ func TestCanary_Simulate(t *testing.T) {
 			}
 			p := Canary{}.Plan(rollout.PlanInput{
 				Now: now, Spec: s, Target: 2, Stable: 1,
-				Step: step, StepStartedAt: stepStarted, Revisions: revs, Analysis: analysis,
+				Step: step, StepStartedAt: stepStarted, Revisions: revs, Analysis: analysis, Baseline: baseline,
 			})
 			if p.Pause {
 				t.Fatalf("%d replicas, step %d: the default steps have no untimed pause", replicas, step)
 			}
 			if p.Complete {
-				if len(state) != 1 || state[2].Available != replicas {
-					t.Fatalf("%d replicas: complete with %v", replicas, state)
+				if len(state) != 1 || state[2].Available != replicas || baseline.Total != 0 {
+					t.Fatalf("%d replicas: complete with %v, baseline %v", replicas, state, baseline)
 				}
 				if step != steps {
 					t.Errorf("%d replicas: complete at step %d, want %d", replicas, step, steps)
 				}
 				break
 			}
-			sum := 0
+			sum := p.Traffic.Baseline
 			for _, w := range p.Traffic.Weights {
 				sum += w
 			}
 			if sum != 100 {
-				t.Fatalf("%d replicas, step %d: weights %v sum to %d", replicas, step, p.Traffic.Weights, sum)
+				t.Fatalf("%d replicas, step %d: weights %v and baseline %d sum to %d", replicas, step, p.Traffic.Weights, p.Traffic.Baseline, sum)
+			}
+			if b := p.Traffic.Baseline; b > 0 && (!c.likeForLike || baseline.Available == 0 || b != min(p.Traffic.Weights[2], 100-p.Traffic.Weights[2])) {
+				t.Fatalf("%d replicas, step %d: baseline gets %d%% beside the canary's %d%% with %d available instance(s)", replicas, step, b, p.Traffic.Weights[2], baseline.Available)
+			}
+			if p.Baseline != 0 && (!c.likeForLike || p.Baseline != p.Replicas[2]) {
+				t.Fatalf("%d replicas, step %d: baseline of %d instance(s) beside %d canary instance(s)", replicas, step, p.Baseline, p.Replicas[2])
 			}
 			canary := state[2].Available
 			if w := p.Traffic.Weights[2]; w*replicas > canary*100 {
@@ -297,6 +324,8 @@ func TestCanary_Simulate(t *testing.T) {
 				next[n] = rollout.RevisionCount{Revision: n, Total: k, Ready: avail, Available: avail}
 			}
 			state = next
+			avail := min(p.Baseline, baseline.Total)
+			baseline = rollout.RevisionCount{Revision: 1, Total: p.Baseline, Ready: avail, Available: avail}
 			now = now.Add(time.Second)
 			if p.Step != step {
 				step, stepStarted = p.Step, now

@@ -1,6 +1,7 @@
 // Package backendtest is the conformance suite every backend.Backend
 // passes: scaling up and down, scaling to zero, consistent instance fields,
-// two revisions side by side, logs (read and followed), adoption by a new
+// two revisions side by side, a revision's baseline group apart from its
+// primary instances (backends that implement rollout.GroupBackend), logs (read and followed), adoption by a new
 // backend after Release, and Shutdown. Backends run it from their own tests:
 //
 //	func TestBackend(t *testing.T) {
@@ -49,6 +50,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Harness) {
 		{"ScaleToZero", testScaleToZero},
 		{"InstanceFields", testInstanceFields},
 		{"TwoRevisions", testTwoRevisions},
+		{"Groups", testGroups},
 		{"Logs", testLogs},
 		{"ReleaseAndRecover", testReleaseAndRecover},
 		{"Shutdown", testShutdown},

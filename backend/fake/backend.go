@@ -30,16 +30,28 @@ type Backend struct {
 	wg       sync.WaitGroup // probes and stops
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend      = (*Backend)(nil)
+	_ rollout.GroupBackend = (*Backend)(nil)
+)
 
 // New returns a Backend over c. It adopts nothing until Recover.
 func New(c *Cluster, opts backend.Options) *Backend {
 	return &Backend{c: c, opts: opts, released: make(chan struct{})}
 }
 
-// Scale implements rollout.Backend: it starts instances of rev until
-// replicas run, or stops the newest beyond that.
+// Scale implements rollout.Backend: it starts primary instances of rev
+// until replicas run, or stops the newest beyond that.
 func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int) error {
+	return b.ScaleGroup(ctx, rev, rollout.GroupPrimary, replicas)
+}
+
+// RunsGroups implements rollout.GroupBackend: every environment.
+func (b *Backend) RunsGroups(app, env string) bool { return true }
+
+// ScaleGroup implements rollout.GroupBackend: Scale for rev's instances
+// in group.
+func (b *Backend) ScaleGroup(ctx context.Context, rev rollout.Revision, group string, replicas int) error {
 	if replicas < 0 {
 		return fmt.Errorf("scale %s/%s revision %d: replicas %d is negative", rev.App, rev.Env, rev.Number, replicas)
 	}
@@ -54,12 +66,12 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 	}
 	var live []*instance
 	for _, in := range b.c.instances {
-		if in.owner == b && in.info.App == rev.App && in.info.Env == rev.Env && in.info.Revision == rev.Number && !in.stopping {
+		if in.owner == b && in.info.App == rev.App && in.info.Env == rev.Env && in.info.Revision == rev.Number && in.info.Group == group && !in.stopping {
 			live = append(live, in)
 		}
 	}
 	for n := len(live); n < replicas; n++ {
-		if err := b.start(rev, version, knobs); err != nil {
+		if err := b.start(rev, group, version, knobs); err != nil {
 			return err
 		}
 	}
@@ -73,17 +85,17 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 }
 
 // start runs one instance of rev; c.mu is held.
-func (b *Backend) start(rev rollout.Revision, version string, knobs sample.Knobs) error {
+func (b *Backend) start(rev rollout.Revision, group, version string, knobs sample.Knobs) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
 	}
-	id := b.c.newID(rev)
+	id := b.c.newID(rev, group)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{
 		rev: rev, owner: b, stop: cancel, done: make(chan struct{}), log: newLogBuffer(rev.App, rev.Env),
 		info: rollout.Instance{
-			ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version,
+			ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version, Group: group,
 			State: rollout.Starting, Addr: ln.Addr().String(), StartedAt: time.Now(),
 		},
 	}

@@ -80,7 +80,10 @@ func (l *logBuffer) size() int64 {
 }
 
 // newID names a new instance like the local backend does.
-func (c *Cluster) newID(rev rollout.Revision) string {
+func (c *Cluster) newID(rev rollout.Revision, group string) string {
 	c.next++
+	if group != "" {
+		return fmt.Sprintf("%s-%s-%d-%s-f%d", rev.App, rev.Env, rev.Number, group, c.next)
+	}
 	return fmt.Sprintf("%s-%s-%d-f%d", rev.App, rev.Env, rev.Number, c.next)
 }

@@ -83,7 +83,10 @@ type Backend struct {
 	wg         sync.WaitGroup // supervisors and the sampler
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend      = (*Backend)(nil)
+	_ rollout.GroupBackend = (*Backend)(nil)
+)
 
 // New returns a Backend that keeps its files in opts.DataDir, creating the
 // directories it needs. Call Recover next to adopt instances an earlier
@@ -125,13 +128,23 @@ func New(opts Options) (*Backend, error) {
 	return b, nil
 }
 
-// Scale starts or stops instances of rev until replicas of them run (not
-// counting those terminating). It returns once the change is set in
-// motion; instances start and stop in the background. Scale-down stops
+// Scale starts or stops primary instances of rev until replicas of them
+// run (not counting those terminating). It returns once the change is set
+// in motion; instances start and stop in the background. Scale-down stops
 // instances that are not ready first, then the newest.
 func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int) error {
+	return b.ScaleGroup(ctx, rev, rollout.GroupPrimary, replicas)
+}
+
+// RunsGroups implements rollout.GroupBackend: every environment.
+func (b *Backend) RunsGroups(app, env string) bool { return true }
+
+// ScaleGroup implements rollout.GroupBackend: Scale for rev's instances
+// in group, which are started, counted and stopped apart from its primary
+// ones and named <app>-<env>-<revision>-<group>-<random>.
+func (b *Backend) ScaleGroup(ctx context.Context, rev rollout.Revision, group string, replicas int) error {
 	if replicas < 0 {
-		return fmt.Errorf("scale %s/%s revision %d: replicas %d is negative", rev.App, rev.Env, rev.Number, replicas)
+		return fmt.Errorf("scale %s/%s revision %d%s: replicas %d is negative", rev.App, rev.Env, rev.Number, groupSuffix(group), replicas)
 	}
 	if rev.Spec.Workload.Command == "" {
 		return fmt.Errorf("scale %s/%s revision %d: spec.workload.command is empty; the local backend runs a command", rev.App, rev.Env, rev.Number)
@@ -155,12 +168,12 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 	}
 	var live []*instance
 	for _, in := range b.instances {
-		if in.info.App == rev.App && in.info.Env == rev.Env && in.info.Revision == rev.Number && !in.stopping {
+		if in.info.App == rev.App && in.info.Env == rev.Env && in.info.Revision == rev.Number && in.info.Group == group && !in.stopping {
 			live = append(live, in)
 		}
 	}
 	for n := len(live); n < replicas; n++ {
-		in, err := b.newInstance(rev)
+		in, err := b.newInstance(rev, group)
 		if err != nil {
 			return err
 		}
@@ -302,13 +315,25 @@ func (b *Backend) changed(app, env string) {
 	}
 }
 
-// instanceID names a new instance: <app>-<env>-<revision>-<5 random characters>.
-func instanceID(app, env string, rev int) string {
+// groupSuffix names a group after a revision in messages.
+func groupSuffix(group string) string {
+	if group == "" {
+		return ""
+	}
+	return " " + group
+}
+
+// instanceID names a new instance: <app>-<env>-<revision>-<5 random
+// characters>, with -<group> before the random part for a group.
+func instanceID(app, env string, rev int, group string) string {
 	const letters = "bcdfghjklmnpqrstvwxz2456789"
 	var r [5]byte
 	rand.Read(r[:])
 	for i := range r {
 		r[i] = letters[int(r[i])%len(letters)]
+	}
+	if group != "" {
+		return fmt.Sprintf("%s-%s-%d-%s-%s", app, env, rev, group, r[:])
 	}
 	return fmt.Sprintf("%s-%s-%d-%s", app, env, rev, r[:])
 }

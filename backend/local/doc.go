@@ -6,8 +6,10 @@
 //
 //   - Scale records the wish and returns; each instance has its own
 //     supervisor goroutine that starts the process, runs its readiness and
-//     liveness probes, restarts it with exponential back-off after an exit or
-//     a liveness failure (state BackingOff, like CrashLoopBackOff), and stops
+//     liveness probes (a process that has not answered yet may fail
+//     liveness for StartupGrace, 30 s, after a start: slow to listen on a
+//     busy machine is not dead), restarts it with exponential back-off
+//     after an exit or a liveness failure (state BackingOff, like CrashLoopBackOff), and stops
 //     it gracefully: out of traffic (Options.OnChange), drained
 //     (Options.Drain), SIGTERM to its process group, SIGKILL after the
 //     revision's terminationGracePeriodSeconds.

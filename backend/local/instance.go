@@ -45,18 +45,18 @@ type instance struct {
 	done                chan struct{} // closed when the supervisor returns
 }
 
-func (b *Backend) newInstance(rev rollout.Revision) (*instance, error) {
-	id := instanceID(rev.App, rev.Env, rev.Number)
+func (b *Backend) newInstance(rev rollout.Revision, group string) (*instance, error) {
+	id := instanceID(rev.App, rev.Env, rev.Number, group)
 	if err := os.MkdirAll(filepath.Dir(b.logPath(rev.App, rev.Env, id)), 0o700); err != nil {
 		return nil, fmt.Errorf("scale %s/%s revision %d: %w", rev.App, rev.Env, rev.Number, err)
 	}
 	return &instance{
 		b: b, rev: rev, created: time.Now(),
 		info: rollout.Instance{
-			ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version,
+			ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version, Group: group,
 			State: rollout.Starting,
 		},
-		rec:  record{ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version},
+		rec:  record{ID: id, App: rev.App, Env: rev.Env, Revision: rev.Number, Version: rev.Version, Group: group},
 		stop: make(chan struct{}), force: make(chan struct{}), done: make(chan struct{}),
 	}, nil
 }
@@ -306,6 +306,7 @@ func (in *instance) watch(p *process) (out outcome, why string) {
 	if s.LivenessProbe != nil {
 		pr := newProber(*s.LivenessProbe, s.Workload, port)
 		th := threshold{successes: 1, failures: s.LivenessProbe.Failures(), passing: true}
+		grace := startupGrace{until: time.Now().Add(StartupGrace)}
 		probes.Go(func() {
 			pr.run(ctx, func(r probeResult) {
 				in.update(func(i *rollout.Instance) {
@@ -313,6 +314,9 @@ func (in *instance) watch(p *process) (out outcome, why string) {
 						i.Health = r.body
 					}
 				})
+				if grace.excuses(r, time.Now()) {
+					return
+				}
 				if th.observe(r.passed) && !th.passing {
 					failed <- r.detail
 					cancel()

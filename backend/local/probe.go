@@ -24,6 +24,9 @@ type probeResult struct {
 	detail string
 	// body is the start of the response body.
 	body string
+	// answered: the process accepted the connection (and, for HTTP,
+	// answered with a status), whether or not the probe passed.
+	answered bool
 }
 
 // probeClient sends probes: a fresh connection per probe, as the kubelet
@@ -76,7 +79,7 @@ func (p prober) check(ctx context.Context) probeResult {
 			return probeResult{detail: errText(err)}
 		}
 		c.Close()
-		return probeResult{passed: true}
+		return probeResult{passed: true, answered: true}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.target, nil)
 	if err != nil {
@@ -89,7 +92,7 @@ func (p prober) check(ctx context.Context) probeResult {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxHealthBody))
-	r := probeResult{body: strings.TrimSpace(string(b)), passed: resp.StatusCode >= 200 && resp.StatusCode < 400}
+	r := probeResult{body: strings.TrimSpace(string(b)), passed: resp.StatusCode >= 200 && resp.StatusCode < 400, answered: true}
 	if !r.passed {
 		r.detail = "HTTP " + strconv.Itoa(resp.StatusCode)
 		if r.body != "" {
@@ -117,6 +120,27 @@ func (p prober) run(ctx context.Context, observe func(probeResult)) {
 		observe(r)
 		t.Reset(p.probe.Period())
 	}
+}
+
+// StartupGrace is how long after a start a liveness probe the process
+// has never answered (connection refused, timeout) may fail without
+// counting: a process that is slow to listen on a busy machine is not
+// restarted for it. Once it has answered once, or the grace has passed,
+// every failure counts; a probe answered with a failing status always
+// counts, and a process that exits is restarted at once either way. The
+// grace counts from the start, initialDelaySeconds included.
+const StartupGrace = 30 * time.Second
+
+// startupGrace tracks one run's liveness probe against StartupGrace.
+type startupGrace struct {
+	until    time.Time
+	answered bool
+}
+
+// excuses reports whether the failed result r at now falls in the grace.
+func (g *startupGrace) excuses(r probeResult, now time.Time) bool {
+	g.answered = g.answered || r.answered
+	return !r.passed && !g.answered && now.Before(g.until)
 }
 
 // threshold turns probe results into a pass/fail state with Kubernetes'

@@ -19,7 +19,10 @@ type record struct {
 	Env      string `json:"env"`
 	Revision int    `json:"revision"`
 	Version  string `json:"version"`
-	PID      int    `json:"pid"`
+	// Group is the instance's group (rollout.Instance.Group); empty for
+	// the revision's primary instances.
+	Group string `json:"group,omitempty"`
+	PID   int    `json:"pid"`
 	// StartTime is the process start time from /proc/<pid>/stat, in clock
 	// ticks after boot; it tells the process from a later one with its pid.
 	StartTime uint64    `json:"startTime"`

@@ -58,7 +58,7 @@ func (b *Backend) recoverOne(rec record, lookup backend.RevisionLookup) error {
 		return fmt.Errorf("recover instance %s: the local backend is shut down", rec.ID)
 	}
 	info := rollout.Instance{
-		ID: rec.ID, App: rec.App, Env: rec.Env, Revision: rec.Revision, Version: rec.Version,
+		ID: rec.ID, App: rec.App, Env: rec.Env, Revision: rec.Revision, Version: rec.Version, Group: rec.Group,
 		PID: rec.PID, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(rec.Port)),
 		StartedAt: rec.StartedAt, Restarts: rec.Restarts, State: rollout.Starting,
 	}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestReadStat(t *testing.T) {
@@ -101,5 +102,28 @@ func TestRecords(t *testing.T) {
 	}
 	if got, err := r.list(); err != nil || len(got) != 0 {
 		t.Errorf("after remove: %+v, %v", got, err)
+	}
+}
+
+func TestStartupGrace(t *testing.T) {
+	t0 := time.Now()
+	refused := probeResult{detail: "dial: connection refused"}
+	http500 := probeResult{detail: "HTTP 500", answered: true}
+	ok := probeResult{passed: true, answered: true}
+
+	g := startupGrace{until: t0.Add(StartupGrace)}
+	if !g.excuses(refused, t0.Add(time.Second)) {
+		t.Error("a refused probe in the grace counted")
+	}
+	if g.excuses(refused, t0.Add(StartupGrace)) {
+		t.Error("a refused probe after the grace was excused")
+	}
+	g = startupGrace{until: t0.Add(StartupGrace)}
+	if g.excuses(http500, t0.Add(time.Second)) {
+		t.Error("a probe answered with HTTP 500 in the grace was excused")
+	}
+	g = startupGrace{until: t0.Add(StartupGrace)}
+	if g.excuses(ok, t0) || g.excuses(refused, t0.Add(2*time.Second)) {
+		t.Error("a refused probe after the process answered once was excused")
 	}
 }

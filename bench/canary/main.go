@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"strings"
 	"text/template"
@@ -48,6 +49,9 @@ type outcome struct {
 	after      time.Duration // from the canary's first ready instance to the rollback
 	canary     api.RevisionTraffic
 	stable     api.RevisionTraffic
+	// baseline is the like-for-like baseline's traffic; zero with
+	// analysis.baseline: primary.
+	baseline api.RevisionTraffic
 }
 
 var specTemplate = template.Must(template.New("spec").Parse(`apiVersion: gantry.dev/v1
@@ -87,7 +91,11 @@ func main() {
 	baseErr := flag.Float64("base-errors", 0.001, "the stable revision's error rate (errors knob)")
 	baseLatency := flag.Duration("slow-base-latency", 50*time.Millisecond, "the stable revision's added latency in the slow scenario; the slow canary adds 50% more")
 	analysis := flag.String("analysis", "", `extra spec.analysis fields as YAML flow, such as "latencyMarginMs: 0, latencyMarginPercent: 0"`)
+	baseline := flag.String("baseline", "likeForLike", "spec.analysis.baseline: likeForLike (fresh stable instances beside the canary) or primary")
 	flag.Parse()
+	if *baseline != "" {
+		*analysis = strings.TrimPrefix(*analysis+", baseline: "+*baseline, ", ")
+	}
 	if *gantry == "" {
 		fmt.Fprintln(os.Stderr, "canary: -gantry is required: the path of a gantry binary (go build -o /tmp/gantry ./cmd/gantry)")
 		os.Exit(2)
@@ -101,7 +109,8 @@ func main() {
 		{name: "+50% latency", app: "slow", knobs: slowKnob(*baseLatency * 3 / 2), want: "LatencyTest", count: *slow},
 	}
 	stable := map[string]string{"web": fmt.Sprintf("errors=%g", *baseErr), "slow": slowKnob(*baseLatency)}
-	b := &bench{gantry: *gantry, rate: *rate, weight: *weight, replicas: *replicas, observe: *observe, stable: stable, analysis: *analysis}
+	b := &bench{gantry: *gantry, rate: *rate, weight: *weight, replicas: *replicas, observe: *observe, stable: stable, analysis: *analysis,
+		likeForLike: *baseline != "primary"}
 	if err := b.run(ctx, scenarios); err != nil {
 		fmt.Fprintln(os.Stderr, "canary:", err)
 		os.Exit(1)
@@ -114,6 +123,7 @@ type bench struct {
 	observe                time.Duration
 	stable                 map[string]string
 	analysis               string
+	likeForLike            bool // a like-for-like baseline runs beside each canary
 	c                      *client.Client
 	srv                    *server.Server
 	version                int
@@ -160,12 +170,13 @@ func (b *bench) run(ctx context.Context, scenarios []scenario) error {
 		if err != nil {
 			return err
 		}
-		summaries = append(summaries, summary(sc, outs))
+		summaries = append(summaries, summary(sc, outs)+fmt.Sprintf(" [load %s]", loadAverage()))
 	}
 	fmt.Println()
 	for _, s := range summaries {
 		fmt.Println(s)
 	}
+	fmt.Printf("load average at the end: %s on %d cores\n", loadAverage(), runtime.NumCPU())
 	return nil
 }
 
@@ -221,8 +232,12 @@ func (b *bench) scenario(ctx context.Context, sc scenario) ([]outcome, error) {
 		if o.rolledBack {
 			verdict = fmt.Sprintf("rolled back by %s after %s", o.reason, o.after.Round(100*time.Millisecond))
 		}
-		fmt.Printf("%-13s %2d/%d: %-40s canary %6d req p50/p95/p99 %.2f/%.2f/%.2f ms; stable p50/p95/p99 %.2f/%.2f/%.2f ms\n",
-			sc.name, i+1, sc.count, verdict, o.canary.Requests, o.canary.P50, o.canary.P95, o.canary.P99, o.stable.P50, o.stable.P95, o.stable.P99)
+		base := ""
+		if o.baseline.Requests > 0 {
+			base = fmt.Sprintf("; baseline %d req p50/p95/p99 %.2f/%.2f/%.2f ms", o.baseline.Requests, o.baseline.P50, o.baseline.P95, o.baseline.P99)
+		}
+		fmt.Printf("%-13s %2d/%d: %-40s canary %6d req p50/p95/p99 %.2f/%.2f/%.2f ms; stable p50/p95/p99 %.2f/%.2f/%.2f ms%s [load %s]\n",
+			sc.name, i+1, sc.count, verdict, o.canary.Requests, o.canary.P50, o.canary.P95, o.canary.P99, o.stable.P50, o.stable.P95, o.stable.P99, base, loadAverage())
 	}
 	return outs, nil
 }
@@ -255,11 +270,7 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 			break
 		}
 		if readyAt.IsZero() {
-			for _, in := range b.srv.Instances(sc.app, "bench") {
-				if in.Revision == r.ToRevision && in.Ready {
-					readyAt = in.ReadySince
-				}
-			}
+			readyAt = b.trafficSince(sc.app, r)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return outcome{}, err
@@ -268,10 +279,12 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 	o := outcome{}
 	if st, err := b.c.Status(ctx, sc.app, "bench"); err == nil {
 		for _, rev := range st.Revisions {
-			switch rev.Number {
-			case r.ToRevision:
+			switch {
+			case rev.Number == r.ToRevision:
 				o.canary = rev.Traffic
-			case r.FromRevision:
+			case rev.Number == r.FromRevision && rev.Group == rollout.GroupBaseline:
+				o.baseline = rev.Traffic
+			case rev.Number == r.FromRevision:
 				o.stable = rev.Traffic
 			}
 		}
@@ -298,6 +311,28 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 	}
 	// Let the canary's instances go before the next one.
 	return o, sleep(ctx, 2*time.Second)
+}
+
+// trafficSince is when r's canary began taking traffic: when its first
+// instance became ready and, with a like-for-like baseline, its baseline's
+// too (the split waits for both); zero before.
+func (b *bench) trafficSince(app string, r rollout.Rollout) time.Time {
+	var canary, base time.Time
+	for _, in := range b.srv.Instances(app, "bench") {
+		switch {
+		case in.Revision == r.ToRevision && in.Ready:
+			canary = in.ReadySince
+		case in.Revision == r.FromRevision && in.Group == rollout.GroupBaseline && in.Ready:
+			base = in.ReadySince
+		}
+	}
+	if canary.IsZero() || (b.likeForLike && base.IsZero()) {
+		return time.Time{}
+	}
+	if base.After(canary) {
+		return base
+	}
+	return canary
 }
 
 // rollbackStart is the time from readyAt to the event that began r's
@@ -351,6 +386,15 @@ func summary(sc scenario, outs []outcome) string {
 		ok = ok && times[len(times)/2] <= 60*time.Second
 	}
 	return line + fmt.Sprintf("  [target: every one by %s: %s]", sc.want, pass(ok))
+}
+
+// loadAverage is the machine's 1-minute load average, from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func pass(ok bool) string {

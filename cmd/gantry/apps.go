@@ -98,7 +98,7 @@ func printApps(w io.Writer, rows []appRow) {
 		ready, total := 0, 0
 		for _, rs := range st.Revisions {
 			if rs.Traffic.Weight > 0 {
-				traffic = append(traffic, fmt.Sprintf("%d:%.0f%%", rs.Number, rs.Traffic.Weight))
+				traffic = append(traffic, fmt.Sprintf("%s:%.0f%%", strings.ReplaceAll(rs.Name(), " ", "/"), rs.Traffic.Weight))
 			}
 			for _, in := range rs.Instances {
 				total++
@@ -117,7 +117,7 @@ func printApps(w io.Writer, rows []appRow) {
 // list the revision.
 func revisionLabel(st api.Status, n int) string {
 	for _, rs := range st.Revisions {
-		if rs.Number == n {
+		if rs.Number == n && rs.Group == "" {
 			return fmt.Sprintf("%d (%s)", n, rs.Version)
 		}
 	}

@@ -185,7 +185,7 @@ func statusLine(st api.Status) string {
 				ready++
 			}
 		}
-		revs = append(revs, fmt.Sprintf("rev %d %s %.0f%% %d/%d ready", rs.Number, rs.Version, rs.Traffic.Weight, ready, len(rs.Instances)))
+		revs = append(revs, fmt.Sprintf("rev %s %s %.0f%% %d/%d ready", rs.Name(), rs.Version, rs.Traffic.Weight, ready, len(rs.Instances)))
 	}
 	line := fmt.Sprintf("rollout %d %s step %d", ro.ID, ro.Phase, ro.Step+1)
 	if ro.Reason != "" {
@@ -276,6 +276,8 @@ func statusTree(st api.Status, d rollout.Description, now time.Time) string {
 		}
 		label := ""
 		switch {
+		case rs.Group != "":
+			label = " " + rs.Group
 		case rs.Number == st.Stable:
 			label = " stable"
 		case rs.Number == ro.ToRevision && !ro.Phase.Final():
@@ -415,10 +417,10 @@ func printStatus(w io.Writer, st api.Status) {
 			inst = append(inst, s)
 		}
 		mark := ""
-		if rs.Number == st.Stable {
+		if rs.Number == st.Stable && rs.Group == "" {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%d%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%s\n", rs.Number, mark, rs.Version, ready, len(rs.Instances),
+		fmt.Fprintf(tw, "%s%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%s\n", rs.Name(), mark, rs.Version, ready, len(rs.Instances),
 			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, strings.Join(inst, " "))
 	}
 	tw.Flush()

@@ -28,7 +28,10 @@ type Router struct {
 	envs map[envKey]*envRoute
 }
 
-var _ router.Router = (*Router)(nil)
+var (
+	_ router.Router             = (*Router)(nil)
+	_ rollout.GroupMetricSource = (*Router)(nil)
+)
 
 type envKey struct{ app, env string }
 
@@ -42,8 +45,8 @@ type envRoute struct {
 	previewListen string
 	instances     []rollout.Instance
 	traffic       rollout.Traffic
-	// shares is the last table's share per revision, in percent.
-	shares map[int]float64
+	// shares is the last table's share per revision and group, in percent.
+	shares map[router.Key]float64
 	// maintenance empties the table: every request gets 503 + Retry-After.
 	maintenance bool
 }
@@ -158,7 +161,7 @@ func (r *Router) SetTraffic(app, env string, t rollout.Traffic) error {
 }
 
 func sameTraffic(a, b rollout.Traffic) bool {
-	if a.Preview != b.Preview || (a.Weights == nil) != (b.Weights == nil) || len(a.Weights) != len(b.Weights) {
+	if a.Preview != b.Preview || a.Baseline != b.Baseline || (a.Weights == nil) != (b.Weights == nil) || len(a.Weights) != len(b.Weights) {
 		return false
 	}
 	for k, v := range a.Weights {
@@ -211,7 +214,7 @@ func (r *Router) rebuildLocked(e *envRoute) {
 func table(routes []router.Route) proxy.Table {
 	t := proxy.Table{Revisions: make([]proxy.Route, 0, len(routes))}
 	for _, rt := range routes {
-		pr := proxy.Route{Revision: rt.Revision, Version: rt.Version, Weight: rt.Weight}
+		pr := proxy.Route{Revision: rt.Revision, Group: rt.Group, Version: rt.Version, Weight: rt.Weight}
 		for _, ep := range rt.Endpoints {
 			pr.Endpoints = append(pr.Endpoints, proxy.Endpoint{ID: ep.ID, Addr: ep.Addr})
 		}

@@ -18,8 +18,15 @@ var latencyBounds = func() []time.Duration {
 	return b
 }()
 
-// RevisionMetrics implements rollout.MetricSource from the proxy's counters.
+// RevisionMetrics implements rollout.MetricSource from the proxy's
+// counters of each revision's primary instances.
 func (r *Router) RevisionMetrics(app, env string) map[int]rollout.RevisionMetrics {
+	return r.GroupMetrics(app, env, rollout.GroupPrimary)
+}
+
+// GroupMetrics implements rollout.GroupMetricSource: the proxy's counters
+// of each revision's group.
+func (r *Router) GroupMetrics(app, env, group string) map[int]rollout.RevisionMetrics {
 	r.mu.Lock()
 	e, ok := r.envs[envKey{app, env}]
 	r.mu.Unlock()
@@ -28,7 +35,7 @@ func (r *Router) RevisionMetrics(app, env string) map[int]rollout.RevisionMetric
 	}
 	out := map[int]rollout.RevisionMetrics{}
 	for _, s := range e.proxy.Stats() {
-		if s.Revision == 0 {
+		if s.Revision == 0 || s.Group != group {
 			continue
 		}
 		out[s.Revision] = rollout.RevisionMetrics{
@@ -39,8 +46,8 @@ func (r *Router) RevisionMetrics(app, env string) map[int]rollout.RevisionMetric
 	return out
 }
 
-// Stats implements router.Router. Revisions with a share but no request
-// yet are reported too.
+// Stats implements router.Router, each revision's groups apart. Revisions
+// with a share but no request yet are reported too.
 func (r *Router) Stats(app, env string) []router.RevisionStats {
 	r.mu.Lock()
 	e, ok := r.envs[envKey{app, env}]
@@ -51,12 +58,14 @@ func (r *Router) Stats(app, env string) []router.RevisionStats {
 	shares, p := e.shares, e.proxy
 	r.mu.Unlock()
 	out := []router.RevisionStats{}
-	seen := map[int]bool{}
+	seen := map[router.Key]bool{}
 	for _, s := range p.Stats() {
-		seen[s.Revision] = true
+		k := router.Key{Revision: s.Revision, Group: s.Group}
+		seen[k] = true
 		out = append(out, router.RevisionStats{
 			Revision:     s.Revision,
-			Weight:       shares[s.Revision],
+			Group:        s.Group,
+			Weight:       shares[k],
 			Requests:     s.Requests,
 			Errors:       s.Status5xx, // the proxy's own 502/503/504 are among them
 			ClientClosed: s.ClientClosed,
@@ -66,9 +75,9 @@ func (r *Router) Stats(app, env string) []router.RevisionStats {
 			P99:          s.Latency.Quantile(0.99),
 		})
 	}
-	for n, w := range shares {
-		if !seen[n] {
-			out = append(out, router.RevisionStats{Revision: n, Weight: w})
+	for k, w := range shares {
+		if !seen[k] {
+			out = append(out, router.RevisionStats{Revision: k.Revision, Group: k.Group, Weight: w})
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 // Package routertest is the conformance suite every router.Router passes:
 // even and weighted splits, only ready instances in traffic, maintenance,
-// the preview listener, draining, a moved listener, per-revision stats, and
+// the preview listener, draining, a moved listener, per-revision stats, a
+// canary's baseline group routed and counted apart, and
 // clear errors for environments that are not open. Upstreams are real HTTP
 // servers on loopback ports. Routers run it from their own tests:
 //
@@ -48,6 +49,7 @@ func Run(t *testing.T, newRouter func(t *testing.T) Harness) {
 		{"Drain", testDrain},
 		{"MovedListener", testMovedListener},
 		{"Stats", testStats},
+		{"Baseline", testBaseline},
 		{"NotOpen", testNotOpen},
 	}
 	for _, tt := range tests {
