@@ -22,11 +22,11 @@ type alerts struct {
 
 // loadAlerts reads the rule files of opts (nothing when there are none).
 // Every problem of every file is reported, with file and line.
-func loadAlerts(opts Options) ([]alerting.Rule, error) {
+func loadAlerts(opts Options, known func(receiver string) bool) ([]alerting.Rule, error) {
 	if len(opts.AlertRules) == 0 {
 		return nil, nil
 	}
-	rules, err := alerting.LoadRuleFiles(nil, opts.AlertRules...)
+	rules, err := alerting.LoadRuleFiles(known, opts.AlertRules...)
 	if err != nil {
 		return nil, fmt.Errorf("--alert-rules: %w", err)
 	}
@@ -65,10 +65,12 @@ func (s *Server) alertList() api.Alerts {
 	return out
 }
 
-// observeAlerts runs after every evaluation: a firing alert that an
+// observeAlerts runs after every evaluation: it notifies the alerts
+// that changed, and a firing alert that an
 // environment's spec lists in analysis.abortOnAlerts aborts that
 // environment's rollout when it concerns the new revision.
-func (s *Server) observeAlerts(_ time.Time, all []alerting.Alert, _ []alerting.Transition) {
+func (s *Server) observeAlerts(now time.Time, all []alerting.Alert, tr []alerting.Transition) {
+	s.notifyAlerts(now, all, tr)
 	engine := s.leading().engine
 	if engine == nil {
 		return

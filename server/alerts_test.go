@@ -2,13 +2,20 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/notify"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/server"
 )
@@ -37,7 +44,23 @@ func TestAlerts_planRuleFiresAbortsAndResolves(t *testing.T) {
 	}
 	spec := strings.Replace(canarySpec("ErrorRate", "ErrorTest", "ErrorEvidence"),
 		"analysis: {", "analysis: {abortOnAlerts: [HighErrorRate], ", 1)
+	hooks := newHookRecorder(t)
+	notifications := filepath.Join(t.TempDir(), "notifications.yml")
+	if err := os.WriteFile(notifications, []byte(`receivers:
+- name: team
+  slack: {webhookURL: `+hooks.URL+`/slack/T0/B0}
+- name: oncall
+  pagerduty: {routingKey: KEY, url: `+hooks.URL+`/pd/v2/enqueue}
+- name: audit
+  webhook: {url: `+hooks.URL+`/hook, secret: s3cret}
+route:
+  alerts: [team, oncall]
+  events: [team, audit]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	e := startServerOpts(t, spec, func(o *server.Options) {
+		o.Notifications = notifications
 		o.AlertRules = []string{planRules}
 		o.AlertInterval = 200 * time.Millisecond
 		o.AlertClock = clock
@@ -91,6 +114,25 @@ func TestAlerts_planRuleFiresAbortsAndResolves(t *testing.T) {
 	if resolved.ResolvedAt.Before(resolved.FiredAt) {
 		t.Errorf("resolved alert %+v", resolved)
 	}
+	// The notifications: Slack got the alert firing and resolved and the
+	// rollout's events; PagerDuty a trigger and its resolve; the webhook
+	// the events, signed.
+	hooks.waitFor(t, ctx, "/slack/T0/B0", "[RESOLVED] HighErrorRate")
+	hooks.waitFor(t, ctx, "/slack/T0/B0", "[FIRING] HighErrorRate web/prod v2+errors=0.3: High error rate detected")
+	hooks.waitFor(t, ctx, "/slack/T0/B0", fmt.Sprintf("rollout %d started", r.ID))
+	hooks.waitFor(t, ctx, "/slack/T0/B0", fmt.Sprintf("rollout %d aborted", r.ID))
+	trigger := hooks.waitFor(t, ctx, "/pd/v2/enqueue", `"event_action":"trigger"`)
+	resolve := hooks.waitFor(t, ctx, "/pd/v2/enqueue", `"event_action":"resolve"`)
+	var tk, rk struct {
+		DedupKey string `json:"dedup_key"`
+	}
+	if json.Unmarshal(trigger.body, &tk) != nil || json.Unmarshal(resolve.body, &rk) != nil || tk.DedupKey == "" || tk.DedupKey != rk.DedupKey {
+		t.Errorf("PagerDuty resolve %s does not match trigger %s", resolve.body, trigger.body)
+	}
+	signed := hooks.waitFor(t, ctx, "/hook", `"kind":"aborted"`)
+	if !notify.Verify("s3cret", signed.body, signed.header.Get(notify.SignatureHeader)) {
+		t.Errorf("webhook body not signed with the secret: %s", signed.header.Get(notify.SignatureHeader))
+	}
 	list, err := e.c.Alerts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +140,53 @@ func TestAlerts_planRuleFiresAbortsAndResolves(t *testing.T) {
 	for _, rule := range list.Rules {
 		if rule.LastError != "" {
 			t.Errorf("rule %s (%s): %s", rule.Name, rule.Rule, rule.LastError)
+		}
+	}
+}
+
+// hookRecorder is a local HTTP receiver of notifications.
+type hookRecorder struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []hookRequest
+}
+
+type hookRequest struct {
+	path   string
+	header http.Header
+	body   []byte
+}
+
+func newHookRecorder(t *testing.T) *hookRecorder {
+	h := &hookRecorder{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.got = append(h.got, hookRequest{r.URL.Path, r.Header, b})
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+// waitFor returns the first request to path whose body has text.
+func (h *hookRecorder) waitFor(t *testing.T, ctx context.Context, path, text string) hookRequest {
+	t.Helper()
+	for {
+		h.mu.Lock()
+		var paths []string
+		for _, r := range h.got {
+			if r.path == path && strings.Contains(string(r.body), text) {
+				h.mu.Unlock()
+				return r
+			}
+			paths = append(paths, r.path+" "+string(r.body))
+		}
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no request to %s with %q; got:\n%s", path, text, strings.Join(paths, "\n"))
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

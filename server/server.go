@@ -24,6 +24,7 @@ import (
 	"github.com/gantry-dev/gantry/dashboard"
 	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/leader"
+	"github.com/gantry-dev/gantry/notify"
 	"github.com/gantry-dev/gantry/rollout"
 )
 
@@ -82,6 +83,10 @@ type Options struct {
 	// Logger receives the server's story, once per fact: rollouts started
 	// and ended, instances adopted, leadership taken or followed; nil: none.
 	Logger *slog.Logger
+	// Notifications is a notifications file: Slack, PagerDuty, webhook and
+	// Alertmanager receivers of alerts and rollout events
+	// (docs/monitoring.md); empty: none.
+	Notifications string
 	// Token is an API token secret (from auth.NewSecret) the server
 	// registers as an admin token on every environment, named "local", for
 	// in-process clients such as the demo; empty: none.
@@ -108,6 +113,8 @@ type Server struct {
 	dash *dashboard.Dashboard
 	// alerts evaluates the alert rules; nil without rule files.
 	alerts *alerts
+	// notifier sends alerts and rollout events; nil without a notifications file.
+	notifier *notify.Notifier
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -145,8 +152,13 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if opts.Backends == nil {
 		opts.Backends = defaultBackends(opts)
 	}
-	// The rule files first: a bad file stops the server before it binds or creates anything.
-	rules, err := loadAlerts(opts)
+	// The notifications and rule files first: a bad file stops the server
+	// before it binds or creates anything.
+	notifications, err := loadNotifications(opts)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := loadAlerts(opts, knownReceiver(notifications))
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +194,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.tokens, s.audit, err = s.openAuth(ctx, s.store); err != nil {
 		return nil, err
 	}
-	s.events = rollout.GuardStore(logEvents(audit.Events(s.store, s.audit), opts.Logger), rollout.GuardOptions{Logf: opts.Logf})
+	var events rollout.Store = logEvents(audit.Events(s.store, s.audit), opts.Logger)
+	if notifications != nil {
+		s.notifier = notify.New(notify.Options{Config: notifications, Logf: opts.Logf})
+		events = notifyingStore{events, s.notifier}
+	}
+	s.events = rollout.GuardStore(events, rollout.GuardOptions{Logf: opts.Logf})
 	flagStore, ok := s.store.(featureflag.Store)
 	if !ok {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
@@ -301,6 +318,13 @@ func (s *Server) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.runBackups(ctx)
 		}()
+		if s.notifier != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.notifier.Run(ctx)
+			}()
+		}
 		if s.alerts != nil {
 			wg.Add(1)
 			go func() {

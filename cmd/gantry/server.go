@@ -89,6 +89,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&opts.AdvertiseURL, "advertise", "", "API URL other gantry servers forward writes to while this one leads (default: http://<--listen address>)")
 	cmd.Flags().BoolVar(&opts.Backups.Drill, "backup-drill", false, "after each scheduled backup, restore it into a scratch database and judge it against the RTO/RPO targets (Warning event DrillTargetMissed when missed)")
 	cmd.Flags().StringArrayVar(&opts.AlertRules, "alert-rules", nil, "Prometheus rule file evaluated over gantry's own metrics (repeatable; docs/monitoring.md); see alerts with gantry alerts list")
+	cmd.Flags().StringVar(&opts.Notifications, "notifications", "", "notifications file: Slack, PagerDuty, signed webhook and Alertmanager receivers of alerts and rollout events (docs/monitoring.md)")
 	cmd.Flags().DurationVar(&opts.AlertInterval, "alert-interval", 0, "how often the alert rules sample gantry's metrics and are evaluated (default 15s)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
 	return cmd
