@@ -54,32 +54,46 @@ type planned struct {
 	want    rollout.Phase
 }
 
-// chaosPlan is 20 rollouts over 4 environments: good versions, versions
-// that never become ready and versions that crash at start.
-func chaosPlan() [][]planned {
+// chaosPlan is 20 rollouts per round over 4 environments: good versions,
+// versions that never become ready, versions that crash at start and
+// versions that crash a second after every start (once ready).
+func chaosPlan(rounds int) [][]planned {
 	kinds := [][]string{
-		{"good", "never-ready", "good", "crash", "good"},
-		{"good", "crash", "good", "never-ready", "good"},
-		{"good", "good", "never-ready", "good", "crash"},
-		{"good", "never-ready", "crash", "good", "good"},
+		{"good", "never-ready", "crash-after", "crash", "good"},
+		{"good", "crash", "crash-after", "never-ready", "good"},
+		{"good", "good", "never-ready", "crash-after", "crash"},
+		{"good", "never-ready", "crash", "crash-after", "good"},
 	}
 	targets := []target{{"shop", "staging"}, {"shop", "prod"}, {"blog", "staging"}, {"blog", "prod"}}
 	var plan [][]planned
 	for k, tg := range targets {
 		var seq []planned
-		for i, kind := range kinds[k] {
-			p := planned{target: tg, version: fmt.Sprintf("v%d.%d", k, i+1), want: rollout.Succeeded}
-			switch kind {
-			case "never-ready":
-				p.version, p.want = p.version+"+never-ready", rollout.RolledBack
-			case "crash":
-				p.version, p.want = p.version+"+crash-at-start", rollout.RolledBack
+		for round := range rounds {
+			for i, kind := range kinds[k] {
+				p := planned{target: tg, version: fmt.Sprintf("v%d.%d", k, round*len(kinds[k])+i+1), want: rollout.Succeeded}
+				switch kind {
+				case "never-ready":
+					p.version, p.want = p.version+"+never-ready", rollout.RolledBack
+				case "crash":
+					p.version, p.want = p.version+"+crash-at-start", rollout.RolledBack
+				case "crash-after":
+					p.version, p.want = p.version+"+crash-after=1s", rollout.RolledBack
+				}
+				seq = append(seq, p)
 			}
-			seq = append(seq, p)
 		}
 		plan = append(plan, seq)
 	}
 	return plan
+}
+
+// chaosRounds is how many rounds of chaosPlan the chaos tests run: 1, or
+// 3 with GANTRY_CHAOS_LONG=1 (bench/crashloop.sh CHAOS=1).
+func chaosRounds() int {
+	if os.Getenv("GANTRY_CHAOS_LONG") == "1" {
+		return 3
+	}
+	return 1
 }
 
 // deployResilient deploys version, retrying while the server is down. A
@@ -146,6 +160,8 @@ type killer struct {
 	mu    sync.Mutex
 	cur   *serverProc
 	kills int
+	// doubles counts kills within 1.5 s of the server's start.
+	doubles int
 }
 
 func (k *killer) current() *serverProc {
@@ -155,7 +171,8 @@ func (k *killer) current() *serverProc {
 }
 
 // run kills every 0.3–4 s (sometimes while the server is still adopting
-// what the last one left) until ctx ends.
+// what the last one left) until ctx ends; one restart in three is killed
+// again within 1.5 s of its start.
 func (k *killer) run(ctx context.Context) {
 	for {
 		select {
@@ -169,19 +186,32 @@ func (k *killer) run(ctx context.Context) {
 		old.cmd.Process.Signal(syscall.SIGKILL)
 		old.cmd.Wait()
 		next := k.start()
+		double := rand.N(3) == 0
+		if double {
+			time.Sleep(rand.N(1500 * time.Millisecond))
+			next.cmd.Process.Signal(syscall.SIGKILL)
+			next.cmd.Wait()
+			next = k.start()
+		}
 		k.mu.Lock()
 		k.cur = next
 		k.kills++
+		if double {
+			k.kills++
+			k.doubles++
+		}
 		k.mu.Unlock()
 	}
 }
 
 // TestServer_Kill9ChaosKeepsEveryRolloutConsistent runs 20 rollouts over
-// two apps and four environments, good and bad versions mixed, while
-// `gantry server` is killed with SIGKILL at random moments and started
-// again on the same data. Every rollout must end as its version deserves,
-// every environment must run only its stable revision, and no instance
-// process may be left outside the final server's view.
+// two apps and four environments, good and bad versions mixed (never
+// ready, crashing at start, crashing a second after every start), while
+// `gantry server` is killed with SIGKILL at random moments, one restart in
+// three killed again within 1.5 s, and started again on the same data.
+// Every rollout must end as its version deserves, every environment must
+// run only its stable revision, and no instance process may be left
+// outside the final server's view. GANTRY_CHAOS_LONG=1 runs 60 rollouts.
 func TestServer_Kill9ChaosKeepsEveryRolloutConsistent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test: about a minute")
@@ -216,7 +246,8 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 	killInstancesAtEnd(t)
 	data := t.TempDir()
 	listen := freeAddr(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	rounds := chaosRounds()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rounds)*5*time.Minute)
 	defer cancel()
 	args = append(args, "--stop-instances-on-exit")
 	start := func() *serverProc { return startServerProc(t, data, listen, args...) }
@@ -235,13 +266,13 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 	killed := make(chan struct{})
 	go func() { defer close(killed); k.run(killCtx) }()
 
-	plan := chaosPlan()
+	plan := chaosPlan(rounds)
 	type outcome struct {
 		planned
 		got rollout.Rollout
 		err error
 	}
-	results := make(chan outcome, 20)
+	results := make(chan outcome, 20*rounds)
 	var wg sync.WaitGroup
 	for _, seq := range plan {
 		wg.Add(1)
@@ -263,7 +294,7 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 	stopKilling()
 	<-killed
 	close(results)
-	t.Logf("killed the server %d times", k.kills)
+	t.Logf("killed the server %d times, %d of them within 1.5 s of its start", k.kills, k.doubles)
 
 	n := 0
 	phases := map[string]int{}
@@ -282,8 +313,8 @@ func runChaos(t *testing.T, args []string, openStore func(ctx context.Context, d
 		}
 	}
 	t.Logf("rollouts ended: %v", phases)
-	if n != 20 && !t.Failed() {
-		t.Errorf("%d rollouts ended, want 20", n)
+	if n != 20*rounds && !t.Failed() {
+		t.Errorf("%d rollouts ended, want %d", n, 20*rounds)
 	}
 	if t.Failed() {
 		return
