@@ -35,6 +35,10 @@ type Options struct {
 	// Conditions lists an environment's conditions (Status.Conditions);
 	// nil: none shown.
 	Conditions func(app, env string) []rollout.Condition
+	// CheckCommand says whether the server can run a local workload's
+	// command (see spec.CheckCommand); apply returns its refusal as a
+	// warning. Nil: not checked.
+	CheckCommand func(command string) error
 	// Instances lists an environment's instances; nil: none shown.
 	Instances func(app, env string) []rollout.Instance
 	// Traffic returns an environment's proxy address and per-revision
@@ -235,7 +239,13 @@ func (h *handler) apply(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, ApplyResponse{App: app.Metadata.Name, Environments: app.EnvironmentNames(), Created: created})
+	res := ApplyResponse{App: app.Metadata.Name, Environments: app.EnvironmentNames(), Created: created}
+	if h.opts.CheckCommand != nil {
+		if fe := spec.CheckCommand(req.Filename, []byte(req.Source), app, h.opts.CheckCommand); fe != nil {
+			res.Warnings = append(res.Warnings, fe)
+		}
+	}
+	writeJSON(w, status, res)
 }
 
 func (h *handler) listApps(w http.ResponseWriter, r *http.Request) {

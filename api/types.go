@@ -22,6 +22,9 @@ type ApplyResponse struct {
 	Environments []string `json:"environments"`
 	// Created is true for a new app, false when an existing one was replaced.
 	Created bool `json:"created"`
+	// Warnings are problems that do not stop the apply but would stop a
+	// deploy, such as a local workload command the server cannot run.
+	Warnings []*spec.FieldError `json:"warnings,omitempty"`
 }
 
 // DeployRequest is the body of POST .../deploy.

@@ -16,6 +16,7 @@ import (
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend"
+	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
@@ -143,13 +144,24 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	return nil
 }
 
+// checkCommand says whether this server's local backend could run a
+// workload command: relative to --base-dir (default: the server's working
+// directory), or on its PATH.
+func (s *Server) checkCommand(command string) error {
+	base := s.opts.BaseDir
+	if base == "" {
+		base, _ = os.Getwd()
+	}
+	return local.CheckCommand(base, command)
+}
+
 // apiHandler builds the API. With the leader's parts it is the whole API;
 // without (p zero: a follower) it answers the reads of stored state, which
 // is all the gate lets through to a follower's API.
 func (s *Server) apiHandler(p leaderParts) http.Handler {
 	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy(),
 		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names(),
-		AuthLimit: s.opts.AuthLimit}
+		AuthLimit: s.opts.AuthLimit, CheckCommand: s.checkCommand}
 	if s.alerts != nil {
 		o.Alerts = s.alertList
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -27,10 +26,7 @@ func (b *Backend) launchFor(rev rollout.Revision, id string, port int) (launch, 
 	if w.WorkingDir != "" {
 		dir = b.resolve(w.WorkingDir)
 	}
-	path := w.Command
-	if strings.ContainsRune(path, filepath.Separator) {
-		path = b.resolve(path)
-	}
+	path := commandPath(b.opts.BaseDir, w.Command)
 	env := append(os.Environ(),
 		"PORT="+strconv.Itoa(port),
 		"GANTRY_INSTANCE="+id,

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/gantry-dev/gantry/spec"
 )
 
 func init() { register(newApplyCmd) }
@@ -22,6 +20,8 @@ func newApplyCmd() *cobra.Command {
 		Long: `Send an app's gantry.yaml (default: ./gantry.yaml) to the server, which checks
 it and opens the environments' proxies; a spec that fails either is refused
 whole and nothing changes. What instances run takes effect with the next deploy.
+The server also checks that it can run a local workload's command (a path
+relative to its --base-dir, a name on its PATH) and warns with file:line.
 
 With --dry-run, print what would change, field by field, and change nothing
 (as gantry diff does).`,
@@ -47,14 +47,12 @@ With --dry-run, print what would change, field by field, and change nothing
 			if err != nil {
 				return fmt.Errorf("read spec: %w (pass the file with -f)", err)
 			}
-			if app, err := spec.Parse(file, src); err == nil {
-				for _, w := range commandWarnings(file, app, ".") {
-					fmt.Fprintln(cmd.ErrOrStderr(), w)
-				}
-			}
 			res, err := c.Apply(cmd.Context(), file, src)
 			if err != nil {
 				return err
+			}
+			for _, w := range res.Warnings { // such as a command the server cannot run
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w.Error())
 			}
 			if r.json() {
 				return printJSON(cmd.OutOrStdout(), res)
