@@ -72,6 +72,10 @@ func (e *Error) Error() string {
 		b.WriteString("\n  ")
 		b.WriteString(d.Error())
 	}
+	if len(e.Body.Gates) > 0 {
+		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(e.Body.Gates.String(), "\n"))
+	}
 	return b.String()
 }
 

@@ -328,11 +328,28 @@ func (r *Runner) smoke(ctx context.Context, run *Run, i int) (StageStatus, strin
 			return StageFailed, e.Message + "; the new revision never got traffic and was rolled back"
 		}
 	}
+	if skip, why := r.firstRelease(ctx, id); skip {
+		return StageSkipped, why
+	}
 	return StageFailed, fmt.Sprintf("rollout %d recorded no smoke test result", id)
+}
+
+// firstRelease says whether rollout id is an environment's first release,
+// which a blue-green strategy puts in service at once: there is no stable
+// revision to test the new one beside.
+func (r *Runner) firstRelease(ctx context.Context, id int64) (bool, string) {
+	ro, err := r.Events.GetRollout(ctx, id)
+	if err != nil || ro.Phase != rollout.Succeeded || ro.FromRevision != 0 {
+		return false, ""
+	}
+	return true, fmt.Sprintf("rollout %d is the environment's first release: it serves at once, with no stable revision to test it beside", id)
 }
 
 func (r *Runner) perf(ctx context.Context, run *Run, i int, env spec.Environment) (StageStatus, string) {
 	s := &run.Stages[i]
+	if skip, why := r.firstRelease(ctx, s.RolloutID); skip {
+		return StageSkipped, why
+	}
 	if r.Perf == nil {
 		return StageFailed, "this server runs no performance tests"
 	}

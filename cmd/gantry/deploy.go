@@ -21,14 +21,20 @@ func newDeployCmd() *cobra.Command {
 	var ver string
 	var wait bool
 	var timeout time.Duration
+	var g gateFlags
 	cmd := &cobra.Command{
-		Use:   "deploy APP --env ENV --version V [--wait]",
+		Use:   "deploy APP --env ENV --version V [--wait] [--dry-run] [--override-reason R]",
 		Short: "Roll out a version of an app to an environment",
 		Long: `Roll out a version of an app to an environment with the strategy its spec sets.
 
 With --wait, follow the rollout until it ends. Exit codes: 0 succeeded,
 2 rolled back or aborted, 3 failed (needs a person), 4 superseded by a newer
-deploy, 1 any other error (including --timeout).`,
+deploy, 6 refused by a gate, 1 any other error (including --timeout).
+
+The environment's gates run first (docs/pipeline.md): release window and
+freezes, promotion proof, approvals, rollback target, migrations, alert
+rules, pre-rollout hooks. --dry-run shows each gate's result and deploys
+nothing (exit 6 when a gate would refuse).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -39,11 +45,12 @@ deploy, 1 any other error (including --timeout).`,
 			if err != nil {
 				return err
 			}
-			ro, err := c.Deploy(ctx, args[0], env, ver)
-			if err != nil {
+			out := cmd.OutOrStdout()
+			res, err := c.DeployWith(ctx, args[0], env, g.request(ver))
+			if done, err := g.report(out, res, err, r.json()); done {
 				return err
 			}
-			out := cmd.OutOrStdout()
+			ro := *res.Rollout
 			if !wait {
 				if r.json() {
 					return printJSON(out, ro)
@@ -60,6 +67,7 @@ deploy, 1 any other error (including --timeout).`,
 	cmd.Flags().StringVar(&ver, "version", "", "version to deploy (fills {{.Version}} in the workload): letters, digits and . _ - + = , up to 128 characters")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the rollout until it ends; the exit code tells how it ended")
 	addTimeout(cmd, &timeout, "with --wait")
+	g.addFlags(cmd)
 	r.addFlags(cmd, true)
 	return cmd
 }

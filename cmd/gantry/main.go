@@ -22,6 +22,9 @@ const (
 	exitFailed      = 3   // deploy --wait: the rollout failed and needs a person
 	exitSuperseded  = 4   // deploy --wait: a newer deploy replaced the rollout
 	exitDrillMissed = 5   // db drill: the restore missed its RTO or RPO target
+	exitRefused     = 6   // deploy, promote, pipeline run: a gate refused (or, with --dry-run, would refuse)
+	exitStageFailed = 7   // pipeline run --wait: a stage failed (smoke, perf, rollout rolled back, no approval)
+	exitCancelled   = 8   // pipeline run --wait: the run was cancelled
 	exitInterrupted = 130 // Ctrl-C (SIGINT) or SIGTERM while waiting: the server goes on
 )
 
