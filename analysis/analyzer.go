@@ -170,19 +170,26 @@ func (a *Analyzer) startStep(n int) {
 // warm-up counts for ErrorRate only.
 func (a *Analyzer) observeCounts(obs Observation) {
 	b, c := obs.Baseline, obs.Canary
-	s := slot{at: obs.At, canaryReq: c.Requests, errs: c.Errors, baseReq: b.Requests, baseErrs: b.Errors}
+	eb := b // what the canary's errors are compared with
+	if obs.ErrorBaseline != nil {
+		eb = *obs.ErrorBaseline
+	}
+	s := slot{at: obs.At, canaryReq: c.Requests, errs: c.Errors, baseReq: eb.Requests, baseErrs: eb.Errors}
 	if a.warming {
 		a.push(s)
 		return
 	}
-	d := totals{canaryReq: c.Requests, canaryErr: c.Errors, baseReq: b.Requests, baseErr: b.Errors}
+	d := totals{canaryReq: c.Requests, canaryErr: c.Errors, baseReq: eb.Requests, baseErr: eb.Errors}
 
-	var p float64
+	var p, pErr float64 // the canary's share of the compared requests: latency, errors
 	if n := b.Requests + c.Requests; n > 0 {
 		p = float64(c.Requests) / float64(n)
 	}
-	a.errTest.observe(c.Errors, b.Errors, p)
-	a.errMargin.observe(c.Errors, b.Errors, p)
+	if n := eb.Requests + c.Requests; n > 0 {
+		pErr = float64(c.Requests) / float64(n)
+	}
+	a.errTest.observe(c.Errors, eb.Errors, pErr)
+	a.errMargin.observe(c.Errors, eb.Errors, pErr)
 	a.errFloor.observe(c.Errors, c.Requests)
 
 	if b.Latency != nil || c.Latency != nil {

@@ -66,6 +66,14 @@ type Observation struct {
 	// canary's traffic share is taken from these request counts, not from
 	// configured weights.
 	Baseline, Canary Window
+	// ErrorBaseline, when set, is what the error checks (ErrorTest,
+	// ErrorEvidence, the error window) compare the canary's errors with
+	// instead of Baseline: every instance of the stable revision, when
+	// Baseline is a like-for-like baseline of the canary's size. An error
+	// rate does not depend on an instance's traffic or age the way its
+	// latency does, and the whole stable revision gives the error tests
+	// many times the evidence. Only Requests and Errors are read.
+	ErrorBaseline *Window
 	// CanaryInstances is the canary's instance state at At.
 	CanaryInstances Instances
 	// BaselineInstances is the baseline's: a dependency both groups report

@@ -152,13 +152,21 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 		CanaryInstances:   groupInstances(instances, target, GroupPrimary, run.everReady),
 		BaselineInstances: groupInstances(instances, Revision{Number: r.FromRevision}, baseGroup, run.everReady),
 	}
+	if baseGroup != GroupPrimary {
+		// Errors are compared with every stable instance (Observation.ErrorBaseline).
+		all := window(cur[r.FromRevision], run.prev[r.FromRevision])
+		all.Requests += obs.Baseline.Requests
+		all.Errors += obs.Baseline.Errors
+		all.Latency = nil
+		obs.ErrorBaseline = &all
+	}
 	if cur == nil {
 		cur = map[int]RevisionMetrics{}
 	}
 	run.prev, run.prevBase, run.lastAt = cur, base, now
 	if first {
 		// The first sample only sets the origin of the counters.
-		obs.Baseline, obs.Canary = analysis.Window{}, analysis.Window{}
+		obs.Baseline, obs.Canary, obs.ErrorBaseline = analysis.Window{}, analysis.Window{}, nil
 	}
 	if obs.Canary.Requests > 0 {
 		run.served = now
