@@ -54,6 +54,30 @@ func (h *handler) pipeline(w http.ResponseWriter) (*Pipeline, bool) {
 	return h.opts.Pipeline, true
 }
 
+// appEnvironment loads the path's app and environment, answering 404
+// itself when either is unknown.
+func (h *handler) appEnvironment(w http.ResponseWriter, r *http.Request) (rollout.AppRecord, spec.Environment, bool) {
+	a, ok := h.app(w, r)
+	if !ok {
+		return a, spec.Environment{}, false
+	}
+	env := r.PathValue("env")
+	e, found := a.Spec.Environment(env)
+	if !found {
+		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: fmt.Sprintf("app %q has no environment %q; its environments are %v", a.Name, env, a.Spec.EnvironmentNames())})
+	}
+	return a, e, found
+}
+
+// pipelineFor decodes a POST's body into v, then returns the Pipeline;
+// it answers 400/413 or 501 itself.
+func (h *handler) pipelineFor(w http.ResponseWriter, r *http.Request, v any) (*Pipeline, bool) {
+	if !decode(w, r, v) {
+		return nil, false
+	}
+	return h.pipeline(w)
+}
+
 // DeployResult is the answer to a deploy behind gates: the rollout's
 // fields, and the gates' results.
 type DeployResult struct {
@@ -95,23 +119,15 @@ type ApproveRequest struct {
 
 func (h *handler) approve(w http.ResponseWriter, r *http.Request) {
 	var req ApproveRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	pl, ok := h.pipeline(w)
+	pl, ok := h.pipelineFor(w, r, &req)
 	if !ok {
 		return
 	}
-	a, ok := h.app(w, r)
+	a, e, ok := h.appEnvironment(w, r)
 	if !ok {
 		return
 	}
-	env := r.PathValue("env")
-	e, found := a.Spec.Environment(env)
-	if !found {
-		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: fmt.Sprintf("app %q has no environment %q; its environments are %v", a.Name, env, a.Spec.EnvironmentNames())})
-		return
-	}
+	env := e.Name
 	if err := rollout.CheckVersion(req.Version); err != nil {
 		writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: err.Error()})
 		return
@@ -189,22 +205,14 @@ type PromotionRequest struct {
 
 func (h *handler) promotion(w http.ResponseWriter, r *http.Request) {
 	var req PromotionRequest
-	if !decode(w, r, &req) {
+	if _, ok := h.pipelineFor(w, r, &req); !ok {
 		return
 	}
-	if _, ok := h.pipeline(w); !ok {
-		return
-	}
-	a, ok := h.app(w, r)
+	a, e, ok := h.appEnvironment(w, r)
 	if !ok {
 		return
 	}
-	env := r.PathValue("env")
-	e, found := a.Spec.Environment(env)
-	if !found {
-		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: fmt.Sprintf("app %q has no environment %q; its environments are %v", a.Name, env, a.Spec.EnvironmentNames())})
-		return
-	}
+	env := e.Name
 	from := req.From
 	if from == "" {
 		from = e.PromoteFrom
@@ -267,10 +275,7 @@ type RunRequest struct {
 
 func (h *handler) startRun(w http.ResponseWriter, r *http.Request) {
 	var req RunRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	pl, ok := h.pipeline(w)
+	pl, ok := h.pipelineFor(w, r, &req)
 	if !ok {
 		return
 	}
@@ -361,14 +366,11 @@ type CancelRequest struct {
 
 func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) {
 	var req CancelRequest
-	if !decode(w, r, &req) {
-		return
-	}
-	setAuditReason(w, req.Reason)
-	pl, ok := h.pipeline(w)
+	pl, ok := h.pipelineFor(w, r, &req)
 	if !ok {
 		return
 	}
+	setAuditReason(w, req.Reason)
 	run, ok := h.run(w, r, pl)
 	if !ok {
 		return

@@ -16,15 +16,11 @@ func (h *handler) release(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a, ok := h.app(w, r)
+	a, e, ok := h.appEnvironment(w, r)
 	if !ok {
 		return
 	}
-	env := r.PathValue("env")
-	if _, found := a.Spec.Environment(env); !found {
-		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: fmt.Sprintf("app %q has no environment %q; its environments are %v", a.Name, env, a.Spec.EnvironmentNames())})
-		return
-	}
+	env := e.Name
 	ctx := r.Context()
 	version := r.URL.Query().Get("version")
 	if version == "" {

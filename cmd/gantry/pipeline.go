@@ -256,12 +256,7 @@ func newPipelineStatusCmd() *cobra.Command {
 		Short: "Show a pipeline run's stages with their results, timings and actors (default: the newest run)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := r.client()
-			if err != nil {
-				return err
-			}
-			run, err := pickRun(ctx, c, args)
+			_, run, err := r.pickRun(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -285,6 +280,15 @@ func newPipelineStatusCmd() *cobra.Command {
 }
 
 // pickRun reads the run args name: APP and an ID, or APP's newest run.
+func (r *remote) pickRun(ctx context.Context, args []string) (*client.Client, pipeline.Run, error) {
+	c, err := r.client()
+	if err != nil {
+		return nil, pipeline.Run{}, err
+	}
+	run, err := pickRun(ctx, c, args)
+	return c, run, err
+}
+
 func pickRun(ctx context.Context, c *client.Client, args []string) (pipeline.Run, error) {
 	if len(args) == 2 {
 		id, err := strconv.ParseInt(args[1], 10, 64)
@@ -311,16 +315,11 @@ func newPipelineCancelCmd() *cobra.Command {
 		Short: "Cancel a pipeline run at its current stage (default: the newest run); rollouts it started go on",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			c, err := r.client()
+			c, run, err := r.pickRun(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
-			run, err := pickRun(ctx, c, args)
-			if err != nil {
-				return err
-			}
-			run, err = c.CancelRun(ctx, run.ID, reason)
+			run, err = c.CancelRun(cmd.Context(), run.ID, reason)
 			if err != nil {
 				return err
 			}
