@@ -15,10 +15,11 @@ type server struct {
 	started  time.Time
 	db       *database
 	stopping atomic.Bool
+	metrics  *metrics
 }
 
 func newServer(cfg Config) (*server, error) {
-	s := &server{cfg: cfg, started: time.Now()}
+	s := &server{cfg: cfg, started: time.Now(), metrics: newMetrics(cfg.Version)}
 	if cfg.Knobs.DBDown {
 		db, err := openDownDatabase()
 		if err != nil {
@@ -39,6 +40,7 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", s.health)
 	mux.HandleFunc("/ready", s.ready)
+	mux.Handle("/metrics", s.metrics.handler())
 	mux.HandleFunc("/ws", s.websocket)
 	mux.HandleFunc("/echo", s.faulty(s.echo))
 	mux.HandleFunc("/db", s.faulty(s.dbQuery))
@@ -46,9 +48,10 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// faulty applies the errors and latency knobs before h.
+// faulty applies the errors and latency knobs before h, counted and
+// timed in the sample's /metrics.
 func (s *server) faulty(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return s.metrics.instrument(func(w http.ResponseWriter, r *http.Request) {
 		k := s.cfg.Knobs
 		delay := k.Latency
 		if k.LatencyJitter > 0 {
@@ -70,7 +73,7 @@ func (s *server) faulty(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, r)
-	}
+	})
 }
 
 func (s *server) hello(w http.ResponseWriter, r *http.Request) {

@@ -128,3 +128,11 @@ func alertAborts(a alerting.Alert, r rollout.Rollout, target rollout.Revision) (
 	}
 	return true, why
 }
+
+// metricSource is Options.MetricSource, or the router's counters.
+func (s *Server) metricSource(r rollout.MetricSource) rollout.MetricSource {
+	if s.opts.MetricSource != nil {
+		return s.opts.MetricSource
+	}
+	return r
+}

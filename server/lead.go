@@ -121,7 +121,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 		Database:   databases,
 		Router:     router,
 		Strategies: strategy.All(),
-		Metrics:    router,
+		Metrics:    s.metricSource(router),
 		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
 		Flags:      flagSetter{s.flags},
 		Interval:   opts.Interval,

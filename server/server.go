@@ -83,6 +83,10 @@ type Options struct {
 	// Logger receives the server's story, once per fact: rollouts started
 	// and ended, instances adopted, leadership taken or followed; nil: none.
 	Logger *slog.Logger
+	// MetricSource is what the analysis reads of each revision, such as
+	// an external Prometheus (metrics/promsource); nil: the proxy's own
+	// counters (which also count a canary's baseline group apart).
+	MetricSource rollout.MetricSource
 	// Notifications is a notifications file: Slack, PagerDuty, webhook and
 	// Alertmanager receivers of alerts and rollout events
 	// (docs/monitoring.md); empty: none.

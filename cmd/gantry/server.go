@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gantry-dev/gantry/metrics/promsource"
 	"github.com/gantry-dev/gantry/server"
 )
 
@@ -29,7 +30,7 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 
 func newServerCmd() *cobra.Command {
 	var opts server.Options
-	var database, passwordFile, logFormat string
+	var database, passwordFile, logFormat, analysisPrometheus string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the gantry server: API, rollout engine, proxies and the local backend",
@@ -63,6 +64,13 @@ a rollout step by step is in gantry events.`,
 			if opts.StateDatabase, err = server.ParseStateDatabase(database, opts.DataDir, passwordFile); err != nil {
 				return err
 			}
+			if analysisPrometheus != "" {
+				src, err := promsource.New(promsource.Options{URL: analysisPrometheus, Logf: opts.Logf})
+				if err != nil {
+					return fmt.Errorf("--analysis-prometheus: %w", err)
+				}
+				opts.MetricSource = src
+			}
 			s, err := server.New(ctx, opts)
 			if err != nil {
 				return err
@@ -89,6 +97,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&opts.AdvertiseURL, "advertise", "", "API URL other gantry servers forward writes to while this one leads (default: http://<--listen address>)")
 	cmd.Flags().BoolVar(&opts.Backups.Drill, "backup-drill", false, "after each scheduled backup, restore it into a scratch database and judge it against the RTO/RPO targets (Warning event DrillTargetMissed when missed)")
 	cmd.Flags().StringArrayVar(&opts.AlertRules, "alert-rules", nil, "Prometheus rule file evaluated over gantry's own metrics (repeatable; docs/monitoring.md); see alerts with gantry alerts list")
+	cmd.Flags().StringVar(&analysisPrometheus, "analysis-prometheus", "", "Prometheus base URL the canary analysis reads its per-revision counts from, instead of gantry's proxy (series labelled app, env and revision; docs/monitoring.md)")
 	cmd.Flags().StringVar(&opts.Notifications, "notifications", "", "notifications file: Slack, PagerDuty, signed webhook and Alertmanager receivers of alerts and rollout events (docs/monitoring.md)")
 	cmd.Flags().DurationVar(&opts.AlertInterval, "alert-interval", 0, "how often the alert rules sample gantry's metrics and are evaluated (default 15s)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
