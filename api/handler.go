@@ -48,7 +48,7 @@ type Options struct {
 	// its beginning), following new output until ctx ends when follow is
 	// set; an unknown instance wraps rollout.ErrNotFound. Nil: logs
 	// unavailable.
-	Logs func(ctx context.Context, app, env, instance string, tailBytes int64, follow bool) (io.ReadCloser, error)
+	Logs func(ctx context.Context, app, env, instance string, tailBytes int64, follow bool, since time.Time) (io.ReadCloser, error)
 	// Backends are the names environments[].backend may take on this
 	// server; an applied spec naming another is refused with its position.
 	// Nil: every backend gantry knows.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -206,6 +207,14 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		var err error
+		if since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			writeError(w, http.StatusBadRequest, Error{Code: CodeBadRequest, Message: fmt.Sprintf("query parameter since=%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", truncate(v, 80))})
+			return
+		}
+	}
 	if h.opts.Logs == nil {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: "this server's backend keeps no instance logs"})
 		return
@@ -217,7 +226,7 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 				"(letters, digits, '.', '_' and '-', at most 253 characters)", truncate(inst, 80), app, env)})
 		return
 	}
-	log, err := h.opts.Logs(r.Context(), app, env, inst, tail, follow)
+	log, err := h.opts.Logs(r.Context(), app, env, inst, tail, follow, since)
 	if errors.Is(err, rollout.ErrNotFound) {
 		writeError(w, http.StatusNotFound, Error{Code: CodeNotFound, Message: err.Error()})
 		return

@@ -19,6 +19,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -62,6 +63,10 @@ type LogOptions struct {
 	// Follow keeps the stream open for new output until the context ends
 	// or the reader is closed; false: the stream ends at the current end.
 	Follow bool
+	// Since starts the stream at the output written at or after this time
+	// (with TailBytes, whichever starts later); a backend may start up to a
+	// few seconds earlier (the local one: one StatsInterval). Zero: no limit.
+	Since time.Time
 }
 
 // Options are what the server gives every backend it makes.

@@ -227,7 +227,17 @@ func (c *Client) Events(ctx context.Context, app, env string, after, rolloutID i
 
 // Logs copies the last tailBytes of an instance's log to w.
 func (c *Client) Logs(ctx context.Context, app, env, instance string, tailBytes int64, w io.Writer) error {
-	return c.do(ctx, http.MethodGet, envPath(app, env)+"/instances/"+url.PathEscape(instance)+"/logs?tailBytes="+strconv.FormatInt(tailBytes, 10), nil, w)
+	return c.LogsSince(ctx, app, env, instance, tailBytes, time.Time{}, w)
+}
+
+// LogsSince copies what an instance wrote at or after since (zero: all of
+// it), at most its last tailBytes (0: no limit), to w.
+func (c *Client) LogsSince(ctx context.Context, app, env, instance string, tailBytes int64, since time.Time, w io.Writer) error {
+	q := url.Values{"tailBytes": {strconv.FormatInt(tailBytes, 10)}}
+	if !since.IsZero() {
+		q.Set("since", since.UTC().Format(time.RFC3339Nano))
+	}
+	return c.do(ctx, http.MethodGet, envPath(app, env)+"/instances/"+url.PathEscape(instance)+"/logs?"+q.Encode(), nil, w)
 }
 
 // FollowLogs streams an instance's log from tailBytes before its end (0:

@@ -170,8 +170,8 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Instances = p.backend.Instances
 		o.Conditions = s.conditions
 		o.Traffic = p.routes.traffic
-		o.Logs = func(ctx context.Context, app, env, instance string, tail int64, follow bool) (io.ReadCloser, error) {
-			return p.backend.Logs(ctx, app, env, instance, backend.LogOptions{TailBytes: tail, Follow: follow})
+		o.Logs = func(ctx context.Context, app, env, instance string, tail int64, follow bool, since time.Time) (io.ReadCloser, error) {
+			return p.backend.Logs(ctx, app, env, instance, backend.LogOptions{TailBytes: tail, Follow: follow, Since: since})
 		}
 		o.Applied = func(_ context.Context, a spec.App) error { return s.applied(p, a) }
 		o.DatabaseRollback = s.RollbackDatabase

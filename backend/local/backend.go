@@ -72,6 +72,7 @@ const (
 type Backend struct {
 	opts    Options
 	records records
+	logIdx  logIndex // when each log reached its size, for LogOptions.Since
 
 	mu        sync.Mutex
 	instances map[string]*instance // by ID

@@ -40,8 +40,15 @@ func (b *Backend) Logs(ctx context.Context, app, env, instanceID string, o backe
 	if err != nil {
 		return nil, fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, err)
 	}
+	var start int64
 	if fi, err := f.Stat(); err == nil && o.TailBytes > 0 && fi.Size() > o.TailBytes {
-		if _, err := f.Seek(-o.TailBytes, io.SeekEnd); err != nil {
+		start = fi.Size() - o.TailBytes
+	}
+	if !o.Since.IsZero() {
+		start = max(start, sinceOffset(f.Name(), o.Since))
+	}
+	if start > 0 {
+		if _, err := f.Seek(start, io.SeekStart); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("log of instance %q of %s/%s: %w", instanceID, app, env, err)
 		}

@@ -25,6 +25,7 @@ func (b *Backend) sample() {
 		}
 		groups := scanGroups()
 		now := time.Now()
+		b.indexLogs(now)
 		b.mu.Lock()
 		for _, in := range b.instances {
 			if in.proc == nil {
