@@ -28,20 +28,27 @@ func chaosApp(name, stagingProxy, prodProxy string) string {
 kind: App
 metadata: {name: %s}
 spec:
-  replicas: 2
-  workload:
-    command: %s
-    args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
-  livenessProbe: {httpGet: {path: /health}, periodSeconds: 1}
-  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1}
-  progressDeadlineSeconds: 10
-  terminationGracePeriodSeconds: 3
+%s  progressDeadlineSeconds: 10
 environments:
   - name: staging
     proxy: {listen: %q}
   - name: prod
     proxy: {listen: %q}
-`, name, gantryBin, stagingProxy, prodProxy)
+`, name, twoSampleInstances(), stagingProxy, prodProxy)
+}
+
+// twoSampleInstances is the spec lines (indented two spaces) of 2
+// instances of the sample workload, probed every second, with a 3 s
+// termination grace period.
+func twoSampleInstances() string {
+	return fmt.Sprintf(`  replicas: 2
+  workload:
+    command: %s
+    args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
+  livenessProbe: {httpGet: {path: /health}, periodSeconds: 1}
+  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1}
+  terminationGracePeriodSeconds: 3
+`, gantryBin)
 }
 
 // target is one environment under test.

@@ -37,20 +37,13 @@ func crashLoopApp(proxy, strategy string) string {
 kind: App
 metadata: {name: web}
 spec:
-  replicas: 2
-  workload:
-    command: %s
-    args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
-  livenessProbe: {httpGet: {path: /health}, periodSeconds: 1}
-  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1}
-  progressDeadlineSeconds: 120
-  terminationGracePeriodSeconds: 3
+%s  progressDeadlineSeconds: 120
   strategy:
 %s
 environments:
   - name: prod
     proxy: {listen: %q}
-`, gantryBin, strategy, proxy)
+`, twoSampleInstances(), strategy, proxy)
 }
 
 // crashScenario is a rollout of a crashing version during which the
