@@ -47,6 +47,18 @@ func (s *Server) newAlerts(rules []alerting.Rule, reg prometheus.Gatherer) (*ale
 	return &alerts{files: s.opts.AlertRules, ev: ev}, nil
 }
 
+// alertingRules counts the alerting rules of the rule files (not
+// gantry's built-in recording rules).
+func (a *alerts) alertingRules() int {
+	n := 0
+	for _, r := range a.ev.Rules() {
+		if r.Alert != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // alertList is the API's view of the alerts.
 func (s *Server) alertList() api.Alerts {
 	out := api.Alerts{RuleFiles: s.alerts.files, Alerts: []api.Alert{}, Rules: []api.AlertRule{}}

@@ -134,5 +134,5 @@ func (s *Server) alertFact(context.Context, spec.App, string) gates.AlertFact {
 	if s.alerts == nil {
 		return gates.AlertFact{}
 	}
-	return gates.AlertFact{Known: true, Rules: len(s.alerts.ev.Rules())}
+	return gates.AlertFact{Known: true, Rules: s.alerts.alertingRules()}
 }
