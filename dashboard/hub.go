@@ -117,7 +117,12 @@ func (h *hub) collect() *frame {
 	defer cancel()
 	f, err := h.col.collect(ctx, h.d.opts.Store, a, h.d.opts.Now())
 	if err != nil {
-		h.d.opts.Logf("dashboard stream: %v", err)
+		h.mu.Lock()
+		closed := h.closed
+		h.mu.Unlock()
+		if !closed {
+			h.d.opts.Logf("dashboard stream: %v", err)
+		}
 		return nil
 	}
 	return f

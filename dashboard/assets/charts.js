@@ -82,7 +82,6 @@ export class Charts {
     for (const p of Object.values(this.plots)) p.destroy();
     this.plots = {};
     this.container.replaceChildren();
-    const width = Math.max(260, Math.min(this.container.clientWidth || 600, 1200));
     const specs = [
       ['weight', 'Traffic weight (%)', v => v + '%'],
       ['rps', 'Requests per second', v => v],
@@ -92,6 +91,7 @@ export class Charts {
     for (const [key, title, fmt] of specs) {
       const box = h('figure', {class: 'chart'}, h('figcaption', {}, title));
       this.container.append(box);
+      const width = Math.max(240, box.clientWidth - 18);
       const series = [{}];
       const quantiles = key === 'latency' ? ['p50', 'p95', 'p99'] : [''];
       quantiles.forEach((q, qi) => this.revs.forEach((n, i) => series.push({
@@ -103,7 +103,7 @@ export class Charts {
         value: (u, v) => v === null ? '–' : fmt(Number(v.toFixed(3))),
       })));
       const opts = {
-        width: width - 24, height: 160, series,
+        width, height: 160, series,
         scales: {x: {time: true}, y: key === 'weight' ? {range: [0, 100]} : {auto: true}},
         axes: [{stroke: 'currentColor', grid: {stroke: 'rgba(128,128,128,.2)'}},
                {stroke: 'currentColor', grid: {stroke: 'rgba(128,128,128,.2)'}, values: (u, vals) => vals.map(fmt), size: 60}],
@@ -111,6 +111,14 @@ export class Charts {
         plugins: [markersPlugin(this.marks)],
       };
       this.plots[key] = new uPlot(opts, this.dataFor(key), box);
+    }
+  }
+
+  // resize fits the charts to their boxes.
+  resize() {
+    for (const p of Object.values(this.plots)) {
+      const box = p.root.parentElement;
+      p.setSize({width: Math.max(240, box.clientWidth - 18), height: 160});
     }
   }
 

@@ -260,8 +260,10 @@ export function rollout(main, app, env) {
     evs = mergeEvents(evs, [ev]);
     renderEvents();
   }
+  const onResize = () => chart.resize();
+  window.addEventListener('resize', onResize);
   update();
-  return {update, event, destroy: () => chart.destroy()};
+  return {update, event, destroy: () => { window.removeEventListener('resize', onResize); chart.destroy(); }};
 }
 
 function mergeEvents(a, b) {
