@@ -12,7 +12,13 @@ import (
 // usable default.
 type Options struct {
 	// Addr is the TCP listen address; "127.0.0.1:0" picks a free port.
+	// Ignored when Listener is set.
 	Addr string
+	// Listener, when set, is served instead of binding Addr: a listening
+	// socket handed over by an earlier proxy process (see Proxy.File), so
+	// connections waiting in its backlog are not refused. The Proxy owns it
+	// and closes it on Shutdown. Nil: bind Addr.
+	Listener net.Listener
 	// Name labels the proxy in log lines, such as "gemini-api/production".
 	// Empty: "proxy".
 	Name string
@@ -117,7 +123,7 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) validate() error {
-	if o.Addr == "" {
+	if o.Addr == "" && o.Listener == nil {
 		return fmt.Errorf("proxy options: Addr is empty; set a listen address such as 127.0.0.1:8080")
 	}
 	for _, d := range []struct {

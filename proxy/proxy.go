@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,9 +53,12 @@ func Listen(opts Options) (*Proxy, error) {
 			return nil, fmt.Errorf("proxy %s: %w", opts.Name, err)
 		}
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("proxy %s: listen on %s: %w", opts.Name, opts.Addr, err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", opts.Addr); err != nil {
+			return nil, fmt.Errorf("proxy %s: listen on %s: %w", opts.Name, opts.Addr, err)
+		}
 	}
 	p := &Proxy{
 		opts:      opts,
@@ -73,6 +77,17 @@ func Listen(opts Options) (*Proxy, error) {
 
 // Addr returns the address the proxy listens on, with the port it bound.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// File returns a duplicate of the listening socket's file descriptor, for
+// handing the listener to another process (which serves it through
+// Options.Listener). The caller closes the file; the Proxy keeps serving.
+func (p *Proxy) File() (*os.File, error) {
+	fl, ok := p.ln.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("proxy %s: listener %T has no file descriptor", p.opts.Name, p.ln)
+	}
+	return fl.File()
+}
 
 // SetTable replaces the routing table. Requests already routed finish on
 // the endpoints they were sent to; endpoints no longer in the table have

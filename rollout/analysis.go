@@ -31,6 +31,11 @@ type RevisionMetrics struct {
 	// cumulative count per bucket.
 	LatencyBounds []time.Duration
 	LatencyCounts []uint64
+	// Origin names where the counters started from zero (such as the data
+	// plane's boot ID): a change between two samples means they started
+	// again, and the later sample counts whole. Empty: unknown; a decrease
+	// of Requests is then taken as a restart.
+	Origin string
 }
 
 // analysisRun is the analysis of one rollout: the sequential state and
@@ -244,7 +249,7 @@ func (e *Engine) saveAnalysis(ctx context.Context, id int64, an *analysis.Analyz
 
 // window is the difference of two cumulative samples as one interval.
 func window(cur, prev RevisionMetrics) analysis.Window {
-	if cur.Requests < prev.Requests { // counters restarted
+	if cur.Requests < prev.Requests || cur.Origin != prev.Origin { // counters restarted
 		prev = RevisionMetrics{}
 	}
 	w := analysis.Window{

@@ -1,7 +1,7 @@
-// Package proxyrouter is the router.Router of gantry's embedded default:
-// one gantry proxy (package proxy) per app environment, plus a preview
-// listener for environments that ask for one. It turns the environment's
-// instances and traffic split into the proxy's routing table (router.Split)
-// and swaps the table atomically whenever either changes, so the request
-// path never waits for it.
+// Package proxyrouter is the in-process router.Router: gantry's data plane
+// (package dataplane: one gantry proxy per app environment, plus a preview
+// listener for environments that ask for one) inside the caller's process,
+// programmed by router/remoterouter. gantry server runs the data plane as
+// its own process instead (`gantry proxy`); this one serves tests,
+// benchmarks and embedders that want a single process.
 package proxyrouter

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gantry-dev/gantry/dataplane"
+)
+
+func init() { register(newProxyCmd) }
+
+func newProxyCmd() *cobra.Command {
+	var dataDir, logFormat string
+	var takeover bool
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run gantry's data plane: every environment's listeners, routes and counters",
+		Long: `Run gantry's data plane: the process that holds every environment's
+listeners, routing tables and per-revision counters, and nothing else.
+gantry server starts it (and adopts a running one), programs it over the
+control socket <data>/proxy.sock (mode 0600, same user only) and leaves it
+running when it stops or crashes: traffic keeps flowing while the server
+restarts, upgrades or fails over.
+
+You rarely run it by hand; gantry proxy upgrade replaces a running one with
+this binary without refusing or dropping a connection.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			logger, err := newLogger(os.Stderr, logFormat)
+			if err != nil {
+				return err
+			}
+			return dataplane.Run(ctx, dataplane.RunOptions{
+				DataDir: dataDir, Takeover: takeover,
+				Logf: func(format string, args ...any) {
+					logger.Info(fmt.Sprintf(format, args...), slog.Int("pid", os.Getpid()))
+				},
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", ".gantry", "the gantry server's data directory: control socket proxy.sock and record proxy.pid")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: text (key=value) or json (one object per line)")
+	cmd.Flags().BoolVar(&takeover, "takeover", false, "take the listeners and tables of the data plane running for --data (what gantry proxy upgrade starts)")
+	cmd.AddCommand(newProxyUpgradeCmd())
+	return cmd
+}
+
+func newProxyUpgradeCmd() *cobra.Command {
+	var dataDir string
+	cmd := &cobra.Command{
+		Use:   "upgrade",
+		Short: "Replace the running data plane with this binary, without dropping a connection",
+		Long: `Start this binary as the data plane for --data and hand it the running
+one's listening sockets and tables over the control socket. The new process
+accepts from then on; the old one finishes its requests in flight and exits.
+No connection is refused or reset. Counters start again in the new process
+(the rollout engine sees its new boot ID and does not take it as a drop).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			client := dataplane.NewClient(filepath.Join(dataDir, dataplane.SocketFile))
+			old, err := client.State(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("no data plane answers for --data %s (%w); gantry server starts one", dataDir, err)
+			}
+			b, _, err := dataplane.Start(cmd.Context(), dataplane.Command{exe, "proxy"}, dataDir, true)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "data plane upgraded: pid %d (boot %s) took over %d environment(s) from pid %d (boot %s)\n",
+				b.PID, b.ID, len(old.Environments), old.Boot.PID, old.Boot.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", ".gantry", "the gantry server's data directory")
+	return cmd
+}

@@ -1,0 +1,133 @@
+package dataplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Client programs a data plane over its control socket. It is safe for
+// concurrent use.
+type Client struct {
+	socket string
+	hc     *http.Client
+}
+
+// NewClient returns a Client of the data plane serving the control socket
+// at path. It does not connect until used.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return &Client{socket: path, hc: &http.Client{Transport: tr}}
+}
+
+// Socket is the control socket's path.
+func (c *Client) Socket() string { return c.socket }
+
+// callTimeout bounds every call but Drain.
+const callTimeout = 10 * time.Second
+
+// State reads everything the data plane holds.
+func (c *Client) State(ctx context.Context) (State, error) {
+	var s State
+	err := c.call(ctx, http.MethodGet, "/v1/state", nil, &s)
+	return s, err
+}
+
+// Apply sends an environment's desired state.
+func (c *Client) Apply(ctx context.Context, e Environment) (EnvStatus, error) {
+	var st EnvStatus
+	err := c.call(ctx, http.MethodPut, "/v1/environments/"+url.PathEscape(e.App)+"/"+url.PathEscape(e.Name), e, &st)
+	return st, err
+}
+
+// Remove stops serving an environment.
+func (c *Client) Remove(ctx context.Context, app, name string) error {
+	return c.call(ctx, http.MethodDelete, "/v1/environments/"+url.PathEscape(app)+"/"+url.PathEscape(name), nil, nil)
+}
+
+// Counters reads the counters of app/name, or of every environment when
+// app is empty.
+func (c *Client) Counters(ctx context.Context, app, name string) (Counters, error) {
+	var out Counters
+	path := "/v1/counters"
+	if app != "" {
+		path += "?" + url.Values{"app": {app}, "env": {name}}.Encode()
+	}
+	err := c.call(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// Drain returns when no request is in flight to addr, or with ctx's error.
+// An idle addr returns nil even when ctx has ended.
+func (c *Client) Drain(ctx context.Context, addr string) error {
+	err := c.call(context.WithoutCancel(ctx), http.MethodPost, "/v1/drain", map[string]any{"addr": addr, "noWait": true}, nil)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, "/v1/drain", map[string]any{"addr": addr}, nil)
+}
+
+// call sends one request within callTimeout (or ctx's earlier deadline).
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return c.do(ctx, method, path, in, out)
+}
+
+// do sends one request; a non-2xx answer is an error carrying the data
+// plane's message (ErrStale for 409, ErrNotFound for 404).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://gantry-proxy"+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("data plane at %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		switch resp.StatusCode {
+		case http.StatusConflict:
+			return fmt.Errorf("data plane: %s: %w", e.Error, ErrStale)
+		case http.StatusServiceUnavailable:
+			return fmt.Errorf("data plane: %s: %w", e.Error, ErrBusy)
+		case http.StatusNotFound:
+			return fmt.Errorf("data plane: %s %s: %w", method, path, ErrNotFound)
+		}
+		return fmt.Errorf("data plane: %s", e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("data plane at %s: %s %s: decode: %w", c.socket, method, path, err)
+	}
+	return nil
+}
+
+// CloseIdle closes the client's idle connections.
+func (c *Client) CloseIdle() { c.hc.CloseIdleConnections() }

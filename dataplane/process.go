@@ -1,0 +1,80 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// Command is how to start a data plane process: the executable and the
+// arguments before the data directory's flag, such as
+// {"/usr/bin/gantry", "proxy"}.
+type Command []string
+
+// startWait bounds how long a started process may take to serve its socket.
+const startWait = 20 * time.Second
+
+// Start runs cmd as a data plane for dataDir in its own process group, so
+// that it outlives the caller (a server that stops or crashes leaves it
+// serving), with its log appended to dataDir's LogFile. takeover makes it
+// take the listeners of the data plane serving there now. Start returns
+// once the new process serves the control socket; exited receives its
+// exit when the caller is still alive to see it.
+func Start(ctx context.Context, cmd Command, dataDir string, takeover bool) (b Boot, exited <-chan error, err error) {
+	if len(cmd) == 0 {
+		return Boot{}, nil, errors.New("start the data plane: no command")
+	}
+	logf, err := os.OpenFile(filepath.Join(dataDir, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return Boot{}, nil, fmt.Errorf("start the data plane: %w", err)
+	}
+	defer logf.Close()
+	args := append(append([]string{}, cmd[1:]...), "--data", dataDir)
+	if takeover {
+		args = append(args, "--takeover")
+	}
+	c := exec.Command(cmd[0], args...)
+	c.Stdout, c.Stderr = logf, logf
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := c.Start(); err != nil {
+		return Boot{}, nil, fmt.Errorf("start the data plane (%s): %w", cmd[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	client := NewClient(filepath.Join(dataDir, SocketFile))
+	defer client.CloseIdle()
+	deadline := time.Now().Add(startWait)
+	for {
+		st, err := client.State(ctx)
+		if err == nil && st.Boot.PID == c.Process.Pid {
+			return st.Boot, done, nil
+		}
+		select {
+		case werr := <-done:
+			return Boot{}, nil, fmt.Errorf("the data plane process (pid %d) exited before serving %s: %v; see %s",
+				c.Process.Pid, client.Socket(), werr, filepath.Join(dataDir, LogFile))
+		case <-ctx.Done():
+			return Boot{}, nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = c.Process.Kill()
+			return Boot{}, nil, fmt.Errorf("the data plane process (pid %d) did not serve %s within %v; see %s",
+				c.Process.Pid, client.Socket(), startWait, filepath.Join(dataDir, LogFile))
+		}
+	}
+}
+
+// Alive reports whether process pid exists.
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

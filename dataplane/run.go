@@ -1,0 +1,135 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// DataDir holds the control socket and the record file. Required.
+	DataDir string
+	// Takeover takes the listeners and tables of the data plane serving
+	// DataDir's socket (an upgrade): it keeps serving until the handover
+	// is done and then exits. False: start empty; a live data plane on
+	// the socket is an error.
+	Takeover bool
+	// Logf receives diagnostics; nil: silent.
+	Logf func(format string, args ...any)
+}
+
+// dataDirPoll is how often a running data plane checks that its data
+// directory still exists: a removed directory means nothing can program
+// it any more (the installation is gone), and it exits.
+const dataDirPoll = 2 * time.Second
+
+// Run is `gantry proxy`: it serves the control socket in opts.DataDir and
+// the environments programmed through it until ctx ends (then it closes
+// every listener, letting requests in flight finish, and removes its
+// files), or until a newer process takes its listeners over (then it
+// finishes its requests in flight and returns, leaving the files to it).
+func Run(ctx context.Context, opts RunOptions) error {
+	if opts.DataDir == "" {
+		return errors.New("gantry proxy: --data is required")
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	sock := filepath.Join(opts.DataDir, SocketFile)
+	binary := SelfHash()
+	var plane *Plane
+	confirm := func() error { return nil }
+	if opts.Takeover {
+		var err error
+		if plane, confirm, err = takeOver(ctx, sock, binary, opts.Logf); err != nil {
+			return err
+		}
+	} else {
+		plane = New(Options{Logf: opts.Logf, Binary: binary})
+	}
+	ln, err := listenNext(sock, opts.Takeover)
+	if err != nil {
+		_ = plane.Close(context.Background())
+		return err
+	}
+	if err := WriteRecord(opts.DataDir, Record{PID: os.Getpid(), BootID: plane.Boot().ID, Binary: binary}); err != nil {
+		ln.Close()
+		_ = plane.Close(context.Background())
+		return err
+	}
+	if err := confirm(); err != nil {
+		opts.Logf("confirm the handover: %v", err)
+	}
+	opts.Logf("data plane %s (pid %d) serving %s", plane.Boot().ID, os.Getpid(), sock)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	handed := make(chan struct{})
+	up := &upgrader{plane: plane, logf: opts.Logf, handed: handed}
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, Handler(plane, up.handler()), opts.Logf) }()
+	go watchDataDir(ctx, opts.DataDir, cancel, opts.Logf)
+
+	select {
+	case <-ctx.Done():
+	case <-handed:
+		// A newer process serves the socket and the listeners: finish what
+		// is in flight here and leave.
+		opts.Logf("listeners handed over; finishing requests in flight")
+		cancel()
+		<-served
+		return up.finish()
+	}
+	err = <-served
+	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer ccancel()
+	cerr := plane.Close(cctx)
+	if r, rerr := ReadRecord(opts.DataDir); rerr == nil && r.PID == os.Getpid() {
+		_ = os.Remove(filepath.Join(opts.DataDir, RecordFile))
+		_ = os.Remove(sock)
+	}
+	return errors.Join(err, cerr)
+}
+
+// listenNext binds the control socket: in a takeover at a temporary path
+// renamed over the old one (so clients reach the new process from then
+// on), otherwise at sock itself.
+func listenNext(sock string, takeover bool) (net.Listener, error) {
+	if !takeover {
+		return ListenControl(sock)
+	}
+	tmp := fmt.Sprintf("%s.%d", sock, os.Getpid())
+	_ = os.Remove(tmp)
+	ln, err := listenUnix(tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, sock); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("take over the control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// watchDataDir calls stop when dir disappears.
+func watchDataDir(ctx context.Context, dir string, stop func(), logf func(string, ...any)) {
+	t := time.NewTicker(dataDirPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			logf("data directory %s was removed: nothing can program this data plane any more; stopping", dir)
+			stop()
+			return
+		}
+	}
+}
