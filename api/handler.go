@@ -44,6 +44,8 @@ type Options struct {
 	// Traffic returns an environment's proxy address and per-revision
 	// traffic; nil: none shown.
 	Traffic func(app, env string) (addr string, revisions []RevisionTraffic)
+	// DataPlane reports the data plane's health; nil: none shown.
+	DataPlane func() *DataPlane
 	// Logs opens one instance's log from tailBytes before its end (0: from
 	// its beginning), following new output until ctx ends when follow is
 	// set; an unknown instance wraps rollout.ErrNotFound. Nil: logs

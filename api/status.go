@@ -88,6 +88,9 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 			rs.Instances = append(rs.Instances, in)
 		}
 	}
+	if h.opts.DataPlane != nil {
+		st.DataPlane = h.opts.DataPlane()
+	}
 	if h.opts.Traffic != nil {
 		addr, traffic := h.opts.Traffic(app, env)
 		st.ProxyAddr = addr

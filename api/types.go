@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gantry-dev/gantry/gate"
 	"github.com/gantry-dev/gantry/rollout"
@@ -57,6 +58,9 @@ type Status struct {
 	Env string `json:"env"`
 	// ProxyAddr is where the environment's traffic enters.
 	ProxyAddr string `json:"proxyAddr,omitempty"`
+	// DataPlane is the health of the process serving the environment's
+	// listeners (`gantry proxy`); nil when the server runs it in process.
+	DataPlane *DataPlane `json:"dataPlane,omitempty"`
 	// Stable is the revision that serves when no rollout runs; 0: none.
 	Stable int `json:"stable"`
 	// Rollout is the latest rollout, nil before the first deploy.
@@ -71,6 +75,26 @@ type Status struct {
 	// Conditions are lasting problems of the environment, such as
 	// StoreWriteFailing while its state cannot be written; none: healthy.
 	Conditions []rollout.Condition `json:"conditions,omitempty"`
+}
+
+// DataPlane is the health of the data plane (`gantry proxy`) as the
+// leading server last saw it.
+type DataPlane struct {
+	// State is Up, Stale (its process does not answer) or Down (no
+	// process; the server is starting one). New rollouts are refused
+	// unless Up.
+	State string `json:"state"`
+	// PID and Boot name its process and run; Boot changes when it restarts.
+	PID  int    `json:"pid"`
+	Boot string `json:"boot"`
+	// Since is when State began.
+	Since time.Time `json:"since"`
+	// Reason explains the state, or the last restart.
+	Reason string `json:"reason,omitempty"`
+	// Restarts counts the crashed data planes the server replaced; Lost the
+	// requests in flight in the last one that crashed.
+	Restarts int   `json:"restarts,omitempty"`
+	Lost     int64 `json:"lost,omitempty"`
 }
 
 // RevisionStatus is one revision's instances and traffic.

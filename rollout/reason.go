@@ -108,6 +108,15 @@ const (
 	ReasonUnrecordedInstanceStopped Reason = "UnrecordedInstanceStopped"
 )
 
+// The reasons of the data plane (the `gantry proxy` process serving an
+// environment's listeners).
+const (
+	ReasonDataPlaneDown      Reason = "DataPlaneDown"
+	ReasonDataPlaneStale     Reason = "DataPlaneStale"
+	ReasonDataPlaneRestarted Reason = "DataPlaneRestarted"
+	ReasonDataPlaneUp        Reason = "DataPlaneUp"
+)
+
 // ReasonInfo describes one reason for the documentation (docs/reasons.md).
 type ReasonInfo struct {
 	Reason Reason
@@ -192,6 +201,10 @@ var Reasons = []ReasonInfo{
 	{ReasonInstanceAdopted, "Instances", Normal, "A process left by an earlier gantry server is supervised again."},
 	{ReasonInstanceLost, "Instances", Warning, "A recorded process ended while no gantry server was running."},
 	{ReasonUnrecordedInstanceStopped, "Instances", Warning, "A process started by a server that stopped before recording it was found and stopped."},
+	{ReasonDataPlaneDown, "Data plane", Warning, "The `gantry proxy` process serving the environment's listeners is gone; the server restarts it. New rollouts are refused until it is up."},
+	{ReasonDataPlaneStale, "Data plane", Warning, "The `gantry proxy` process lives but does not answer its control socket. New rollouts are refused until it answers."},
+	{ReasonDataPlaneRestarted, "Data plane", Warning, "The server started a new `gantry proxy` after one died, and programmed it again; the message says how long it was down and how many requests in flight were lost."},
+	{ReasonDataPlaneUp, "Data plane", Normal, "The data plane answers again (a stale one recovered, or another process took its listeners over)."},
 }
 
 // Info returns r's entry in Reasons; ok is false for a reason not listed.

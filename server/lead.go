@@ -19,7 +19,6 @@ import (
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
-	"github.com/gantry-dev/gantry/router/proxyrouter"
 	"github.com/gantry-dev/gantry/spec"
 	"github.com/gantry-dev/gantry/strategy"
 )
@@ -59,7 +58,10 @@ func (s *Server) Role() leader.Role {
 func (s *Server) lead(ctx context.Context) (err error) {
 	opts := s.opts
 	var backends *envBackends
-	router := proxyrouter.New(proxyrouter.Options{Logf: opts.Logf})
+	router, err := s.newRouter(ctx)
+	if err != nil {
+		return err
+	}
 	routes := &routes{
 		router:    router,
 		instances: func(app, env string) []rollout.Instance { return backends.Instances(app, env) },
@@ -166,7 +168,8 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Alerts = s.alertList
 	}
 	if p.engine != nil {
-		o.Engine = p.engine
+		o.Engine = gateRollouts(p.engine, p.routes.router)
+		o.DataPlane = dataPlaneStatus(p.routes.router)
 		o.Instances = p.backend.Instances
 		o.Conditions = s.conditions
 		o.Traffic = p.routes.traffic

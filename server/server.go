@@ -91,6 +91,14 @@ type Options struct {
 	// Alertmanager receivers of alerts and rollout events
 	// (docs/monitoring.md); empty: none.
 	Notifications string
+	// ProxyCommand runs the data plane (every environment's listeners,
+	// routes and counters) as its own process with this command and the
+	// data directory's flag, such as {"/usr/bin/gantry", "proxy"}: the
+	// server adopts a running one, restarts it when it dies, and leaves it
+	// serving when the server stops or crashes (unless
+	// StopInstancesOnExit). Nil: the data plane runs inside the server and
+	// stops with it (tests, benchmarks).
+	ProxyCommand []string
 	// Token is an API token secret (from auth.NewSecret) the server
 	// registers as an admin token on every environment, named "local", for
 	// in-process clients such as the demo; empty: none.

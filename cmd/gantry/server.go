@@ -71,6 +71,11 @@ a rollout step by step is in gantry events.`,
 				}
 				opts.MetricSource = src
 			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			opts.ProxyCommand = []string{exe, "proxy"}
 			s, err := server.New(ctx, opts)
 			if err != nil {
 				return err

@@ -225,6 +225,9 @@ func statusTree(st api.Status, d rollout.Description, now time.Time) string {
 	if st.ProxyAddr != "" {
 		fmt.Fprintf(tw, "Proxy:\thttp://%s\n", st.ProxyAddr)
 	}
+	if dp := st.DataPlane; dp != nil {
+		fmt.Fprintf(tw, "Data plane:\t%s\n", dataPlaneLine(dp))
+	}
 	ro := st.Rollout
 	if ro == nil {
 		fmt.Fprintf(tw, "Status:\tnever deployed\n")
@@ -386,6 +389,9 @@ func printStatus(w io.Writer, st api.Status) {
 		fmt.Fprintf(w, " (proxy http://%s)", st.ProxyAddr)
 	}
 	fmt.Fprintln(w)
+	if dp := st.DataPlane; dp != nil {
+		fmt.Fprintf(w, "data plane: %s\n", dataPlaneLine(dp))
+	}
 	if ro := st.Rollout; ro != nil {
 		fmt.Fprintf(w, "rollout %d: %s, revision %d -> %d (%s)", ro.ID, ro.Phase, ro.FromRevision, ro.ToRevision, ro.Strategy)
 		if ro.Reason != "" {
@@ -435,4 +441,16 @@ func printConditions(w io.Writer, conds []rollout.Condition) {
 	for _, c := range conds {
 		fmt.Fprintf(w, "condition %s since %s (%d time(s), last %s): %s\n", c.Type, c.Since.Format(time.RFC3339), c.Count, c.LastSeen.Format(time.RFC3339), c.Message)
 	}
+}
+
+// dataPlaneLine renders the data plane's health on one line.
+func dataPlaneLine(dp *api.DataPlane) string {
+	s := fmt.Sprintf("%s (gantry proxy pid %d, since %s)", dp.State, dp.PID, dp.Since.Format(time.TimeOnly))
+	if dp.Restarts > 0 {
+		s += fmt.Sprintf(", restarted %d time(s), %d request(s) lost in the last crash", dp.Restarts, dp.Lost)
+	}
+	if dp.State != "Up" && dp.Reason != "" {
+		s += ": " + dp.Reason + "; new rollouts wait until it is Up"
+	}
+	return s
 }

@@ -222,6 +222,19 @@ func (r *Router) SetMaintenance(app, env string, on bool) error {
 	return r.pushLocked(context.Background(), envKey{app, env}, e)
 }
 
+// Opened returns the environments opened on this Router (App and Name).
+func (r *Router) Opened() []router.Environment {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []router.Environment
+	for k, e := range r.envs {
+		if e.open {
+			out = append(out, router.Environment{App: k.app, Name: k.env})
+		}
+	}
+	return out
+}
+
 func (r *Router) openLocked(app, env string) (*envRoute, error) {
 	e, ok := r.envs[envKey{app, env}]
 	if !ok || !e.open {

@@ -1,0 +1,238 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// HealthState is how the control plane sees its data plane.
+type HealthState int
+
+const (
+	// Up: it answered the last poll.
+	Up HealthState = iota + 1
+	// Stale: its process lives but has not answered for
+	// SupervisorOptions.StaleAfter.
+	Stale
+	// Down: no process serves the socket; the supervisor is starting one.
+	Down
+)
+
+func (s HealthState) String() string {
+	switch s {
+	case Up:
+		return "Up"
+	case Stale:
+		return "Stale"
+	case Down:
+		return "Down"
+	}
+	return fmt.Sprintf("HealthState(%d)", int(s))
+}
+
+// Health is the data plane's state as the supervisor last saw it.
+type Health struct {
+	State HealthState
+	// Boot is the run serving the socket (the last one seen when Down).
+	Boot Boot
+	// Since is when State began.
+	Since time.Time
+	// Reason explains a Stale or Down state; empty when Up.
+	Reason string
+	// Restarts counts the crashed data planes this supervisor replaced.
+	Restarts int
+	// Lost is the number of requests in flight at the last report of the
+	// last data plane that crashed: their clients got an error.
+	Lost int64
+}
+
+// SupervisorOptions configure Supervise.
+type SupervisorOptions struct {
+	// DataDir holds the control socket and the record. Required.
+	DataDir string
+	// Command starts a data plane (see Start). Required.
+	Command Command
+	// Poll is how often the data plane is asked for its counters (its
+	// health check). Zero: 100ms.
+	Poll time.Duration
+	// StaleAfter is how long a live process may leave polls unanswered
+	// before it is reported Stale. Zero: 2s.
+	StaleAfter time.Duration
+	// OnChange receives every change of Health (state or boot); a new
+	// boot ID means the control plane must send its state again. Called
+	// from the supervisor's goroutine; nil: none.
+	OnChange func(h Health)
+	// Logf receives diagnostics; nil: silent.
+	Logf func(format string, args ...any)
+}
+
+// Supervisor keeps a data plane process serving a data directory's
+// control socket: it adopts the one running (upgrading it when its binary
+// differs from this one's), or starts one, and restarts it when it dies.
+type Supervisor struct {
+	opts   SupervisorOptions
+	client *Client
+
+	mu       sync.Mutex
+	health   Health
+	exited   <-chan error
+	inFlight int64
+	lastOK   time.Time
+}
+
+// Supervise adopts or starts the data plane of opts.DataDir and returns
+// once it serves. Run watches it.
+func Supervise(ctx context.Context, opts SupervisorOptions) (*Supervisor, error) {
+	if opts.Poll == 0 {
+		opts.Poll = 100 * time.Millisecond
+	}
+	if opts.StaleAfter == 0 {
+		opts.StaleAfter = 2 * time.Second
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	s := &Supervisor{opts: opts, client: NewClient(filepath.Join(opts.DataDir, SocketFile))}
+	st, err := s.client.State(ctx)
+	switch {
+	case err == nil && st.Boot.Binary != "" && st.Boot.Binary != SelfHash() && SelfHash() != "":
+		opts.Logf("data plane %s (pid %d) runs another binary: upgrading it to this one", st.Boot.ID, st.Boot.PID)
+		b, exited, err := Start(ctx, opts.Command, opts.DataDir, true)
+		if err != nil {
+			opts.Logf("upgrade the data plane: %v; keeping pid %d", err, st.Boot.PID)
+			s.health = Health{State: Up, Boot: st.Boot}
+			break
+		}
+		s.health, s.exited = Health{State: Up, Boot: b}, exited
+	case err == nil:
+		opts.Logf("data plane %s (pid %d) adopted: it serves %d environment(s)", st.Boot.ID, st.Boot.PID, len(st.Environments))
+		s.health = Health{State: Up, Boot: st.Boot}
+	default:
+		b, exited, err := Start(ctx, opts.Command, opts.DataDir, false)
+		if err != nil {
+			return nil, err
+		}
+		opts.Logf("data plane %s started (pid %d)", b.ID, b.PID)
+		s.health, s.exited = Health{State: Up, Boot: b}, exited
+	}
+	s.health.Since, s.lastOK = time.Now(), time.Now()
+	return s, nil
+}
+
+// Client programs the supervised data plane.
+func (s *Supervisor) Client() *Client { return s.client }
+
+// Health returns the data plane's state as last seen.
+func (s *Supervisor) Health() Health {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.health
+}
+
+// Run watches the data plane until ctx ends, restarting it when its
+// process is gone.
+func (s *Supervisor) Run(ctx context.Context) {
+	t := time.NewTicker(s.opts.Poll)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		exited := s.exited
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-exited:
+			s.mu.Lock()
+			s.exited = nil
+			s.mu.Unlock()
+		case <-t.C:
+		}
+		s.check(ctx)
+	}
+}
+
+// check polls the data plane once and acts on what it finds.
+func (s *Supervisor) check(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, max(s.opts.Poll, time.Second))
+	c, err := s.client.Counters(pctx, "", "")
+	cancel()
+	s.mu.Lock()
+	h := s.health
+	if err == nil {
+		var n int64
+		for _, e := range c.Environments {
+			for _, r := range e.Revisions {
+				n += r.InFlight
+			}
+		}
+		s.inFlight, s.lastOK = n, time.Now()
+		s.mu.Unlock()
+		if h.State != Up || c.Boot.ID != h.Boot.ID {
+			s.set(Health{State: Up, Boot: c.Boot, Restarts: h.Restarts, Lost: h.Lost})
+		}
+		return
+	}
+	lastOK, lost := s.lastOK, s.inFlight
+	s.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	if Alive(h.Boot.PID) && !zombie(h.Boot.PID) {
+		if time.Since(lastOK) > s.opts.StaleAfter && h.State != Stale {
+			s.set(Health{State: Stale, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost,
+				Reason: fmt.Sprintf("data plane pid %d has not answered for %v: %v", h.Boot.PID, time.Since(lastOK).Round(time.Millisecond), err)})
+		}
+		return
+	}
+	down := Health{State: Down, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost,
+		Reason: fmt.Sprintf("data plane pid %d is gone; restarting it", h.Boot.PID)}
+	if h.State != Down {
+		s.set(down)
+	}
+	b, exited, err := Start(ctx, s.opts.Command, s.opts.DataDir, false)
+	if err != nil {
+		s.opts.Logf("restart the data plane: %v", err)
+		return
+	}
+	s.mu.Lock()
+	s.exited = exited
+	s.lastOK = time.Now()
+	s.mu.Unlock()
+	s.set(Health{State: Up, Boot: b, Restarts: h.Restarts + 1, Lost: lost,
+		Reason: fmt.Sprintf("restarted %v after its last answer; %d request(s) in flight then were lost", time.Since(lastOK).Round(time.Millisecond), lost)})
+}
+
+func (s *Supervisor) set(h Health) {
+	h.Since = time.Now()
+	s.mu.Lock()
+	s.health = h
+	s.mu.Unlock()
+	s.opts.Logf("data plane %s (pid %d): %s %s", h.Boot.ID, h.Boot.PID, h.State, h.Reason)
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(h)
+	}
+}
+
+// Stop ends the data plane process (SIGTERM: it lets requests in flight
+// finish) and returns when it is gone or ctx ends.
+func (s *Supervisor) Stop(ctx context.Context) error {
+	pid := s.Health().Boot.PID
+	if !Alive(pid) {
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop the data plane (pid %d): %w", pid, err)
+	}
+	for Alive(pid) && !zombie(pid) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stop the data plane (pid %d): %w", pid, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}

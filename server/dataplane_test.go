@@ -1,0 +1,268 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/client"
+	"github.com/gantry-dev/gantry/dataplane"
+	"github.com/gantry-dev/gantry/loadgen"
+	"github.com/gantry-dev/gantry/rollout"
+)
+
+// strategyApps are one app per strategy, each on its own proxy address.
+func strategyApp(name, strategy, listen string) string {
+	return fmt.Sprintf(`apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: %s}
+spec:
+  replicas: 2
+  workload:
+    command: %s
+    args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
+  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1}
+  progressDeadlineSeconds: 120
+  terminationGracePeriodSeconds: 3
+  strategy:
+%s
+environments:
+  - name: prod
+    proxy: {listen: %q}
+`, name, gantryBin, strategy, listen)
+}
+
+var dataPlaneStrategies = map[string]string{
+	"rolling":   "    type: RollingUpdate",
+	"canary":    "    type: Canary\n    canary:\n      steps:\n        - setWeight: 20\n        - pause: {duration: 3s}\n        - setWeight: 50\n        - pause: {duration: 3s}",
+	"bluegreen": "    type: BlueGreen\n    blueGreen:\n      scaleDownDelaySeconds: 3",
+}
+
+// stopDataPlaneAtEnd stops the data plane process of dataDir when the test
+// ends (the servers of these tests are killed, not stopped).
+func stopDataPlaneAtEnd(t *testing.T, dataDir string) {
+	t.Cleanup(func() {
+		if r, err := dataplane.ReadRecord(dataDir); err == nil && r.PID > 0 {
+			syscall.Kill(r.PID, syscall.SIGKILL)
+		}
+	})
+}
+
+// proxyTotal is the requests the proxy counted for app/prod, over every revision.
+func proxyTotal(ctx context.Context, t *testing.T, c *client.Client, app string) uint64 {
+	t.Helper()
+	st, err := c.Status(ctx, app, "prod")
+	if err != nil {
+		t.Fatalf("status of %s: %v", app, err)
+	}
+	n := st.Unrouted
+	for _, r := range st.Revisions {
+		n += r.Traffic.Requests
+	}
+	return n
+}
+
+// TestDataPlane_Kill9ServerUnderLoad kills `gantry server` with SIGKILL
+// several times in the middle of a rolling, a canary and a blue-green
+// rollout under steady load. The data plane (`gantry proxy`) keeps
+// serving: no request fails, each restarted server adopts it and carries
+// every rollout to its end, and the proxy's counters were never reset
+// (they count every request the load sent).
+func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills gantry server under load: about a minute")
+	}
+	killInstancesAtEnd(t)
+	data, listen := t.TempDir(), freeAddr(t)
+	stopDataPlaneAtEnd(t, data)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	srv := startServerProc(t, data, listen)
+	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loads := map[string]*loadgen.Load{}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	for name, strategy := range dataPlaneStrategies {
+		addr := freeAddr(t)
+		if _, err := c.Apply(ctx, name+".yaml", []byte(strategyApp(name, strategy, addr))); err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Deploy(ctx, name, "prod", "v1")
+		if err == nil {
+			r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+		}
+		if err != nil || r.Phase != rollout.Succeeded {
+			t.Fatalf("%s v1: %v %s %s", name, err, r.Phase, r.Message)
+		}
+		loads[name] = loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 150, Workers: 8})
+	}
+	ids := map[string]int64{}
+	for name := range dataPlaneStrategies {
+		r, err := c.Deploy(ctx, name, "prod", "v2+slow-start=2s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = r.ID
+	}
+	boot := func() string {
+		r, err := dataplane.ReadRecord(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.BootID
+	}
+	firstBoot := boot()
+	const kills = 3
+	for i := range kills {
+		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
+		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		srv.cmd.Wait()
+		t.Logf("kill %d: server killed", i+1)
+		srv = startServerProc(t, data, listen)
+		if c, err = client.New(client.Options{Server: srv.url, Token: srv.token}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, id := range ids {
+		r, err := c.WaitRollout(ctx, id, 100*time.Millisecond, nil)
+		if err != nil || r.Phase != rollout.Succeeded {
+			t.Errorf("%s: rollout %d after %d kills: %v %s %s %s", name, id, kills, err, r.Phase, r.Reason, r.Message)
+		}
+	}
+	stopLoad()
+	for name, l := range loads {
+		l.Wait()
+		if got := proxyTotal(ctx, t, c, name); got != l.Total() {
+			t.Errorf("%s: the proxy counted %d requests, the load sent %d: its counters were reset or lost requests", name, got, l.Total())
+		}
+		if l.Failed() != 0 {
+			t.Errorf("%s: %d of %d requests failed across %d kills of the server (last: %s)", name, l.Failed(), l.Total(), kills, l.LastError())
+		}
+		t.Logf("%s: %d requests, %d failed, by version %+v", name, l.Total(), l.Failed(), l.ByVersion())
+	}
+	if b := boot(); b != firstBoot {
+		t.Errorf("the data plane restarted (boot %s, then %s) though only the server was killed", firstBoot, b)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+}
+
+// TestDataPlane_UpgradeAndCrashUnderLoad replaces the data plane with
+// `gantry proxy upgrade` under load (no request fails, the rollout engine
+// sees the new boot ID), then kills it with SIGKILL: the server starts a
+// new one, records DataPlaneDown and DataPlaneRestarted, and traffic
+// flows again.
+func TestDataPlane_UpgradeAndCrashUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes under load")
+	}
+	killInstancesAtEnd(t)
+	data, listen, addr := t.TempDir(), freeAddr(t), freeAddr(t)
+	stopDataPlaneAtEnd(t, data)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	srv := startServerProc(t, data, listen, "--stop-instances-on-exit")
+	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Deploy(ctx, "web", "prod", "v1")
+	if err == nil {
+		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+	}
+	if err != nil || r.Phase != rollout.Succeeded {
+		t.Fatalf("v1: %v %s", err, r.Phase)
+	}
+	before, _ := dataplane.ReadRecord(data)
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 300, Workers: 8})
+	time.Sleep(time.Second)
+	for range 2 {
+		out, err := runGantry(ctx, "proxy", "upgrade", "--data", data)
+		if err != nil {
+			t.Fatalf("gantry proxy upgrade: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	stopLoad()
+	l.Wait()
+	if l.Failed() != 0 || l.Total() == 0 {
+		t.Errorf("upgrades under load: %d of %d requests failed (last: %s), want none", l.Failed(), l.Total(), l.LastError())
+	}
+	after, _ := dataplane.ReadRecord(data)
+	if after.PID == before.PID || after.BootID == before.BootID || alive(before.PID) {
+		t.Errorf("after the upgrades: data plane %+v (before %+v, alive %v); want a new process, the old one gone", after, before, alive(before.PID))
+	}
+	st := waitDataPlane(ctx, t, c, func(dp *api.DataPlane) bool { return dp.State == "Up" && dp.Boot == after.BootID })
+	t.Logf("after the upgrades: %+v", st)
+
+	// A crash: the server starts a new data plane and sends it the tables.
+	if err := syscall.Kill(after.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitDataPlane(ctx, t, c, func(dp *api.DataPlane) bool { return dp.State == "Up" && dp.Boot != after.BootID && dp.Restarts == 1 })
+	l2ctx, stop2 := context.WithCancel(ctx)
+	l2 := loadgen.Start(l2ctx, loadgen.Options{URL: "http://" + addr + "/", Rate: 100})
+	time.Sleep(time.Second)
+	stop2()
+	l2.Wait()
+	if l2.Failed() != 0 || l2.Total() == 0 {
+		t.Errorf("after the data plane's restart: %d of %d requests failed (last: %s)", l2.Failed(), l2.Total(), l2.LastError())
+	}
+	events, err := c.Events(ctx, "web", "prod", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[rollout.Reason]bool{}
+	for _, e := range events {
+		seen[e.Reason] = true
+	}
+	if !seen[rollout.ReasonDataPlaneDown] || !seen[rollout.ReasonDataPlaneRestarted] {
+		t.Errorf("events after the crash: DataPlaneDown %v, DataPlaneRestarted %v; want both", seen[rollout.ReasonDataPlaneDown], seen[rollout.ReasonDataPlaneRestarted])
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+	if r, err := dataplane.ReadRecord(data); err == nil && alive(r.PID) {
+		t.Errorf("the data plane (pid %d) still runs after a server started with --stop-instances-on-exit stopped", r.PID)
+	}
+}
+
+// waitDataPlane polls web/prod's status until its data plane satisfies ok.
+func waitDataPlane(ctx context.Context, t *testing.T, c *client.Client, ok func(*api.DataPlane) bool) *api.DataPlane {
+	t.Helper()
+	var last *api.DataPlane
+	for ctx.Err() == nil {
+		st, err := c.Status(ctx, "web", "prod")
+		if err == nil && st.DataPlane != nil {
+			if last = st.DataPlane; ok(last) {
+				return last
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("data plane never reached the wanted state; last %+v", last)
+	return nil
+}
+
+// runGantry runs the gantry binary with args and returns its output.
+func runGantry(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, gantryBin, args...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
