@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # proxy.sh compares gantry's proxy with nginx as a reverse proxy on this
 # machine: the same two upstreams (stable and canary, split 95/5), the same
-# wrk load, runs interleaved. See bench/README.md.
+# wrk load, runs interleaved. "gantry" is the proxy package in a small
+# program (bench/proxyrun); "gantry-proxy" is the data plane process
+# gantry server runs (`gantry proxy`), programmed over its control socket.
+# See bench/README.md.
 #
 # Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
 # PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
@@ -58,7 +61,7 @@ wait_addr() {
 }
 
 echo "building ..." >&2
-(cd "$ROOT" && go build -o "$TMP/upstream" ./bench/upstream && go build -o "$TMP/proxyrun" ./bench/proxyrun)
+(cd "$ROOT" && go build -o "$TMP/upstream" ./bench/upstream && go build -o "$TMP/proxyrun" ./bench/proxyrun && go build -o "$TMP/gantry" ./cmd/gantry)
 
 "$TMP/upstream" -body "hello from stable" >"$TMP/stable.addr" &
 PIDS+=($!)
@@ -71,6 +74,18 @@ GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 9
 GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
 GANTRY=$(wait_addr "$TMP/gantry.addr")
+
+# The data plane as gantry server runs it: a `gantry proxy` process,
+# programmed with the same 95/5 split over its control socket.
+mkdir -m 700 "$TMP/dp"
+GOMAXPROCS=$PROCS "$TMP/gantry" proxy --data "$TMP/dp" 2>"$TMP/dataplane.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$TMP/dp/proxy.sock" ] && break; sleep 0.05; done
+route() { echo "{\"Revision\":$1,\"Version\":\"$2\",\"Weight\":$3,\"Endpoints\":[{\"ID\":\"$2-0\",\"Addr\":\"$4\"}]}"; }
+DATAPLANE=$(curl -fsS --unix-socket "$TMP/dp/proxy.sock" -X PUT http://gantry-proxy/v1/environments/bench/prod \
+	-d "{\"App\":\"bench\",\"Name\":\"prod\",\"Version\":1,\"Routes\":[$(route 1 stable 95 "$STABLE"),$(route 2 canary 5 "$CANARY")]}" |
+	sed -n 's/.*"Addr":"\([^"]*\)".*/\1/p')
+[ -n "$DATAPLANE" ] || { echo "proxy.sh: gantry proxy was not programmed:" >&2; cat "$TMP/dataplane.log" >&2; exit 1; }
 
 # The TLS case: one self-signed P-256 certificate for both proxies.
 if [ "$TLS" = 1 ]; then
@@ -137,8 +152,8 @@ done
 curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/" || { echo "proxy.sh: nginx did not start:" >&2; cat "$TMP/nginx/error.log" >&2; exit 1; }
 curl -fsS -o /dev/null "http://$GANTRY/" || { echo "proxy.sh: gantry proxy does not answer" >&2; exit 1; }
 
-declare -A TARGET=([direct]="http://$STABLE/" [nginx]="http://127.0.0.1:$NGINX_PORT/" [gantry]="http://$GANTRY/")
-NAMES=(direct nginx gantry)
+declare -A TARGET=([direct]="http://$STABLE/" [nginx]="http://127.0.0.1:$NGINX_PORT/" [gantry]="http://$GANTRY/" [gantry-proxy]="http://$DATAPLANE/")
+NAMES=(direct nginx gantry gantry-proxy)
 if [ "$TLS" = 1 ]; then
 	TARGET[nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
 	TARGET[gantry-tls]="https://$GANTRY_TLS/"
@@ -167,6 +182,8 @@ done
 kill "$GANTRY_PID" 2>/dev/null && wait "$GANTRY_PID" 2>/dev/null || true
 sed 's/^/gantry stats: /' "$TMP/gantry.log" | grep -i "revision" || true
 awk -v g="$(median <<<"${RPS[gantry]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry/nginx: %.2f\n", g / n}'
+awk -v g="$(median <<<"${RPS[gantry-proxy]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry proxy process (data plane, programmed over its socket)/nginx: %.2f\n", g / n}'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$TLS" = 1 ]; then
 	awk -v g="$(median <<<"${RPS[gantry-tls]}")" -v n="$(median <<<"${RPS[nginx-tls]}")" 'BEGIN {printf "ratio gantry/nginx over TLS: %.2f\n", g / n}'
 fi

@@ -1,13 +1,11 @@
 package dataplane
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // The data plane's files in the server's data directory.
@@ -53,27 +51,27 @@ func ReadRecord(dir string) (Record, error) {
 	return r, nil
 }
 
-// BinaryHash is the SHA-256 of the file at path, hex.
-func BinaryHash(path string) (string, error) {
-	f, err := os.Open(path)
+// BinaryID identifies the executable file at path by its device, inode,
+// size and modification time: a rebuilt or reinstalled binary gets
+// another, without reading the file.
+func BinaryID(path string) (string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", fmt.Errorf("%s: no inode", path)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return fmt.Sprintf("%d:%d:%d:%d", st.Dev, st.Ino, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
-// SelfHash is the SHA-256 of this process's executable; empty when it
-// cannot be read.
-func SelfHash() string {
+// SelfID is BinaryID of this process's executable; empty when unknown.
+func SelfID() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return ""
 	}
-	h, _ := BinaryHash(exe)
-	return h
+	id, _ := BinaryID(exe)
+	return id
 }

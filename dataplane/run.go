@@ -41,7 +41,7 @@ func Run(ctx context.Context, opts RunOptions) error {
 		opts.Logf = func(string, ...any) {}
 	}
 	sock := filepath.Join(opts.DataDir, SocketFile)
-	binary := SelfHash()
+	binary := SelfID()
 	var plane *Plane
 	confirm := func() error { return nil }
 	if opts.Takeover {

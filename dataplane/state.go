@@ -67,7 +67,7 @@ type Boot struct {
 	StartedAt time.Time
 	// PID is the process ID serving the control socket.
 	PID int
-	// Binary is the SHA-256 of the process's executable, hex; the control
+	// Binary identifies the process's executable (BinaryID); the control
 	// plane upgrades a data plane whose binary differs from its own.
 	// Empty when unknown (an in-process Plane).
 	Binary string

@@ -98,8 +98,9 @@ func Supervise(ctx context.Context, opts SupervisorOptions) (*Supervisor, error)
 	}
 	s := &Supervisor{opts: opts, client: NewClient(filepath.Join(opts.DataDir, SocketFile))}
 	st, err := s.client.State(ctx)
+	self := SelfID()
 	switch {
-	case err == nil && st.Boot.Binary != "" && st.Boot.Binary != SelfHash() && SelfHash() != "":
+	case err == nil && st.Boot.Binary != "" && self != "" && st.Boot.Binary != self:
 		opts.Logf("data plane %s (pid %d) runs another binary: upgrading it to this one", st.Boot.ID, st.Boot.PID)
 		b, exited, err := Start(ctx, opts.Command, opts.DataDir, true)
 		if err != nil {

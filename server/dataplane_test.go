@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/dataplane"
+	"github.com/gantry-dev/gantry/internal/pgtest"
+	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -68,8 +72,9 @@ func proxyTotal(ctx context.Context, t *testing.T, c *client.Client, app string)
 }
 
 // TestDataPlane_Kill9ServerUnderLoad kills `gantry server` with SIGKILL
-// several times in the middle of a rolling, a canary and a blue-green
-// rollout under steady load. The data plane (`gantry proxy`) keeps
+// three times in the middle of a rolling, a canary and a blue-green
+// rollout under steady load (GANTRY_DATAPLANE_ROUNDS rounds of those;
+// bench/dataplane.sh runs 7, 21 kills). The data plane (`gantry proxy`) keeps
 // serving: no request fails, each restarted server adopts it and carries
 // every rollout to its end, and the proxy's counters were never reset
 // (they count every request the load sent).
@@ -80,7 +85,7 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 	killInstancesAtEnd(t)
 	data, listen := t.TempDir(), freeAddr(t)
 	stopDataPlaneAtEnd(t, data)
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(5*envInt(t, "GANTRY_DATAPLANE_ROUNDS", 1)+3)*time.Minute)
 	defer cancel()
 	srv := startServerProc(t, data, listen)
 	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
@@ -104,14 +109,6 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 		}
 		loads[name] = loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 150, Workers: 8})
 	}
-	ids := map[string]int64{}
-	for name := range dataPlaneStrategies {
-		r, err := c.Deploy(ctx, name, "prod", "v2+slow-start=2s")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[name] = r.ID
-	}
 	boot := func() string {
 		r, err := dataplane.ReadRecord(data)
 		if err != nil {
@@ -120,23 +117,34 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 		return r.BootID
 	}
 	firstBoot := boot()
-	const kills = 3
-	for i := range kills {
-		time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
-		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
+	rounds, kills := envInt(t, "GANTRY_DATAPLANE_ROUNDS", 1), 0
+	for round := range rounds {
+		ids := map[string]int64{}
+		for name := range dataPlaneStrategies {
+			r, err := c.Deploy(ctx, name, "prod", fmt.Sprintf("v%d+slow-start=2s", round+2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[name] = r.ID
 		}
-		srv.cmd.Wait()
-		t.Logf("kill %d: server killed", i+1)
-		srv = startServerProc(t, data, listen)
-		if c, err = client.New(client.Options{Server: srv.url, Token: srv.token}); err != nil {
-			t.Fatal(err)
+		for range 3 {
+			time.Sleep(time.Duration(500+rand.IntN(2500)) * time.Millisecond)
+			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			srv.cmd.Wait()
+			kills++
+			t.Logf("kill %d: server killed", kills)
+			srv = startServerProc(t, data, listen)
+			if c, err = client.New(client.Options{Server: srv.url, Token: srv.token}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for name, id := range ids {
-		r, err := c.WaitRollout(ctx, id, 100*time.Millisecond, nil)
-		if err != nil || r.Phase != rollout.Succeeded {
-			t.Errorf("%s: rollout %d after %d kills: %v %s %s %s", name, id, kills, err, r.Phase, r.Reason, r.Message)
+		for name, id := range ids {
+			r, err := c.WaitRollout(ctx, id, 100*time.Millisecond, nil)
+			if err != nil || r.Phase != rollout.Succeeded {
+				t.Errorf("%s: rollout %d after %d kills: %v %s %s %s", name, id, kills, err, r.Phase, r.Reason, r.Message)
+			}
 		}
 	}
 	stopLoad()
@@ -265,4 +273,74 @@ func runGantry(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, gantryBin, args...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// envInt reads a positive count from the environment variable name; 1
+// when it is unset.
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive count", name, v)
+	}
+	return n
+}
+
+// TestDataPlane_HATakeoverUnderLoad runs two servers on one PostgreSQL
+// database and one data directory, and kills the leader with SIGKILL in
+// the middle of a rolling update under load: the follower takes the lead,
+// adopts the data plane the leader started, and finishes the rollout; no
+// request fails and the proxy's counters go on.
+func TestDataPlane_HATakeoverUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real processes and PostgreSQL under load")
+	}
+	db := pgtest.Start(t).CreateDB(t, "gantry")
+	killInstancesAtEnd(t)
+	data, addr := t.TempDir(), freeAddr(t)
+	stopDataPlaneAtEnd(t, data)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	a := startServerProc(t, data, freeAddr(t), "--database", db)
+	waitRole(ctx, t, a.url, leader.Leader)
+	b := startServerProc(t, data, freeAddr(t), "--database", db)
+	waitRole(ctx, t, b.url, leader.Follower)
+	c, err := client.New(client.Options{Server: b.url, Token: a.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Deploy(ctx, "web", "prod", "v1")
+	if err == nil {
+		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+	}
+	if err != nil || r.Phase != rollout.Succeeded {
+		t.Fatalf("v1: %v %s", err, r.Phase)
+	}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 300, Workers: 8})
+	if r, err = c.Deploy(ctx, "web", "prod", "v2+slow-start=2s"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Duration(1000+rand.IntN(2000)) * time.Millisecond)
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	a.cmd.Wait()
+	waitRole(ctx, t, b.url, leader.Leader)
+	if r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil); err != nil || r.Phase != rollout.Succeeded {
+		t.Errorf("rollout after the takeover: %v %s %s %s", err, r.Phase, r.Reason, r.Message)
+	}
+	stopLoad()
+	l.Wait()
+	if l.Failed() != 0 || l.Total() == 0 {
+		t.Errorf("takeover under load: %d of %d requests failed (last: %s), want none", l.Failed(), l.Total(), l.LastError())
+	}
+	if got := proxyTotal(ctx, t, c, "web"); got != l.Total() {
+		t.Errorf("the proxy counted %d requests, the load sent %d: counters reset or requests lost", got, l.Total())
+	}
+	t.Logf("takeover under load: %d requests, %d failed, by version %+v", l.Total(), l.Failed(), l.ByVersion())
 }
