@@ -106,6 +106,9 @@ const (
 	// ReasonUnrecordedInstanceStopped: a process a stopped server started
 	// but never recorded was found and stopped.
 	ReasonUnrecordedInstanceStopped Reason = "UnrecordedInstanceStopped"
+	// ReasonDriftCorrected: something other than gantry changed an object
+	// gantry owns (a ReplicaSet's replicas), and gantry set it back.
+	ReasonDriftCorrected Reason = "DriftCorrected"
 )
 
 // The reasons of the data plane (the `gantry proxy` process serving an
@@ -205,6 +208,7 @@ var Reasons = []ReasonInfo{
 	{ReasonDataPlaneStale, "Data plane", Warning, "The `gantry proxy` process lives but does not answer its control socket. New rollouts are refused until it answers."},
 	{ReasonDataPlaneRestarted, "Data plane", Warning, "The server started a new `gantry proxy` after one died, and programmed it again; the message says how long it was down and how many requests in flight were lost."},
 	{ReasonDataPlaneUp, "Data plane", Normal, "The data plane answers again (a stale one recovered, or another process took its listeners over)."},
+	{ReasonDriftCorrected, "Instances", Warning, "Something other than gantry changed an object gantry owns on Kubernetes (a revision's ReplicaSet scaled by hand); gantry reported it and set it back."},
 }
 
 // Info returns r's entry in Reasons; ok is false for a reason not listed.

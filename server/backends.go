@@ -1,17 +1,36 @@
 package server
 
 import (
+	"context"
+	"time"
+
 	"github.com/gantry-dev/gantry/backend"
+	"github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/spec"
 )
 
+// KubernetesOptions turn on the kubernetes backend: how to reach the
+// cluster and which namespaces to watch.
+type KubernetesOptions struct {
+	// Kubeconfig and Context pick the cluster; empty: $KUBECONFIG,
+	// ~/.kube/config, then the in-cluster configuration.
+	Kubeconfig, Context string
+	// Namespace is where environments without spec.kubernetes.namespace
+	// run; empty: the context's namespace (in a pod: its own), else default.
+	Namespace string
+	// WatchNamespaces are watched from the start besides Namespace, so
+	// that what earlier servers ran there is adopted.
+	WatchNamespaces []string
+}
+
 // defaultBackends is the registry of the backends a server runs unless
-// Options.Backends says otherwise: spec.BackendLocal. This is the one file
-// of the server that knows a backend by its package; a new backend is a
-// line here.
+// Options.Backends says otherwise: spec.BackendLocal, and
+// spec.BackendKubernetes with Options.Kubernetes. This is the one file of
+// the server that knows a backend by its package; a new backend is a line
+// here.
 func defaultBackends(opts Options) backend.Registry {
-	return backend.Registry{
+	reg := backend.Registry{
 		spec.BackendLocal: func(o backend.Options) (backend.Backend, error) {
 			return local.New(local.Options{
 				DataDir: o.DataDir, BaseDir: o.BaseDir,
@@ -20,4 +39,18 @@ func defaultBackends(opts Options) backend.Registry {
 			})
 		},
 	}
+	if k := opts.Kubernetes; k != nil {
+		reg[spec.BackendKubernetes] = func(o backend.Options) (backend.Backend, error) {
+			// Connecting checks the cluster, the namespaces and the
+			// permissions before anything changes.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c, err := kubernetes.Connect(ctx, kubernetes.Config{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace})
+			if err != nil {
+				return nil, err
+			}
+			return kubernetes.New(ctx, kubernetes.Options{Cluster: c, Namespaces: k.WatchNamespaces, OnChange: o.OnChange, Event: o.Event})
+		}
+	}
+	return reg
 }

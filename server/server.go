@@ -50,6 +50,9 @@ type Options struct {
 	// (environments[].backend; unset means spec.BackendLocal). Nil: the
 	// local backend alone, which runs instances as processes.
 	Backends backend.Registry
+	// Kubernetes, when set (and Backends is nil), adds the kubernetes
+	// backend to the registry. Nil: none.
+	Kubernetes *KubernetesOptions
 	// Backups schedules the daily backup of every app environment with a
 	// database; the zero value backs up at 02:00 and keeps 30 days.
 	Backups BackupSchedule

@@ -37,6 +37,22 @@ type Harness struct {
 	Revision func(app, env string, number int, version string) rollout.Revision
 	// Timeout bounds each wait for the backend to reach a state. Zero: 2 minutes.
 	Timeout time.Duration
+	// Reach returns the address the test reaches an instance on. Nil:
+	// its Addr. A cluster's pods are not reachable from the test's host;
+	// a harness whose instances are served elsewhere maps them here.
+	Reach func(addr string) string
+	// LogsGoWithInstance says an instance's log is gone once it is
+	// stopped (a pod's log on Kubernetes goes with the pod); the check
+	// that a stopped instance's log stays readable is then skipped.
+	LogsGoWithInstance bool
+}
+
+// reach is the address the test reaches addr on.
+func (h Harness) reach(addr string) string {
+	if h.Reach == nil || addr == "" {
+		return addr
+	}
+	return h.Reach(addr)
 }
 
 // Run runs the suite. newBackend is called once per subtest.
@@ -61,6 +77,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Harness) {
 			if h.Timeout == 0 {
 				h.Timeout = 2 * time.Minute
 			}
+
 			tt.test(t, h)
 		})
 	}
@@ -165,7 +182,7 @@ func testScaleUp(t *testing.T, h Harness) {
 			t.Errorf("two instances serve on %s: %s", in.Addr, Describe(got))
 		}
 		seen[in.Addr] = true
-		answersVersion(t, in.Addr, "v1")
+		answersVersion(t, h.reach(in.Addr), "v1")
 	}
 	scale(t, h, rev, 3) // idempotent
 	if n := len(Of(h.Backend.Instances("up", "test"), 1)); n != 3 {
@@ -186,12 +203,12 @@ func testScaleDown(t *testing.T, h Harness) {
 	if !kept {
 		t.Errorf("the surviving instance %s is not one of the first three: %s", after[0].ID, Describe(before))
 	}
-	answersVersion(t, after[0].Addr, "v1")
+	answersVersion(t, h.reach(after[0].Addr), "v1")
 	for _, in := range before {
 		if in.ID == after[0].ID {
 			continue
 		}
-		if _, _, err := Get(in.Addr, "/"); err == nil {
+		if _, _, err := Get(h.reach(in.Addr), "/"); err == nil {
 			t.Errorf("stopped instance %s still answers on %s", in.ID, in.Addr)
 		}
 	}
@@ -207,7 +224,7 @@ func testScaleToZero(t *testing.T, h Harness) {
 		return len(got) == 0, Describe(got)
 	})
 	for _, in := range before {
-		if _, _, err := Get(in.Addr, "/"); err == nil {
+		if _, _, err := Get(h.reach(in.Addr), "/"); err == nil {
 			t.Errorf("stopped instance %s still answers on %s", in.ID, in.Addr)
 		}
 	}
@@ -261,7 +278,7 @@ func testTwoRevisions(t *testing.T, h Harness) {
 	scale(t, h, r2, 1)
 	waitReady(t, h, r1, 2)
 	for _, in := range waitReady(t, h, r2, 1) {
-		answersVersion(t, in.Addr, "v2")
+		answersVersion(t, h.reach(in.Addr), "v2")
 	}
 	scale(t, h, r1, 0)
 	WaitFor(t, h.Timeout, "revision 1 gone, revision 2 untouched", func() (bool, string) {
@@ -270,6 +287,6 @@ func testTwoRevisions(t *testing.T, h Harness) {
 		return len(Of(got, 1)) == 0 && ready2 == 1 && all2 == 1, Describe(got)
 	})
 	for _, in := range Of(h.Backend.Instances("two", "test"), 2) {
-		answersVersion(t, in.Addr, "v2")
+		answersVersion(t, h.reach(in.Addr), "v2")
 	}
 }

@@ -31,6 +31,7 @@ func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 func newServerCmd() *cobra.Command {
 	var opts server.Options
 	var database, passwordFile, logFormat, analysisPrometheus string
+	var kube *kubeServerFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the gantry server: API, rollout engine, proxies and the local backend",
@@ -76,6 +77,7 @@ a rollout step by step is in gantry events.`,
 				return err
 			}
 			opts.ProxyCommand = []string{exe, "proxy"}
+			opts.Kubernetes = kube.options(cmd)
 			s, err := server.New(ctx, opts)
 			if err != nil {
 				return err
@@ -105,6 +107,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&analysisPrometheus, "analysis-prometheus", "", "Prometheus base URL the canary analysis reads its per-revision counts from, instead of gantry's proxy (series labelled app, env and revision; docs/monitoring.md)")
 	cmd.Flags().StringVar(&opts.Notifications, "notifications", "", "notifications file: Slack, PagerDuty, signed webhook and Alertmanager receivers of alerts and rollout events (docs/monitoring.md)")
 	cmd.Flags().DurationVar(&opts.AlertInterval, "alert-interval", 0, "how often the alert rules sample gantry's metrics and are evaluated (default 15s)")
+	kube = kubeFlags(cmd)
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
 	return cmd
 }
