@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/gantry-dev/gantry/backend"
@@ -53,4 +54,15 @@ func defaultBackends(opts Options) backend.Registry {
 		}
 	}
 	return reg
+}
+
+// checkCommand says whether this server's local backend could run a
+// workload command: relative to --base-dir (default: the server's working
+// directory), or on its PATH.
+func (s *Server) checkCommand(command string) error {
+	base := s.opts.BaseDir
+	if base == "" {
+		base, _ = os.Getwd()
+	}
+	return local.CheckCommand(base, command)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/backend"
-	"github.com/gantry-dev/gantry/backend/local"
 	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/spec"
@@ -144,17 +143,6 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	s.backend, s.routes, s.engine, s.held, s.databases = backends, routes, engine, held, databases
 	s.mu.Unlock()
 	return nil
-}
-
-// checkCommand says whether this server's local backend could run a
-// workload command: relative to --base-dir (default: the server's working
-// directory), or on its PATH.
-func (s *Server) checkCommand(command string) error {
-	base := s.opts.BaseDir
-	if base == "" {
-		base, _ = os.Getwd()
-	}
-	return local.CheckCommand(base, command)
 }
 
 // apiHandler builds the API. With the leader's parts it is the whole API;
