@@ -12,7 +12,12 @@ import (
 // a plain name is looked up on PATH when started.
 func commandPath(baseDir, command string) string {
 	if strings.ContainsRune(command, filepath.Separator) && !filepath.IsAbs(command) {
-		return filepath.Join(baseDir, command)
+		p := filepath.Join(baseDir, command)
+		if !strings.ContainsRune(p, filepath.Separator) {
+			// Join(".", "./app") is "app", which exec would look up on PATH.
+			p = "." + string(filepath.Separator) + p
+		}
+		return p
 	}
 	return command
 }
