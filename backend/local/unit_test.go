@@ -32,7 +32,15 @@ func TestReadStat(t *testing.T) {
 	if _, err := out.Read(make([]byte, 8)); err != nil { // exec'd: its own environment
 		t.Fatal(err)
 	}
-	if has, ok := hasEnv(cmd.Process.Pid, "GANTRY_TEST_PROCSTAT=1"); !ok || !has {
+	// sh may be in the middle of its exec of sleep, when /proc shows no
+	// environment for a moment: wait for the condition, not for a time.
+	var has, ok bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if has, ok = hasEnv(cmd.Process.Pid, "GANTRY_TEST_PROCSTAT=1"); ok && has {
+			break
+		}
+	}
+	if !ok || !has {
 		t.Errorf("hasEnv(child) = %v, %v; want true, true", has, ok)
 	}
 	child, err := readStat(cmd.Process.Pid)
