@@ -53,7 +53,7 @@ func Evaluate(f Facts) Checklist {
 			AllowRequester: p.Approval.AllowRequester}, f.Requester, f.Approvals, f.Now))
 	}
 	c = append(c, CheckRollbackTarget(f.Stable, f.StableVersion, p.Requires(spec.GateRollbackTarget)))
-	c = append(c, CheckMigrations(f.HasDatabase, f.Migrations, f.MigrationsErr))
+	c = append(c, CheckMigrations(f.HasDatabase, f.Migrations, f.MigrationsErr, p.Requires(spec.GateMigrations)))
 	c = append(c, CheckAlertRules(f.Alerts, p.Requires(spec.GateAlertRules)))
 	for _, h := range f.Hooks {
 		c = append(c, CheckHook(h))

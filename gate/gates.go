@@ -144,13 +144,15 @@ func CheckRollbackTarget(stable int, stableVersion string, required bool) Result
 
 // CheckMigrations is the database gate: validateErr is the migrate
 // package's validation of the app's migrations (nil: valid). hasDatabase
-// false: the app declares none, and the gate passes.
-func CheckMigrations(hasDatabase bool, pending int, validateErr error) Result {
+// false: the app declares none, and the gate passes. Advisory unless
+// required: the rollout's own migration step fails safely (backup
+// restored) on what this gate foresees.
+func CheckMigrations(hasDatabase bool, pending int, validateErr error, required bool) Result {
 	switch {
 	case !hasDatabase:
 		return Result{Gate: MigrationsGate, Status: Pass, Reason: "the app declares no database"}
 	case validateErr != nil:
-		return Result{Gate: MigrationsGate, Status: Fail, Reason: "migrations do not validate: " + validateErr.Error()}
+		return Result{Gate: MigrationsGate, Status: Fail, Advisory: !required, Reason: "migrations do not validate: " + validateErr.Error()}
 	}
 	return Result{Gate: MigrationsGate, Status: Pass, Reason: fmt.Sprintf("migrations validate (%d script(s) found)", pending)}
 }

@@ -28,15 +28,18 @@ type EnvironmentPolicy struct {
 	// PerfTest is the performance stage of pipeline runs here; nil: none.
 	PerfTest *PerfTest `json:"perfTest,omitempty"`
 	// Require lists the advisory checklist gates that also block a deploy
-	// here: rollbackTarget, alertRules. The window, freeze, approval,
-	// promotion, migration and pre-rollout hook gates always block when
-	// they apply. Empty: those two are shown but do not block.
+	// here: rollbackTarget, migrations, alertRules. The window, freeze,
+	// approval, promotion and pre-rollout hook gates always block when
+	// they apply. Empty: those three are shown but do not block (a rollout
+	// whose migrations fail still ends RolledBack, MigrationFailed, with
+	// the backup restored).
 	Require []string `json:"require,omitempty"`
 }
 
 // Checklist gates that only block when listed in EnvironmentPolicy.Require.
 const (
 	GateRollbackTarget = "rollbackTarget"
+	GateMigrations     = "migrations"
 	GateAlertRules     = "alertRules"
 )
 
@@ -114,7 +117,7 @@ func (p *EnvironmentPolicy) Calendar() calendar.Calendar {
 	return c
 }
 
-// Requires says whether gate (GateRollbackTarget, GateAlertRules) blocks.
+// Requires says whether gate (GateRollbackTarget, GateMigrations, GateAlertRules) blocks.
 func (p *EnvironmentPolicy) Requires(gate string) bool {
 	if p == nil {
 		return false

@@ -115,8 +115,8 @@ func (v *validator) policy(a *App, i int) {
 		v.perfTest(joinField(path, "perfTest"), a, i, *pt)
 	}
 	for j, g := range p.Require {
-		if g != GateRollbackTarget && g != GateAlertRules {
-			v.add(fmt.Sprintf("%s[%d]", joinField(path, "require"), j), "%q is not a checklist gate; use %s or %s", g, GateRollbackTarget, GateAlertRules)
+		if g != GateRollbackTarget && g != GateMigrations && g != GateAlertRules {
+			v.add(fmt.Sprintf("%s[%d]", joinField(path, "require"), j), "%q is not a checklist gate; use %s, %s or %s", g, GateRollbackTarget, GateMigrations, GateAlertRules)
 		}
 	}
 }
