@@ -21,6 +21,10 @@ import (
 //	POST   /v1/drain                    {"addr": "host:port"}, answered when idle
 //	                                    ({"noWait": true}: 204 idle, 503 busy)
 //
+// maxDesiredState bounds one environment's desired state on the control
+// channel (bytes): thousands of routes fit well within it.
+const maxDesiredState = 8 << 20
+
 // extra, when not nil, serves what the Plane does not (the upgrade).
 func Handler(p *Plane, extra http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -30,7 +34,7 @@ func Handler(p *Plane, extra http.Handler) http.Handler {
 	})
 	mux.HandleFunc("PUT /v1/environments/{app}/{env}", func(w http.ResponseWriter, r *http.Request) {
 		var e Environment
-		if err := json.NewDecoder(r.Body).Decode(&e); err != nil {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxDesiredState)).Decode(&e); err != nil {
 			replyErr(w, http.StatusBadRequest, fmt.Errorf("desired state: %w", err))
 			return
 		}
@@ -64,7 +68,7 @@ func Handler(p *Plane, extra http.Handler) http.Handler {
 			// NoWait answers at once: 204 when idle, 503 when not.
 			NoWait bool
 		}
-		if err := json.NewDecoder(r.Body).Decode(&q); err != nil || q.Addr == "" {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&q); err != nil || q.Addr == "" {
 			replyErr(w, http.StatusBadRequest, fmt.Errorf("drain: want {\"addr\": \"host:port\"}"))
 			return
 		}
