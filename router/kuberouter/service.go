@@ -1,0 +1,394 @@
+package kuberouter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
+
+	kube "github.com/gantry-dev/gantry/backend/kubernetes"
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/router"
+	"github.com/gantry-dev/gantry/spec"
+)
+
+// Options configure a router.
+type Options struct {
+	// Cluster is the connected cluster. Required.
+	Cluster *kube.Cluster
+	// Spec returns the resolved spec.kubernetes of app in env (namespace,
+	// router settings); nil, or a nil result: the cluster's default
+	// namespace and no router settings.
+	Spec func(app, env string) *spec.Kubernetes
+	// Port is the port the Services listen on. Zero: 80.
+	Port int
+}
+
+// servicePermissions are what every router needs in a namespace.
+var servicePermissions = []kube.Permission{
+	{Resource: "services", Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{Resource: "configmaps", Verbs: []string{"get", "create"}},
+}
+
+// kind is what one router writes.
+type kind interface {
+	// prepare checks what the router needs beyond servicePermissions
+	// (its CRDs, its permissions) in ns.
+	prepare(ctx context.Context, c *kube.Cluster, ns string) error
+	// apply writes the objects that route st.
+	apply(ctx context.Context, r *Router, st *envState) error
+	// shares returns each revision's share of new requests, in percent.
+	shares(st *envState) map[int]float64
+}
+
+// noPod is a revision label value no pod has: a Service pinned to it
+// selects nothing.
+const noPod = "none"
+
+// Router routes each environment through Kubernetes objects (see the
+// package documentation). It is safe for concurrent use.
+type Router struct {
+	opts Options
+	kind kind
+
+	mu     sync.Mutex
+	envs   map[envKey]*envState
+	closed bool
+}
+
+type envKey struct{ app, env string }
+
+type envState struct {
+	e           router.Environment
+	ns          string
+	spec        *spec.Kubernetes
+	traffic     rollout.Traffic
+	instances   []rollout.Instance
+	maintenance bool
+}
+
+var _ router.Router = (*Router)(nil)
+
+// NewService returns the Service router.
+func NewService(o Options) (*Router, error) { return newRouter(o, serviceKind{}) }
+
+func newRouter(o Options, k kind) (*Router, error) {
+	if o.Cluster == nil {
+		return nil, errors.New("kubernetes router: no cluster")
+	}
+	if o.Port == 0 {
+		o.Port = 80
+	}
+	return &Router{opts: o, kind: k, envs: map[envKey]*envState{}}, nil
+}
+
+// specOf returns app's resolved spec.kubernetes in env, never nil.
+func (r *Router) specOf(app, env string) *spec.Kubernetes {
+	if r.opts.Spec != nil {
+		if k := r.opts.Spec(app, env); k != nil {
+			return k
+		}
+	}
+	return &spec.Kubernetes{}
+}
+
+func (r *Router) namespace(k *spec.Kubernetes) string {
+	if k.Namespace != "" {
+		return k.Namespace
+	}
+	return r.opts.Cluster.Namespace
+}
+
+// ServiceName is the name of an environment's Service.
+func ServiceName(app, env string) string { return dnsName(app, env) }
+
+// PreviewServiceName is the name of an environment's preview Service.
+func PreviewServiceName(app, env string) string { return dnsName(app, env, "preview") }
+
+// Open implements router.Router: it checks the namespace and permissions,
+// creates the environment's Service (and its preview Service when asked),
+// and removes a preview Service no longer asked for.
+func (r *Router) Open(e router.Environment) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return errors.New("service router: closed")
+	}
+	st := r.envs[envKey{e.App, e.Name}]
+	r.mu.Unlock()
+	k := r.specOf(e.App, e.Name)
+	ns := r.namespace(k)
+	if err := r.opts.Cluster.Check(ctx, ns, servicePermissions); err != nil {
+		return fmt.Errorf("route %s/%s: %w", e.App, e.Name, err)
+	}
+	if err := r.kind.prepare(ctx, r.opts.Cluster, ns); err != nil {
+		return fmt.Errorf("route %s/%s: %w", e.App, e.Name, err)
+	}
+	if st == nil {
+		st = &envState{}
+	}
+	next := *st
+	next.e, next.ns, next.spec = e, ns, k
+	if err := r.kind.apply(ctx, r, &next); err != nil {
+		return err
+	}
+	if !e.Preview {
+		if err := deleteOurs(ctx, r.opts.Cluster, ns, PreviewServiceName(e.App, e.Name)); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	r.envs[envKey{e.App, e.Name}] = &next
+	r.mu.Unlock()
+	return nil
+}
+
+// serviceKind routes through one Service whose selector follows the traffic.
+type serviceKind struct{}
+
+func (serviceKind) prepare(context.Context, *kube.Cluster, string) error { return nil }
+
+func (serviceKind) apply(ctx context.Context, r *Router, st *envState) error {
+	app, env := st.e.App, st.e.Name
+	sel := selector(app, env, st.traffic, st.maintenance)
+	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), sel, r.opts.Port); err != nil {
+		return err
+	}
+	return r.applyPreview(ctx, st)
+}
+
+// shares: the selected revisions' ready pods, each an equal share.
+func (serviceKind) shares(st *envState) map[int]float64 {
+	sel := selector(st.e.App, st.e.Name, st.traffic, st.maintenance)
+	ready := map[int]int{}
+	total := 0
+	for _, in := range st.instances {
+		if in.Ready && in.State == rollout.Running && (sel[kube.LabelRevision] == "" || sel[kube.LabelRevision] == strconv.Itoa(in.Revision)) {
+			ready[in.Revision]++
+			total++
+		}
+	}
+	out := map[int]float64{}
+	for rev, n := range ready {
+		out[rev] = 100 * float64(n) / float64(total)
+	}
+	return out
+}
+
+// applyPreview points the preview Service, when asked for, at the
+// preview revision (at no pod without one).
+func (r *Router) applyPreview(ctx context.Context, st *envState) error {
+	app, env := st.e.App, st.e.Name
+	if st.e.Preview {
+		rev := noPod
+		if st.traffic.Preview > 0 {
+			rev = strconv.Itoa(st.traffic.Preview)
+		}
+		psel := envSelector(app, env)
+		psel[kube.LabelRevision] = rev
+		if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, PreviewServiceName(app, env), psel, r.opts.Port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// selector picks the pods the Service sends to: every revision's, or
+// only the one revision that has all the traffic, or none in maintenance.
+func selector(app, env string, t rollout.Traffic, maintenance bool) map[string]string {
+	sel := envSelector(app, env)
+	switch {
+	case maintenance:
+		sel[kube.LabelRevision] = noPod
+	case t.Weights != nil:
+		if rev, ok := sole(t.Weights); ok {
+			sel[kube.LabelRevision] = strconv.Itoa(rev)
+		}
+	}
+	return sel
+}
+
+// sole returns the one revision with a positive weight.
+func sole(w map[int]int) (int, bool) {
+	rev, n := 0, 0
+	for r, v := range w {
+		if v > 0 {
+			rev, n = r, n+1
+		}
+	}
+	return rev, n == 1
+}
+
+func envSelector(app, env string) map[string]string {
+	return map[string]string{kube.LabelManagedBy: kube.ManagedBy, kube.LabelApp: app, kube.LabelEnv: env}
+}
+
+// SetTraffic implements rollout.Router.
+func (r *Router) SetTraffic(app, env string, t rollout.Traffic) error {
+	return r.update(app, env, func(st *envState) { st.traffic = t })
+}
+
+// SetMaintenance implements router.Router: on pins the Service to no pod.
+func (r *Router) SetMaintenance(app, env string, on bool) error {
+	return r.update(app, env, func(st *envState) { st.maintenance = on })
+}
+
+func (r *Router) update(app, env string, change func(*envState)) error {
+	r.mu.Lock()
+	st, ok := r.envs[envKey{app, env}]
+	if !ok {
+		r.mu.Unlock()
+		return fmt.Errorf("route %s/%s: %w", app, env, errNotOpen)
+	}
+	next := *st
+	r.mu.Unlock()
+	change(&next)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := r.kind.apply(ctx, r, &next); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cur, ok := r.envs[envKey{app, env}]; ok {
+		cur.traffic, cur.maintenance = next.traffic, next.maintenance
+	}
+	return nil
+}
+
+// SetInstances implements router.Router: they only feed Stats (the
+// endpoints controller follows the pods by itself).
+func (r *Router) SetInstances(app, env string, instances []rollout.Instance) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st, ok := r.envs[envKey{app, env}]; ok {
+		st.instances = slices.Clone(instances)
+	}
+	return nil
+}
+
+// Drain implements router.Router: it returns at once (see the package
+// documentation).
+func (r *Router) Drain(ctx context.Context, addr string) error { return nil }
+
+// Addr implements router.Router: the Service's in-cluster address.
+func (r *Router) Addr(app, env string) string {
+	return r.addr(app, env, ServiceName(app, env), false)
+}
+
+// PreviewAddr implements router.Router: the preview Service's address.
+func (r *Router) PreviewAddr(app, env string) string {
+	return r.addr(app, env, PreviewServiceName(app, env), true)
+}
+
+func (r *Router) addr(app, env, name string, preview bool) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.envs[envKey{app, env}]
+	if !ok || (preview && !st.e.Preview) {
+		return ""
+	}
+	return fmt.Sprintf("%s.%s.svc:%d", name, st.ns, r.opts.Port)
+}
+
+// Stats implements router.Router: each revision's share is what the
+// selector and the ready pods give it (the Service spreads requests over
+// ready endpoints); the request counts are zero (see the package
+// documentation).
+func (r *Router) Stats(app, env string) []router.RevisionStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.envs[envKey{app, env}]
+	if !ok {
+		return nil
+	}
+	shares := r.kind.shares(st)
+	out := []router.RevisionStats{}
+	for _, rev := range slices.Sorted(maps.Keys(shares)) {
+		out = append(out, router.RevisionStats{Revision: rev, Weight: shares[rev]})
+	}
+	return out
+}
+
+// RevisionMetrics implements rollout.MetricSource: nothing, as the router
+// sees no request.
+func (r *Router) RevisionMetrics(app, env string) map[int]rollout.RevisionMetrics { return nil }
+
+// Close implements router.Router: the Services stay.
+func (r *Router) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	r.envs = map[envKey]*envState{}
+	return nil
+}
+
+// ensureService creates or updates a gantry Service with selector sel,
+// owned by the environment's owner ConfigMap. One that exists without
+// gantry's label is an error, left alone.
+func ensureService(ctx context.Context, c *kube.Cluster, ns, app, env, name string, sel map[string]string, port int) error {
+	svcs := c.Client.CoreV1().Services(ns)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			owner, err := kube.Owner(ctx, c, ns, app, env)
+			if err != nil {
+				return err
+			}
+			_, err = svcs.Create(ctx, &corev1.Service{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: envSelector(app, env),
+					OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}}},
+				Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{
+					Name: "http", Port: int32(port), TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read Service %s/%s: %w", ns, name, err)
+		}
+		if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
+			return fmt.Errorf("Service %s/%s exists and was not created by gantry (no %s=%s label); gantry leaves it alone: rename or delete it", ns, name, kube.LabelManagedBy, kube.ManagedBy)
+		}
+		if maps.Equal(cur.Spec.Selector, sel) {
+			return nil
+		}
+		cur.Spec.Selector = sel
+		if _, err := svcs.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("switch Service %s/%s: %w", ns, name, err)
+		}
+		return nil
+	})
+}
+
+// deleteOurs deletes a Service gantry created, if it exists.
+func deleteOurs(ctx context.Context, c *kube.Cluster, ns, name string) error {
+	svcs := c.Client.CoreV1().Services(ns)
+	cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read Service %s/%s: %w", ns, name, err)
+	}
+	if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
+		return nil
+	}
+	if err := svcs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete Service %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
