@@ -42,11 +42,11 @@ const waitTimeout = 3 * time.Minute
 // backend and a router acting with the shipped RBAC Role, the engine, and
 // a SQLite store that outlives it (restart makes the next leader).
 type gantry struct {
-	t       *testing.T
-	env     *k8stestenv.Env
-	ns      string
-	cluster *kube.Cluster
-	dbPath  string
+	t         *testing.T
+	env       *k8stestenv.Env
+	ns        string
+	cluster   *kube.Cluster
+	dbPath    string
 	newRouter func(*kube.Cluster) router.Router
 
 	store   *sqlite.Store
