@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/rollout"
@@ -15,8 +17,9 @@ import (
 
 // Logs implements backend.Backend from the pod log API: the workload
 // container's log, which Kubernetes keeps while the pod exists (its
-// current and previous run). TailBytes cuts the log to its last bytes;
-// with Follow the stream stays open for new lines. A pod that is not an
+// current and previous run). TailBytes cuts the log to its last bytes
+// (holding no more than twice that while reading); Since starts it at
+// that time (the log API's sinceTime, to the second); with Follow the stream stays open for new lines. A pod that is not an
 // instance of app in env wraps rollout.ErrNotFound.
 func (b *Backend) Logs(ctx context.Context, app, env, instance string, o backend.LogOptions) (io.ReadCloser, error) {
 	ns := b.namespaceOf(app, env)
@@ -30,10 +33,14 @@ func (b *Backend) Logs(ctx context.Context, app, env, instance string, o backend
 		return nil, notFound
 	}
 	logs := b.c.Client.CoreV1().Pods(ns)
+	var since *metav1.Time
+	if !o.Since.IsZero() {
+		since = &metav1.Time{Time: o.Since}
+	}
 	skip := int64(0)
 	if o.TailBytes > 0 {
 		// The log API counts lines, not bytes: measure the log first.
-		r, err := logs.GetLogs(instance, &corev1.PodLogOptions{Container: ContainerName}).Stream(ctx)
+		r, err := logs.GetLogs(instance, &corev1.PodLogOptions{Container: ContainerName, SinceTime: since}).Stream(ctx)
 		if err != nil {
 			return nil, b.logErr(instance, ns, err, notFound)
 		}
@@ -44,21 +51,19 @@ func (b *Backend) Logs(ctx context.Context, app, env, instance string, o backend
 		}
 		skip = max(0, n-o.TailBytes)
 	}
-	r, err := logs.GetLogs(instance, &corev1.PodLogOptions{Container: ContainerName, Follow: o.Follow}).Stream(ctx)
+	r, err := logs.GetLogs(instance, &corev1.PodLogOptions{Container: ContainerName, Follow: o.Follow, SinceTime: since}).Stream(ctx)
 	if err != nil {
 		return nil, b.logErr(instance, ns, err, notFound)
 	}
 	if !o.Follow && o.TailBytes > 0 {
-		// Cut at the end as read now: the log may have grown since.
+		// Cut at the end as read now (the log may have grown since),
+		// keeping no more than the tail while reading.
 		defer r.Close()
-		all, err := io.ReadAll(r)
-		if err != nil {
+		t := &tailBuffer{n: int(o.TailBytes)}
+		if _, err := io.Copy(t, r); err != nil {
 			return nil, fmt.Errorf("read the log of pod %s/%s: %w", ns, instance, err)
 		}
-		if int64(len(all)) > o.TailBytes {
-			all = all[int64(len(all))-o.TailBytes:]
-		}
-		return io.NopCloser(&sliceReader{b: all}), nil
+		return io.NopCloser(bytes.NewReader(t.bytes())), nil
 	}
 	if skip > 0 {
 		if _, err := io.CopyN(io.Discard, r, skip); err != nil && err != io.EOF {
@@ -76,15 +81,27 @@ func (b *Backend) logErr(pod, ns string, err, notFound error) error {
 	return fmt.Errorf("log of pod %s/%s on %s: %w", ns, pod, b.c.Host, err)
 }
 
-type sliceReader struct{ b []byte }
+// tailBuffer keeps the last n bytes written to it, in at most 2n bytes
+// of memory (plus one write).
+type tailBuffer struct {
+	n   int
+	buf []byte
+}
 
-func (s *sliceReader) Read(p []byte) (int, error) {
-	if len(s.b) == 0 {
-		return 0, io.EOF
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.n {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)
 	}
-	n := copy(p, s.b)
-	s.b = s.b[n:]
-	return n, nil
+	return len(p), nil
+}
+
+// bytes returns the last n bytes written (all of them when fewer).
+func (t *tailBuffer) bytes() []byte {
+	if len(t.buf) > t.n {
+		return t.buf[len(t.buf)-t.n:]
+	}
+	return t.buf
 }
 
 // logStream ends cleanly (io.EOF) once closed, as a followed log closed by
