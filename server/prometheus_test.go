@@ -19,7 +19,8 @@ import (
 // startPrometheus runs the real Prometheus (Debian's package) scraping the
 // server's /metrics every second, until the test ends. It returns the base
 // URL of Prometheus's HTTP API. The test skips when the binary is absent.
-func startPrometheus(t *testing.T, e *env) string {
+// Prometheus evaluates the rule files, if any, every second.
+func startPrometheus(t *testing.T, e *env, ruleFiles ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -27,13 +28,15 @@ func startPrometheus(t *testing.T, e *env) string {
 	}
 	dir := t.TempDir()
 	target := strings.TrimPrefix(e.srv.APIURL(), "http://")
-	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s}
+	rules, _ := json.Marshal(append([]string{}, ruleFiles...)) // a YAML flow sequence
+	cfg := fmt.Sprintf(`global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+rule_files: %s
 scrape_configs:
   - job_name: gantry
     metrics_path: /metrics
     authorization: {credentials: %q}
     static_configs: [{targets: [%q]}]
-`, testToken, target)
+`, rules, testToken, target)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -43,6 +46,18 @@ scrape_configs:
 	daemontest.Start(t, dir, bin, []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
 		"--web.listen-address=" + addr, "--log.level=warn"}, base)
 	return base
+}
+
+// awaitScrape waits until Prometheus has scraped gantry's /metrics.
+func awaitScrape(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for promQuery(t, base, `up{job="gantry"}`, "job")["gantry"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("prometheus did not scrape gantry's /metrics within 30s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // promQuery evaluates an instant PromQL query and returns its vector as
@@ -84,14 +99,7 @@ func promQuery(t *testing.T, base, query, by string) map[string]float64 {
 func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
 	e := startServer(t, 60)
 	base := startPrometheus(t, e)
-	// Load only once Prometheus scrapes gantry, so the rate has samples.
-	deadline := time.Now().Add(30 * time.Second)
-	for promQuery(t, base, `up{job="gantry"}`, "job")["gantry"] != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("prometheus did not scrape gantry's /metrics within 30s")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	awaitScrape(t, base) // load only once Prometheus scrapes gantry, so the rate has samples
 	l, stop := e.load(t)
 	time.Sleep(3 * time.Second)
 	stop()
@@ -105,7 +113,7 @@ func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
 	// Wait for a scrape taken after the load stopped: the counters no
 	// longer move, so Prometheus's last sample must equal the status API.
 	var requests, errors map[string]float64
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		requests = promQuery(t, base, `sum by (version) (gantry_requests_total{app="web",env="prod"})`, "version")
 		errors = promQuery(t, base, `sum by (version) (gantry_requests_total{app="web",env="prod",code_class="5xx"})`, "version")
