@@ -30,7 +30,7 @@ type KubernetesOptions struct {
 // spec.BackendKubernetes with Options.Kubernetes. This is the one file of
 // the server that knows a backend by its package; a new backend is a line
 // here.
-func defaultBackends(opts Options) backend.Registry {
+func defaultBackends(opts Options, kc *kubeConnection) backend.Registry {
 	reg := backend.Registry{
 		spec.BackendLocal: func(o backend.Options) (backend.Backend, error) {
 			return local.New(local.Options{
@@ -40,13 +40,13 @@ func defaultBackends(opts Options) backend.Registry {
 			})
 		},
 	}
-	if k := opts.Kubernetes; k != nil {
+	if k := opts.Kubernetes; k != nil && kc != nil {
 		reg[spec.BackendKubernetes] = func(o backend.Options) (backend.Backend, error) {
 			// Connecting checks the cluster, the namespaces and the
 			// permissions before anything changes.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			c, err := kubernetes.Connect(ctx, kubernetes.Config{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace})
+			c, err := kc.cluster(ctx)
 			if err != nil {
 				return nil, err
 			}

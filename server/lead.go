@@ -61,6 +61,9 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if s.kube != nil {
+		router = newEnvRouters(router, s.kube, s.recordEvent)
+	}
 	routes := &routes{
 		router:    router,
 		instances: func(app, env string) []rollout.Instance { return backends.Instances(app, env) },
@@ -156,8 +159,8 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Alerts = s.alertList
 	}
 	if p.engine != nil {
-		o.Engine = gateRollouts(p.engine, p.routes.router)
-		o.DataPlane = dataPlaneStatus(p.routes.router)
+		o.Engine = gateRollouts(p.engine, ownRouter(p.routes.router))
+		o.DataPlane = dataPlaneStatus(ownRouter(p.routes.router))
 		o.Instances = p.backend.Instances
 		o.Conditions = s.conditions
 		o.Traffic = p.routes.traffic

@@ -29,6 +29,11 @@ type routes struct {
 // open starts routing every environment of app, or updates those already
 // routed, then gives each its current instances.
 func (r *routes) open(app spec.App) error {
+	if a, ok := r.router.(interface{ assign(spec.App) error }); ok {
+		if err := a.assign(app); err != nil {
+			return err
+		}
+	}
 	for _, e := range app.Environments {
 		resolved, err := app.Resolve(e.Name)
 		if err != nil {

@@ -110,7 +110,10 @@ type Options struct {
 
 // Server is a running gantry server.
 type Server struct {
-	opts    Options
+	opts Options
+	// kube is the connection to the Kubernetes cluster; nil without
+	// Options.Kubernetes.
+	kube    *kubeConnection
 	store   stateStore
 	elector leader.Elector
 	self    leader.Info
@@ -164,8 +167,12 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		log := opts.Logger
 		opts.Logf = func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
 	}
+	var kc *kubeConnection
+	if opts.Kubernetes != nil {
+		kc = &kubeConnection{opts: opts.Kubernetes}
+	}
 	if opts.Backends == nil {
-		opts.Backends = defaultBackends(opts)
+		opts.Backends = defaultBackends(opts, kc)
 	}
 	// The notifications and rule files first: a bad file stops the server
 	// before it binds or creates anything.
@@ -187,7 +194,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		ln.Close()
 		return nil, err
 	}
-	s = &Server{opts: opts, ln: ln}
+	s = &Server{opts: opts, ln: ln, kube: kc}
 	built := s // s is nil once an error is returned
 	defer func() {
 		if err != nil {

@@ -7,7 +7,9 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -31,7 +33,15 @@ type Options struct {
 	Spec func(app, env string) *spec.Kubernetes
 	// Port is the port the Services listen on. Zero: 80.
 	Port int
+	// Event receives what the router tells users, such as the Service
+	// router's replica-ratio split (ReasonReplicaRatio). Nil: dropped.
+	Event func(rollout.Event)
 }
+
+// ReasonReplicaRatio: the Service router was asked for weights it can
+// only approximate by the ratio of ready pods; the event says what the
+// pods give and how to get exact weights.
+const ReasonReplicaRatio rollout.Reason = "ReplicaRatio"
 
 // servicePermissions are what every router needs in a namespace.
 var servicePermissions = []kube.Permission{
@@ -74,6 +84,8 @@ type envState struct {
 	traffic     rollout.Traffic
 	instances   []rollout.Instance
 	maintenance bool
+	// told is the split last stated in a ReasonReplicaRatio event.
+	told string
 }
 
 var _ router.Router = (*Router)(nil)
@@ -260,11 +272,50 @@ func (r *Router) update(app, env string, change func(*envState)) error {
 		return err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cur, ok := r.envs[envKey{app, env}]; ok {
+	cur, ok := r.envs[envKey{app, env}]
+	if ok {
 		cur.traffic, cur.maintenance = next.traffic, next.maintenance
 	}
+	var msg string
+	if ok {
+		msg = r.replicaRatio(cur)
+	}
+	r.mu.Unlock()
+	if msg != "" && r.opts.Event != nil {
+		r.opts.Event(rollout.Event{Time: time.Now(), App: app, Env: env, Type: rollout.Normal, Reason: ReasonReplicaRatio, Message: msg, Actor: "gantry"})
+	}
 	return nil
+}
+
+// replicaRatio states, once per split asked, what the Service router
+// gives for weights over several revisions: the share of ready pods.
+func (r *Router) replicaRatio(st *envState) string {
+	if _, ok := r.kind.(serviceKind); !ok || st.maintenance || st.traffic.Weights == nil {
+		return ""
+	}
+	if _, one := sole(st.traffic.Weights); one {
+		st.told = ""
+		return ""
+	}
+	asked := describeWeights(percent(st.traffic.Weights))
+	if asked == st.told {
+		return ""
+	}
+	st.told = asked
+	return fmt.Sprintf("the Service router splits by ready pods: asked %s, the pods give %s; set kubernetes.router.type to %s or %s for exact weights",
+		asked, describeWeights(r.kind.shares(st)), spec.RouterGatewayAPI, spec.RouterIngressNginx)
+}
+
+// describeWeights renders shares as "revision 1 90%, revision 2 10%".
+func describeWeights(w map[int]float64) string {
+	parts := []string{}
+	for _, rev := range slices.Sorted(maps.Keys(w)) {
+		parts = append(parts, fmt.Sprintf("revision %d %.0f%%", rev, w[rev]))
+	}
+	if len(parts) == 0 {
+		return "no pod"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SetInstances implements router.Router: they only feed Stats (the
