@@ -18,9 +18,12 @@ type Analyzer struct {
 	// 1−SlowQuantile" (its quantile within the margins); slowCmp: H0
 	// "canary share above the slow limit ≤ slowShareRatio × baseline's".
 	// LatencyTest needs both, so a slowdown that both groups share does
-	// not fire it.
-	errTest, slowCmp ratioTest
-	slowOver         rateTest
+	// not fire it. medOver and medCmp are the same pair for the median
+	// (H0: canary share above the median limit ≤ 1/2; ≤ medShareRatio ×
+	// baseline's): a shift of the whole distribution that the tail's noise
+	// hides at p95 on a busy machine.
+	errTest, slowCmp, medCmp ratioTest
+	slowOver, medOver        rateTest
 	// Promote tests (H0': canary at least PromoteMargin times worse; its
 	// error rate at least NegligibleErrorRate; its share above the slow
 	// limit at least 1−SlowQuantile).
@@ -51,6 +54,9 @@ type totals struct {
 	// canarySlowReq and baseSlowReq count requests in intervals where the
 	// slow tests could run (a threshold and both latencies known).
 	canarySlow, baseSlow, canarySlowReq, baseSlowReq uint64
+	// canaryMed and baseMed count requests above the median limit, of
+	// canaryMedReq and baseMedReq.
+	canaryMed, baseMed, canaryMedReq, baseMedReq uint64
 }
 
 func (t *totals) add(o totals) {
@@ -62,6 +68,10 @@ func (t *totals) add(o totals) {
 	t.baseSlow += o.baseSlow
 	t.canarySlowReq += o.canarySlowReq
 	t.baseSlowReq += o.baseSlowReq
+	t.canaryMed += o.canaryMed
+	t.baseMed += o.baseMed
+	t.canaryMedReq += o.canaryMedReq
+	t.baseMedReq += o.baseMedReq
 }
 
 // stepState is what Promote needs, counted from the start of a step.
@@ -87,7 +97,11 @@ type slot struct {
 	latReq, latOver   uint64  // canary requests with latency known; those above the LatencyRatio threshold
 	baseQ             float64 // baseline LatencyQuantile, ns
 	baseSlowQ         float64 // baseline SlowQuantile, ns
+	baseMedQ          float64 // baseline median, ns
 	baseLatReq        uint64  // baseline requests with latency known
+	// latSq is the sum of the squared latReq of the window's slots (set
+	// by windowSum only): LatencyRatio's bound (hoeffding).
+	latSq float64
 }
 
 // New returns an Analyzer for one rollout. Zero fields of cfg take their
@@ -111,6 +125,8 @@ func New(cfg Config) (*Analyzer, error) {
 		errTest:    newRatioTest(errNull, scaled(errNull, rollbackRatios)),
 		slowCmp:    newRatioTest(slowShareRatio, scaled(slowShareRatio, rollbackRatios)),
 		slowOver:   newRateTest(q0, exceedFractions),
+		medCmp:     newRatioTest(medShareRatio, scaled(medShareRatio, rollbackRatios)),
+		medOver:    newRateTest(0.5, medianFractions),
 		errMargin:  newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
 		slowMargin: newRatioTest(cfg.PromoteMargin, scaled(cfg.PromoteMargin, promoteFractions)),
 		errFloor:   newRateTest(cfg.NegligibleErrorRate, negligibleFractions),
@@ -128,6 +144,13 @@ func New(cfg Config) (*Analyzer, error) {
 // canary 50% slower has nearly all of them there, 10 to 20 times the
 // baseline's share.
 const slowShareRatio = 3
+
+// medShareRatio is slowShareRatio for the median pair: the canary's share
+// of requests above the median limit must be more than 1.5 times the
+// baseline's. A canary 50% slower has 3 to 10 times the baseline's share
+// there (bench/canary: p50 82.5 vs 59.2 ms at load 36, its p95's excess
+// lost in the tail's noise).
+const medShareRatio = 1.5
 
 // Config returns the configuration in force, defaults filled in.
 func (a *Analyzer) Config() Config { return a.cfg }
@@ -206,12 +229,20 @@ func (a *Analyzer) observeCounts(obs Observation) {
 			a.slowMargin.observe(xc, xb, p)
 			d.canarySlow, d.baseSlow, d.canarySlowReq, d.baseSlowReq = xc, xb, n, max(b.Requests, xb)
 		}
+		if lim := a.medLimit(); lim > 0 && b.Requests > 0 && c.Requests > 0 {
+			xc, xb := c.Latency.CountAbove(lim), b.Latency.CountAbove(lim)
+			n := max(c.Requests, c.Latency.CountAbove(0), xc)
+			a.medOver.observe(xc, n)
+			a.medCmp.observe(xc, xb, p)
+			d.canaryMed, d.baseMed, d.canaryMedReq, d.baseMedReq = xc, xb, n, max(b.Requests, xb)
+		}
 	}
 	if b.Latency != nil && b.Requests > 0 {
 		// The baseline's quantiles count even in an interval whose canary
 		// latency is unknown, so the slow threshold is ready when it is.
 		s.baseLatReq = b.Requests
 		s.baseSlowQ = float64(b.Latency.Quantile(a.cfg.SlowQuantile))
+		s.baseMedQ = float64(b.Latency.Quantile(0.5))
 		if q := b.Latency.Quantile(a.cfg.LatencyQuantile); q > 0 && c.Latency != nil && c.Requests > 0 {
 			s.baseQ = float64(q)
 			s.latReq = c.Requests
@@ -261,6 +292,33 @@ func (a *Analyzer) slowLimit() time.Duration {
 	return max(time.Duration(float64(c)*(1+orNone(a.cfg.LatencyMargin))), c+orNone(a.cfg.LatencyMarginAbs))
 }
 
+// medThreshold is the baseline's median the next interval is judged
+// against: the request-weighted mean of the baseline's median over the
+// window so far (as slowThreshold, and never fixed). Zero: none yet.
+func (a *Analyzer) medThreshold() time.Duration {
+	var sum, n float64
+	for _, s := range a.slots[a.head:] {
+		if s.baseMedQ > 0 {
+			sum += s.baseMedQ * float64(s.baseLatReq)
+			n += float64(s.baseLatReq)
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(sum / n)
+}
+
+// medLimit is the median's slowLimit: the baseline's median plus the
+// latency margins. Zero: none yet.
+func (a *Analyzer) medLimit() time.Duration {
+	c := a.medThreshold()
+	if c <= 0 {
+		return 0
+	}
+	return max(time.Duration(float64(c)*(1+orNone(a.cfg.LatencyMargin))), c+orNone(a.cfg.LatencyMarginAbs))
+}
+
 // ratioLimit is LatencyRatio's threshold for a baseline quantile q: the
 // plan's multiple of it, never less than q plus the absolute margin.
 func (a *Analyzer) ratioLimit(q time.Duration) time.Duration {
@@ -291,6 +349,7 @@ func (a *Analyzer) windowSum() (w slot) {
 		w.baseErrs += s.baseErrs
 		w.latReq += s.latReq
 		w.latOver += s.latOver
+		w.latSq += float64(s.latReq) * float64(s.latReq)
 		if s.latReq > 0 {
 			q += s.baseQ * float64(s.baseLatReq)
 			w.baseLatReq += s.baseLatReq

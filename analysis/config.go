@@ -12,8 +12,9 @@ import (
 // "default", never "off"); turn a check off with Disabled.
 type Config struct {
 	// Alpha is the false-rollback budget of the sequential tests over a
-	// whole rollout, split evenly between errors and latency: each test
-	// rolls back when its e-value reaches 2/Alpha. Default 0.01.
+	// whole rollout, split evenly between errors and latency: ErrorTest
+	// rolls back when its e-value reaches 2/Alpha, LatencyTest when those
+	// of one of its two quantiles reach 4/Alpha. Default 0.01.
 	Alpha float64
 	// Window is how far back the threshold triggers ErrorRate and
 	// LatencyRatio look, measured on Observation.At. Default 60s.

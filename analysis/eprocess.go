@@ -144,4 +144,7 @@ var (
 	exceedFractions     = []float64{1.5, 2, 3, 5, 10, 19}
 	promoteFractions    = []float64{0.8, 0.6, 0.4, 0.2, 0}
 	negligibleFractions = []float64{0.6, 0.3, 0.1, 0}
+	// medianFractions multiply 1/2 for LatencyTest's median: the canary's
+	// share above the median limit at 60% to 99%.
+	medianFractions = []float64{1.2, 1.4, 1.6, 1.8, 1.98}
 )

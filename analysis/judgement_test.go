@@ -42,8 +42,13 @@ func TestAnalyzer_LatencyMargins(t *testing.T) {
 		{name: "20ms, +20ms", med: 20 * time.Millisecond, scale: 1, add: 20 * time.Millisecond, fire: true},
 		// p95 45.6ms → 55.6ms is beyond the margins, but only 2× the
 		// baseline's share lies above the limit: as much as a busy machine
-		// gives a healthy canary (see slowShareRatio), so not a rollback.
-		{name: "20ms, +10ms", med: 20 * time.Millisecond, scale: 1, add: 10 * time.Millisecond},
+		// gives a healthy canary (see slowShareRatio); the median, 20ms →
+		// 30ms, is what shows it (medShareRatio).
+		{name: "20ms, +10ms", med: 20 * time.Millisecond, scale: 1, add: 10 * time.Millisecond, fire: true},
+		{name: "20ms, +10ms, p95 only", med: 20 * time.Millisecond, scale: 1, add: 10 * time.Millisecond,
+			cfg: func(c *Config) { c.LatencyMarginAbs = 11 * time.Millisecond }},
+		{name: "20ms, +4ms (under 5ms)", med: 20 * time.Millisecond, scale: 1, add: 4 * time.Millisecond},
+		{name: "50ms, 8% slower (under 10%)", med: 50 * time.Millisecond, scale: 1.08},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

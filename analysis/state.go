@@ -52,6 +52,7 @@ type TestState struct {
 type StateTotals struct {
 	CanaryReq, CanaryErr, BaseReq, BaseErr           uint64
 	CanarySlow, BaseSlow, CanarySlowReq, BaseSlowReq uint64
+	CanaryMed, BaseMed, CanaryMedReq, BaseMedReq     uint64
 }
 
 // StepState is the current step's evidence for Promote.
@@ -69,7 +70,7 @@ type WindowSlot struct {
 	At                                 time.Time
 	CanaryReq, Errs, BaseReq, BaseErrs uint64
 	LatReq, LatOver, BaseLatReq        uint64
-	BaseQ, BaseSlowQ                   float64
+	BaseQ, BaseSlowQ, BaseMedQ         float64
 }
 
 // WarmState is a group's warm-up: since when its newest instance is
@@ -85,7 +86,7 @@ type WarmState struct {
 // tests names the Analyzer's e-processes for State.Tests.
 func (a *Analyzer) tests() map[string]*mixture {
 	return map[string]*mixture{
-		"errTest": &a.errTest.m, "slowCmp": &a.slowCmp.m, "slowOver": &a.slowOver.m,
+		"errTest": &a.errTest.m, "slowCmp": &a.slowCmp.m, "slowOver": &a.slowOver.m, "medCmp": &a.medCmp.m, "medOver": &a.medOver.m,
 		"errMargin": &a.errMargin.m, "errFloor": &a.errFloor.m, "slowUnder": &a.slowUnder.m, "slowMargin": &a.slowMargin.m,
 	}
 }
@@ -113,7 +114,7 @@ func (a *Analyzer) State() State {
 		ErrLogE: st.errLogE, FloorLogE: st.floorLogE, SlowLogE: st.slow, ErrFound: st.errFound, SlowFound: st.slowFound}
 	for _, w := range a.slots[a.head:] {
 		s.Window = append(s.Window, WindowSlot{At: w.at, CanaryReq: w.canaryReq, Errs: w.errs, BaseReq: w.baseReq, BaseErrs: w.baseErrs,
-			LatReq: w.latReq, LatOver: w.latOver, BaseLatReq: w.baseLatReq, BaseQ: w.baseQ, BaseSlowQ: w.baseSlowQ})
+			LatReq: w.latReq, LatOver: w.latOver, BaseLatReq: w.baseLatReq, BaseQ: w.baseQ, BaseSlowQ: w.baseSlowQ, BaseMedQ: w.baseMedQ})
 	}
 	return s
 }
@@ -131,8 +132,13 @@ func Restore(cfg Config, s State) (*Analyzer, error) {
 	}
 	for name, m := range a.tests() {
 		t, ok := s.Tests[name]
-		if !ok || len(t.LogLR) != len(m.logLR) {
-			return nil, fmt.Errorf("analysis state: test %s missing or of another size", name)
+		if !ok {
+			// A test this gantry added since the state was stored (the
+			// median's): it starts now, which keeps it valid.
+			continue
+		}
+		if len(t.LogLR) != len(m.logLR) {
+			return nil, fmt.Errorf("analysis state: test %s of another size", name)
 		}
 		copy(m.logLR, t.LogLR)
 		m.peak = t.Peak
@@ -144,7 +150,7 @@ func Restore(cfg Config, s State) (*Analyzer, error) {
 		errLogE: st.ErrLogE, floorLogE: st.FloorLogE, slow: st.SlowLogE, errFound: st.ErrFound, slowFound: st.SlowFound}
 	for _, w := range s.Window {
 		a.slots = append(a.slots, slot{at: w.At, canaryReq: w.CanaryReq, errs: w.Errs, baseReq: w.BaseReq, baseErrs: w.BaseErrs,
-			latReq: w.LatReq, latOver: w.LatOver, baseLatReq: w.BaseLatReq, baseQ: w.BaseQ, baseSlowQ: w.BaseSlowQ})
+			latReq: w.LatReq, latOver: w.LatOver, baseLatReq: w.BaseLatReq, baseQ: w.BaseQ, baseSlowQ: w.BaseSlowQ, baseMedQ: w.BaseMedQ})
 	}
 	a.begun, a.last = !s.Last.IsZero(), s.Last
 	a.canaryWarm, a.baseWarm = importWarm(s.CanaryWarm), importWarm(s.BaselineWarm)
@@ -155,12 +161,14 @@ func Restore(cfg Config, s State) (*Analyzer, error) {
 
 func exportTotals(t totals) StateTotals {
 	return StateTotals{CanaryReq: t.canaryReq, CanaryErr: t.canaryErr, BaseReq: t.baseReq, BaseErr: t.baseErr,
-		CanarySlow: t.canarySlow, BaseSlow: t.baseSlow, CanarySlowReq: t.canarySlowReq, BaseSlowReq: t.baseSlowReq}
+		CanarySlow: t.canarySlow, BaseSlow: t.baseSlow, CanarySlowReq: t.canarySlowReq, BaseSlowReq: t.baseSlowReq,
+		CanaryMed: t.canaryMed, BaseMed: t.baseMed, CanaryMedReq: t.canaryMedReq, BaseMedReq: t.baseMedReq}
 }
 
 func importTotals(t StateTotals) totals {
 	return totals{canaryReq: t.CanaryReq, canaryErr: t.CanaryErr, baseReq: t.BaseReq, baseErr: t.BaseErr,
-		canarySlow: t.CanarySlow, baseSlow: t.BaseSlow, canarySlowReq: t.CanarySlowReq, baseSlowReq: t.BaseSlowReq}
+		canarySlow: t.CanarySlow, baseSlow: t.BaseSlow, canarySlowReq: t.CanarySlowReq, baseSlowReq: t.BaseSlowReq,
+		canaryMed: t.CanaryMed, baseMed: t.BaseMed, canaryMedReq: t.CanaryMedReq, baseMedReq: t.BaseMedReq}
 }
 
 func exportWarm(w warmUp) WarmState {

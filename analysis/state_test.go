@@ -68,8 +68,14 @@ func TestRestore_RefusesAnotherLayout(t *testing.T) {
 		t.Error("want an error for another version")
 	}
 	s = mustNew(t, DefaultConfig()).State()
-	delete(s.Tests, "errTest")
+	s.Tests["errTest"] = TestState{LogLR: []float64{1}}
 	if _, err := Restore(DefaultConfig(), s); err == nil {
-		t.Error("want an error for a missing test")
+		t.Error("want an error for a test of another size")
+	}
+	// A test added since the state was stored starts anew.
+	s = mustNew(t, DefaultConfig()).State()
+	delete(s.Tests, "medOver")
+	if _, err := Restore(DefaultConfig(), s); err != nil {
+		t.Errorf("a state without the median's test: %v", err)
 	}
 }

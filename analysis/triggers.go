@@ -69,7 +69,7 @@ func (a *Analyzer) latencyRatio(w slot) *Reason {
 	}
 	share := rate(w.latOver, w.latReq)
 	limit := 1 - a.cfg.LatencyQuantile
-	if share-hoeffding(w.latReq) <= limit {
+	if share-hoeffding(w.latReq, w.latSq) <= limit {
 		return nil
 	}
 	q := quantileName(a.cfg.LatencyQuantile)
@@ -84,12 +84,25 @@ func (a *Analyzer) latencyRatio(w slot) *Reason {
 // one observation a second, at most 3600 × 10⁻⁴ = 0.36%.
 const ratioDoubt = 1e-4
 
-// hoeffding is how far a share measured on n requests may lie above the
-// true one with probability ratioDoubt (Hoeffding's inequality). Without
-// it, 5.3% of 359 requests (19 instead of 18) above 2× the baseline's p95
-// rolled back healthy fresh instances on a busy machine.
-func hoeffding(n uint64) float64 {
-	return math.Sqrt(math.Log(1/ratioDoubt) / (2 * float64(n)))
+// hoeffding is how far the share of n requests above the limit may lie
+// above the true one with probability ratioDoubt (Hoeffding's inequality),
+// where sq is the sum of the squared request counts of the observations
+// the n requests came in. An observation, not a request, is the unit of
+// evidence: the requests of one interval are not independent, since a
+// pause of the machine or of the process (a busy core, a collection)
+// slows all of them together. Each observation's count above the limit
+// is then one bounded draw in [0, its requests], and the bound is
+// √(ln(1/ratioDoubt)·Σnᵢ²/2)/n: with one request per observation it is the
+// per-request bound, with k equal observations that of k draws. Counted
+// per request instead, 128 requests of a fresh, healthy canary in three
+// seconds of a stalled process rolled it back on a busy machine; now a
+// canary needs at least six observations wholly above the limit, and a
+// minute of them 33% above it.
+func hoeffding(n uint64, sq float64) float64 {
+	if n == 0 {
+		return math.Inf(1)
+	}
+	return math.Sqrt(math.Log(1/ratioDoubt)*sq/2) / float64(n)
 }
 
 func (a *Analyzer) memory(in Instances) *Reason {
@@ -133,23 +146,40 @@ func (a *Analyzer) errorTest() *Reason {
 			num(1+orNone(a.cfg.ErrorMargin)), num(e), num(need))}
 }
 
-// latencyTest fires when both slow tests reached the rollback level: the
-// canary's quantile is beyond the margins, and the baseline does not share
-// the slowdown. Observed is the smaller e-value.
+// latencyTest fires when both tests of one quantile reached the latency
+// level: for p95 (SlowQuantile) or for the median, the canary's quantile
+// is beyond the margins and the baseline does not share the slowdown.
+// Observed is the smaller e-value of the pair that fired.
 func (a *Analyzer) latencyTest() *Reason {
-	over, cmp := a.slowOver.m.peak, a.slowCmp.m.peak
-	if min(over, cmp) < a.rollbackLevel() {
-		return nil
-	}
+	level := a.latencyLevel()
 	t := a.total
-	e, need := eValue(min(over, cmp)), 2/a.cfg.Alpha
-	q := quantileName(a.cfg.SlowQuantile)
-	return &Reason{Observed: e, Threshold: need,
-		Message: fmt.Sprintf("canary %s more than %s and %s slower than the baseline's: %s of %s canary requests vs %s of %s baseline above %s (baseline %s %s); e-values %s, %s ≥ %s",
-			q, pct(orNone(a.cfg.LatencyMargin)), ms(orNone(a.cfg.LatencyMarginAbs)),
-			pct(rate(t.canarySlow, t.canarySlowReq)), count(t.canarySlowReq), pct(rate(t.baseSlow, t.baseSlowReq)), count(t.baseSlowReq),
-			ms(a.slowLimit()), q, ms(a.slowThreshold()), num(eValue(over)), num(eValue(cmp)), num(need))}
+	need := math.Exp(level)
+	over, cmp := a.slowOver.m.peak, a.slowCmp.m.peak
+	if min(over, cmp) >= level {
+		e := eValue(min(over, cmp))
+		q := quantileName(a.cfg.SlowQuantile)
+		return &Reason{Observed: e, Threshold: need,
+			Message: fmt.Sprintf("canary %s more than %s and %s slower than the baseline's: %s of %s canary requests vs %s of %s baseline above %s (baseline %s %s); e-values %s, %s ≥ %s",
+				q, pct(orNone(a.cfg.LatencyMargin)), ms(orNone(a.cfg.LatencyMarginAbs)),
+				pct(rate(t.canarySlow, t.canarySlowReq)), count(t.canarySlowReq), pct(rate(t.baseSlow, t.baseSlowReq)), count(t.baseSlowReq),
+				ms(a.slowLimit()), q, ms(a.slowThreshold()), num(eValue(over)), num(eValue(cmp)), num(need))}
+	}
+	over, cmp = a.medOver.m.peak, a.medCmp.m.peak
+	if min(over, cmp) >= level {
+		e := eValue(min(over, cmp))
+		return &Reason{Observed: e, Threshold: need,
+			Message: fmt.Sprintf("canary p50 more than %s and %s slower than the baseline's: %s of %s canary requests vs %s of %s baseline above %s (baseline p50 %s); e-values %s, %s ≥ %s",
+				pct(orNone(a.cfg.LatencyMargin)), ms(orNone(a.cfg.LatencyMarginAbs)),
+				pct(rate(t.canaryMed, t.canaryMedReq)), count(t.canaryMedReq), pct(rate(t.baseMed, t.baseMedReq)), count(t.baseMedReq),
+				ms(a.medLimit()), ms(a.medThreshold()), num(eValue(over)), num(eValue(cmp)), num(need))}
+	}
+	return nil
 }
+
+// latencyLevel is the log e-value each of LatencyTest's two quantiles
+// must reach: log(4/Alpha), so that p95 and the median together keep the
+// latency test's share Alpha/2 of the false-rollback budget.
+func (a *Analyzer) latencyLevel() float64 { return math.Log(4 / a.cfg.Alpha) }
 
 // baselineFailing: the baseline's own error rate over the window is above
 // MaxErrorRate, on enough requests to say so.

@@ -75,22 +75,28 @@ func TestAnalyzer_RollbackTriggers(t *testing.T) {
 			trigger: ErrorRate},
 
 		{name: "p95 at 2× baseline holds", disabled: noTests,
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(100, 5)}},
+			obs:     seconds(60, baselineLatency, latencyWindow(100, 5)),
 			trigger: LatencyRatio},
 		{name: "p95 above 2× baseline, but within doubt, holds", disabled: noTests,
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(100, 6)}},
+			obs:     seconds(60, baselineLatency, latencyWindow(100, 30)),
 			trigger: LatencyRatio},
 		{name: "p95 above 2× baseline beyond doubt fires", disabled: noTests,
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(100, 30)}},
-			trigger: LatencyRatio, fire: true, observed: 0.30, limit: 0.05, message: "30% of 100 canary requests in the last 1m0s took over 20ms (2× the baseline p95 10ms, at least 5ms more), more than 5% beyond doubt"},
-		{name: "p95 above 2× baseline on many requests fires", disabled: noTests,
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(20000, 1400)}},
-			trigger: LatencyRatio, fire: true, observed: 0.07, limit: 0.05, message: "7% of 20,000 canary requests"},
+			obs:     seconds(60, baselineLatency, latencyWindow(100, 40)),
+			trigger: LatencyRatio, fire: true, observed: 0.40, limit: 0.05, message: "40% of 3,800 canary requests in the last 1m0s took over 20ms (2× the baseline p95 10ms, at least 5ms more), more than 5% beyond doubt"},
+		{name: "every request above 2× baseline for 6 seconds fires", disabled: noTests,
+			obs:     seconds(6, baselineLatency, latencyWindow(100, 100)),
+			trigger: LatencyRatio, fire: true, observed: 1, limit: 0.05, message: "100% of 600 canary requests"},
+		{name: "every request above 2× baseline for 5 seconds holds: one stall slows a whole interval", disabled: noTests,
+			obs:     seconds(5, baselineLatency, latencyWindow(100, 100)),
+			trigger: LatencyRatio},
+		{name: "128 requests of a stalled canary in 3 seconds hold", disabled: noTests,
+			obs:     seconds(3, baselineLatency, latencyWindow(43, 43)),
+			trigger: LatencyRatio},
 		{name: "p95 needs 100 canary requests", disabled: noTests,
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(99, 50)}},
+			obs:     seconds(9, baselineLatency, latencyWindow(11, 11)),
 			trigger: LatencyRatio},
 		{name: "p95 ratio configurable", disabled: noTests, tweak: func(c *Config) { c.MaxLatencyRatio = 3 },
-			obs:     []Observation{{At: at(1), Baseline: baselineLatency, Canary: latencyWindow(100, 50)}},
+			obs:     seconds(60, baselineLatency, latencyWindow(100, 100)),
 			trigger: LatencyRatio},
 
 		{name: "memory above limit twice holds", obs: []Observation{
@@ -158,6 +164,16 @@ func TestAnalyzer_RollbackTriggers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seconds is n observations a second apart, each with the same baseline
+// and canary intervals.
+func seconds(n int, baseline, canary Window) []Observation {
+	out := make([]Observation, n)
+	for i := range out {
+		out[i] = Observation{At: at(i + 1), Baseline: baseline, Canary: canary}
+	}
+	return out
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

@@ -79,8 +79,10 @@ const (
 	// LatencyTest: the sequential tests find the canary's
 	// Config.SlowQuantile slower than the baseline's by more than the
 	// latency margins, and the canary's share of requests above that
-	// threshold more than three times the baseline's (both e-values ≥
-	// 2/Config.Alpha).
+	// threshold more than three times the baseline's; or its median
+	// slower by more than the margins, and its share above that threshold
+	// more than 1.5 times the baseline's (both e-values of one pair ≥
+	// 4/Config.Alpha). The message names the quantile.
 	LatencyTest
 	// Traffic: fewer canary requests than Config.MinRequests in this step.
 	Traffic
