@@ -65,7 +65,7 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		_, err := e.move(ctx, r, RollingBack, fact{Type: Warning, Reason: v.Reason, Message: v.Message, Details: v.Details})
 		return err
 	}
-	planSpec := e.effectiveSpec(r.App, r.Env, target.Spec)
+	planSpec, fallback := e.effectiveSpec(r.App, r.Env, target.Spec)
 	desc := strategy.Describe(planSpec)
 	var verdict AnalysisResult
 	if desc.Analysis {
@@ -78,9 +78,11 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 				Details: &Details{Analysis: v.Reasons}})
 			return err
 		}
+		prefix := e.noteFallback(ctx, r, fallback)
 		e.cache.Lock()
 		verdict = e.analyses[r.ID].result
 		e.cache.Unlock()
+		verdict.Message = prefix + verdict.Message
 	}
 
 	watchedSince, exited := e.watchedSince(r, instances, now)

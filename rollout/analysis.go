@@ -52,6 +52,8 @@ type analysisRun struct {
 	// served is when the target last served a request, or when the run
 	// began.
 	served time.Time
+	// fallbackNoted: event BaselinePrimary was recorded (noteFallback).
+	fallbackNoted bool
 }
 
 // analysisConfig maps the spec's analysis block onto the analysis package's

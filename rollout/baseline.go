@@ -55,21 +55,64 @@ func (e *Engine) scale(ctx context.Context, rev Revision, group string, replicas
 	return gb.ScaleGroup(ctx, rev, group, replicas)
 }
 
-// runsBaseline reports whether the engine can run a like-for-like
-// baseline in app's env: its backend runs groups there and its metric
-// source counts them apart.
-func (e *Engine) runsBaseline(app, env string) bool {
-	gb, groups := e.opts.Backend.(GroupBackend)
-	_, metrics := e.opts.Metrics.(GroupMetricSource)
-	return groups && metrics && gb.RunsGroups(app, env)
+// BaselineFallback says why the analysis of a canary compares it with
+// the stable revision's primary instances although its spec asks for a
+// like-for-like baseline (the default): the backend or the metric source
+// cannot keep a baseline group apart. Event BaselinePrimary carries it
+// (Details.Baseline), and the rollout's status message says it.
+type BaselineFallback struct {
+	// Wanted is the spec's analysis.baseline (spec.BaselineLikeForLike);
+	// Used is what the analysis compares with (spec.BaselinePrimary).
+	Wanted string `json:"wanted"`
+	Used   string `json:"used"`
+	// Cause is why: FallbackBackend or FallbackMetrics.
+	Cause string `json:"cause"`
+}
+
+// The causes of a BaselineFallback.
+const (
+	// FallbackBackend: the environment's backend runs no second group of
+	// a revision's instances (GroupBackend), such as the Kubernetes backend.
+	FallbackBackend = "BackendRunsNoBaseline"
+	// FallbackMetrics: the metric source cannot count a revision's groups
+	// apart (GroupMetricSource), such as an external Prometheus.
+	FallbackMetrics = "MetricsCountNoBaseline"
+)
+
+// Message says the fallback in a sentence.
+func (f BaselineFallback) Message() string {
+	why := "the metric source cannot count a baseline group apart"
+	if f.Cause == FallbackBackend {
+		why = "the backend runs no baseline group"
+	}
+	return fmt.Sprintf("baseline: the stable revision's primary instances, not a like-for-like baseline (%s)", why)
+}
+
+// baselineFallback returns why the engine cannot run a like-for-like
+// baseline in app's env; nil: it can.
+func (e *Engine) baselineFallback(app, env string) *BaselineFallback {
+	f := &BaselineFallback{Wanted: spec.BaselineLikeForLike, Used: spec.BaselinePrimary}
+	if gb, ok := e.opts.Backend.(GroupBackend); !ok || !gb.RunsGroups(app, env) {
+		f.Cause = FallbackBackend
+		return f
+	}
+	if _, ok := e.opts.Metrics.(GroupMetricSource); !ok {
+		f.Cause = FallbackMetrics
+		return f
+	}
+	return nil
 }
 
 // effectiveSpec is the spec a strategy plans with: s, or, where the
 // engine cannot run a like-for-like baseline, s with
-// analysis.baseline: primary, so that the strategy asks for none.
-func (e *Engine) effectiveSpec(app, env string, s spec.AppSpec) spec.AppSpec {
-	if !s.Analysis.LikeForLike() || e.runsBaseline(app, env) {
-		return s
+// analysis.baseline: primary, so that the strategy asks for none; then
+// fallback says why.
+func (e *Engine) effectiveSpec(app, env string, s spec.AppSpec) (_ spec.AppSpec, fallback *BaselineFallback) {
+	if !s.Analysis.LikeForLike() {
+		return s, nil
+	}
+	if fallback = e.baselineFallback(app, env); fallback == nil {
+		return s, nil
 	}
 	a := spec.AnalysisSpec{}
 	if s.Analysis != nil {
@@ -77,7 +120,27 @@ func (e *Engine) effectiveSpec(app, env string, s spec.AppSpec) spec.AppSpec {
 	}
 	a.Baseline = spec.BaselinePrimary
 	s.Analysis = &a
-	return s
+	return s, fallback
+}
+
+// noteFallback records event BaselinePrimary once per analysis of rollout
+// r (again after a restart of gantry), and returns the status message's
+// prefix; "" when there is no fallback.
+func (e *Engine) noteFallback(ctx context.Context, r Rollout, f *BaselineFallback) string {
+	if f == nil {
+		return ""
+	}
+	e.cache.Lock()
+	run := e.analyses[r.ID]
+	first := run != nil && !run.fallbackNoted
+	if first {
+		run.fallbackNoted = true
+	}
+	e.cache.Unlock()
+	if first {
+		e.record(ctx, r, 0, 0, fact{Type: Normal, Reason: ReasonBaselinePrimary, Message: f.Message(), Details: &Details{Baseline: f}})
+	}
+	return f.Message() + "; "
 }
 
 // CountGroup counts revision rev's instances in group, ignoring

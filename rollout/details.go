@@ -42,6 +42,10 @@ type Details struct {
 	Stage *StageFacts `json:"stage,omitempty"`
 	// Why is a user's explanation of a command (--reason).
 	Why string `json:"why,omitempty"`
+	// Baseline is why a canary's analysis compares it with the stable
+	// revision's primary instances instead of a like-for-like baseline
+	// (BaselinePrimary).
+	Baseline *BaselineFallback `json:"baseline,omitempty"`
 	// Error is the error behind a Warning, as its text.
 	Error string `json:"error,omitempty"`
 }

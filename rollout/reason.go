@@ -55,6 +55,10 @@ const (
 	ReasonErrorTest          Reason = "ErrorTest"
 	ReasonLatencyTest        Reason = "LatencyTest"
 	ReasonAnalysisFailed     Reason = "AnalysisFailed"
+	// ReasonBaselinePrimary: the canary is compared with the stable
+	// revision's primary instances, not a like-for-like baseline, because
+	// the backend or the metric source cannot keep one apart.
+	ReasonBaselinePrimary Reason = "BaselinePrimary"
 )
 
 // The reasons of blue-green smoke tests.
@@ -166,6 +170,7 @@ var Reasons = []ReasonInfo{
 	{ReasonDependency, "Analysis", Warning, "A canary instance's health check reports a failing dependency: roll back (`details.analysis`)."},
 	{ReasonErrorTest, "Analysis", Warning, "The sequential test found the canary's error rate worse than the baseline's: roll back; `details.analysis` has the e-value and its threshold."},
 	{ReasonLatencyTest, "Analysis", Warning, "The sequential test found the canary's slow requests worse than the baseline's: roll back; `details.analysis` has the e-value and its threshold."},
+	{ReasonBaselinePrimary, "Analysis", Normal, "The spec asks for a like-for-like baseline (the default), but the backend runs no baseline group (`details.baseline.cause` BackendRunsNoBaseline, such as the Kubernetes backend) or the metric source cannot count one apart (MetricsCountNoBaseline, such as an external Prometheus): the canary is compared with the stable revision's primary instances. Recorded once per rollout; the status message says it too."},
 	{ReasonAnalysisFailed, "Analysis", Warning, "The analysis asked for a rollback without naming a trigger."},
 
 	{ReasonSmokeTestsPassed, "Smoke tests", Normal, "Every blue-green smoke test passed against the preview listener; `details.smokeTests` has each result."},

@@ -107,6 +107,24 @@ scrape_configs:
 	if r.Phase != rollout.RolledBack || (r.Reason != rollout.ReasonErrorRate && r.Reason != rollout.ReasonErrorTest) {
 		t.Fatalf("rollout ended %s %s (%s), want rolled back for errors", r.Phase, r.Reason, r.Message)
 	}
+	// This metric source counts no baseline group apart: the engine says
+	// it compares with the primary instances instead, as data.
+	evs, err := e.c.Events(ctx, "web", "prod", 0, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fellBack := 0
+	for _, ev := range evs {
+		if ev.Reason == rollout.ReasonBaselinePrimary {
+			fellBack++
+			if ev.Details == nil || ev.Details.Baseline == nil || ev.Details.Baseline.Cause != rollout.FallbackMetrics {
+				t.Errorf("event %s: details %+v, want baseline cause %s", ev.Reason, ev.Details, rollout.FallbackMetrics)
+			}
+		}
+	}
+	if fellBack != 1 {
+		t.Errorf("%d BaselinePrimary events, want 1", fellBack)
+	}
 	if counting.sawCanary.Load() == 0 {
 		t.Fatal("the analysis never read the canary's counts from Prometheus")
 	}
