@@ -27,13 +27,15 @@ func placementTable(seed uint64, runs, seconds, workers int) {
 	fmt.Printf("\nplacement effect (measured): canary median ×%.1f, σ %.2g → %.2g on a %v-median service; %d runs per cell, %ds each\n",
 		measured.median, w.sigma, w.sigma+measured.sigma, w.median, runs, seconds)
 	cols := []struct {
-		name                   string
-		likeForLike, noMargins bool
+		name                              string
+		likeForLike, errorsAll, noMargins bool
 	}{
-		{"primary, no margins", false, true},
-		{"primary, margins", false, false},
-		{"like-for-like, no margins", true, true},
-		{"like-for-like, margins", true, false},
+		{"primary, no margins", false, false, true},
+		{"primary, margins", false, false, false},
+		{"like-for-like, no margins", true, false, true},
+		{"like-for-like, margins", true, false, false},
+		{"lfl, errors vs all, no margins", true, true, true},
+		{"lfl, errors vs all, margins", true, true, false},
 	}
 	fmt.Printf("%-34s", "rolled back: median / p95 / share")
 	for _, c := range cols {
@@ -45,6 +47,7 @@ func placementTable(seed uint64, runs, seconds, workers int) {
 		{name: "5× errors, placed", place: measured, errFactor: 5},
 		{name: "+50% latency, placed", place: measured, slower: 1.5},
 		{name: "+50% latency, 20ms median", slower: 1.5},
+		{name: "healthy, 20ms median", healthy: true},
 	}
 	for ri, row := range rows {
 		row.errFactor = max(row.errFactor, 1)
@@ -55,7 +58,7 @@ func placementTable(seed uint64, runs, seconds, workers int) {
 		fmt.Printf("%-34s", row.name)
 		for ci, c := range cols {
 			sc := row
-			sc.likeForLike, sc.noMargins = c.likeForLike, c.noMargins
+			sc.likeForLike, sc.errorsAll, sc.noMargins = c.likeForLike, c.errorsAll, c.noMargins
 			res := simulate(rw, sc, quantile(rw.median, rw.sigma, 0.99), seed+uint64(100+ri*10+ci)*7_919, runs, workers)
 			cell := summary(res, detGantry, seconds)
 			if row.healthy {

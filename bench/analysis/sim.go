@@ -157,6 +157,10 @@ type scenario struct {
 	// likeForLike compares the canary with fresh instances of the stable
 	// revision at the canary's traffic, instead of the primary instances.
 	likeForLike bool
+	// errorsAll, with likeForLike, compares the canary's errors with every
+	// stable instance (Observation.ErrorBaseline): the baseline and the
+	// primary instances, which serve the rest of the traffic.
+	errorsAll bool
 	// noMargins runs the analysis without its margins.
 	noMargins bool
 }
@@ -183,10 +187,13 @@ type stream struct {
 	r         *rand.Rand
 	base, can latencyDist
 	canErr    float64
-	hb, hc    proxy.Histogram
-	lb, lc    analysis.Buckets // views over hb and hc, what the analysis reads
-	t         int
-	start     time.Time
+	// primary is the primary instances' requests per second when errors
+	// are compared with every stable instance; 0: they are not.
+	primary float64
+	hb, hc  proxy.Histogram
+	lb, lc  analysis.Buckets // views over hb and hc, what the analysis reads
+	t       int
+	start   time.Time
 }
 
 func newStream(w world, sc scenario, r *rand.Rand) *stream {
@@ -216,6 +223,9 @@ func newStream(w world, sc scenario, r *rand.Rand) *stream {
 		canErr: w.baseErr * sc.errFactor,
 		start:  time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
 	}
+	if sc.likeForLike && sc.errorsAll {
+		s.primary = w.rps * (1 - 2*w.share)
+	}
 	s.lb = analysis.Buckets{UpperBounds: proxyBounds, Counts: s.hb.Counts[:]}
 	s.lc = analysis.Buckets{UpperBounds: proxyBounds, Counts: s.hc.Counts[:]}
 	return s
@@ -227,10 +237,16 @@ func (s *stream) next() analysis.Observation {
 	s.t++
 	nb := s.base.fill(s.r, &s.hb)
 	nc := s.can.fill(s.r, &s.hc)
-	return analysis.Observation{
+	o := analysis.Observation{
 		At:              s.start.Add(time.Duration(s.t) * time.Second),
 		Baseline:        analysis.Window{Requests: nb, Errors: binomial(s.r, nb, s.w.baseErr), Latency: &s.lb},
 		Canary:          analysis.Window{Requests: nc, Errors: binomial(s.r, nc, s.canErr), Latency: &s.lc},
 		CanaryInstances: analysis.Instances{Total: 2},
 	}
+	if s.primary > 0 {
+		// Poisson arrivals: the normal approximation of a count this large.
+		np := uint64(max(0, math.Round(s.primary+math.Sqrt(s.primary)*s.r.NormFloat64())))
+		o.ErrorBaseline = &analysis.Window{Requests: nb + np, Errors: o.Baseline.Errors + binomial(s.r, np, s.w.baseErr)}
+	}
+	return o
 }

@@ -290,6 +290,9 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 		}
 	}
 	if !r.Phase.Final() && r.Phase != rollout.RollingBack {
+		if sc.want != "" {
+			fmt.Printf("    not rolled back; status: %s\n", r.Message)
+		}
 		if _, err := b.c.Command(ctx, sc.app, "bench", "abort", api.CommandBody{}); err != nil {
 			return o, fmt.Errorf("abort: %w", err)
 		}
