@@ -142,12 +142,14 @@ func (p Permission) String() string {
 }
 
 // BackendPermissions are what the backend needs in every namespace it runs
-// environments in.
+// environments in: exactly the calls it makes (deploy/kubernetes/rbac.yaml
+// says why each). ReplicaSets are never updated or deleted: scaled with a
+// merge patch, removed by the garbage collector with their owner.
 var BackendPermissions = []Permission{
-	{Group: "apps", Resource: "replicasets", Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{Group: "apps", Resource: "replicasets", Verbs: []string{"get", "list", "watch", "create", "patch"}},
 	{Resource: "pods", Verbs: []string{"get", "list", "watch"}},
 	{Resource: "pods", Subresource: "log", Verbs: []string{"get"}},
-	{Resource: "configmaps", Verbs: []string{"get", "list", "watch", "create", "update", "delete"}},
+	{Resource: "configmaps", Verbs: []string{"get", "create", "patch"}},
 }
 
 // ErrForbidden marks a check that found verbs gantry needs not granted.

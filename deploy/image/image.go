@@ -2,10 +2,10 @@
 // with go-containerregistry: one layer on an empty base holding the static
 // gantry binary at /gantry, an /etc/passwd and /etc/group naming the
 // non-root user it runs as (65532, "gantry") and a writable /data; the
-// configuration runs `/gantry server` as that user, with the OCI labels.
-// `go run ./deploy/image` builds the binary and writes the image as an
-// OCI layout directory or a tarball that `docker load`/`podman load`,
-// crane and skopeo read.
+// configuration's entrypoint is `/gantry server` as that user, with the
+// org.opencontainers.image.* labels. `go run ./deploy/image/cmd/gantry-image`
+// builds the binary and writes the image as an OCI layout directory (for
+// crane, skopeo, podman) or a tarball (`docker load`, `podman load`).
 package image
 
 import (
@@ -29,11 +29,19 @@ const (
 	Group = 65532
 )
 
+// Entrypoint is what the image runs; Cmd its default arguments (the API
+// on every interface, state under /data): arguments given to the
+// container replace Cmd only.
+var (
+	Entrypoint = []string{"/gantry", "server"}
+	Cmd        = []string{"--data=/data", "--listen=:7070"}
+)
+
 // Options describe the image.
 type Options struct {
 	// Binary is the path of a static gantry binary (CGO_ENABLED=0). Required.
 	Binary string
-	// Version labels the image (org.opencontainers.image.version).
+	// Version labels the image (org.opencontainers.image.version). Empty: "dev".
 	Version string
 	// Revision is the source's commit (org.opencontainers.image.revision).
 	Revision string
@@ -44,7 +52,7 @@ type Options struct {
 	Arch string
 }
 
-// Build returns the image.
+// Build returns the image: one layer on an empty base, OCI media types.
 func Build(o Options) (v1.Image, error) {
 	bin, err := os.ReadFile(o.Binary)
 	if err != nil {
@@ -52,6 +60,9 @@ func Build(o Options) (v1.Image, error) {
 	}
 	if o.Arch == "" {
 		o.Arch = "amd64"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
 	}
 	layerTar, err := rootfs(bin, o.Created)
 	if err != nil {
@@ -76,8 +87,8 @@ func Build(o Options) (v1.Image, error) {
 	cfg.Architecture, cfg.OS = o.Arch, "linux"
 	cfg.Created = v1.Time{Time: o.Created.UTC()}
 	cfg.Config = v1.Config{
-		Entrypoint:   []string{"/gantry"},
-		Cmd:          []string{"server", "--data", "/data", "--listen", ":7070"},
+		Entrypoint:   Entrypoint,
+		Cmd:          Cmd,
 		User:         fmt.Sprintf("%d:%d", User, Group),
 		WorkingDir:   "/data",
 		Env:          []string{"PATH=/", "HOME=/data"},
@@ -88,7 +99,8 @@ func Build(o Options) (v1.Image, error) {
 	return mutate.ConfigFile(img, cfg)
 }
 
-// Labels are the image's OCI annotations-as-labels.
+// Labels are the image's labels: the org.opencontainers.image.*
+// annotation keys of the OCI image spec.
 func Labels(o Options) map[string]string {
 	l := map[string]string{
 		"org.opencontainers.image.title":       "gantry",
