@@ -258,6 +258,7 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 		watch *= 3
 	}
 	var readyAt time.Time
+	var polls, warming int // status polls after ready, and those in a warm-up
 	deadline := time.Now().Add(watch + 30*time.Second)
 	for readyAt.IsZero() || time.Since(readyAt) < watch {
 		if time.Now().After(deadline) {
@@ -271,6 +272,11 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 		}
 		if readyAt.IsZero() {
 			readyAt = b.trafficSince(sc.app, r)
+		} else {
+			polls++
+			if strings.Contains(r.Message, "WarmUp:") {
+				warming++
+			}
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return outcome{}, err
@@ -291,7 +297,7 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 	}
 	if !r.Phase.Final() && r.Phase != rollout.RollingBack {
 		if sc.want != "" {
-			fmt.Printf("    not rolled back; status: %s\n", r.Message)
+			fmt.Printf("    not rolled back (warming up in %d of %d polls after ready); status: %s\n", warming, polls, r.Message)
 		}
 		if _, err := b.c.Command(ctx, sc.app, "bench", "abort", api.CommandBody{}); err != nil {
 			return o, fmt.Errorf("abort: %w", err)
@@ -308,7 +314,8 @@ func (b *bench) canary(ctx context.Context, sc scenario) (outcome, error) {
 				o.after = rollbackStart(ctx, b.c, sc.app, r, readyAt)
 			}
 		}
-		if o.reason != sc.want {
+		if o.reason != sc.want || sc.want == "LatencyTest" {
+			// Which quantile caught a slow canary, or what caught another.
 			fmt.Printf("    %s: %s\n", r.Reason, r.Message)
 		}
 	}
