@@ -73,8 +73,8 @@ func TestServer_KubernetesEnvironmentUsesItsRouter(t *testing.T) {
 	}
 	rules := route.Spec.Rules
 	if len(route.Spec.ParentRefs) != 1 || route.Spec.ParentRefs[0].Name != "public" || len(rules) != 1 || len(rules[0].BackendRefs) != 1 ||
-		string(rules[0].BackendRefs[0].Name) != kuberouter.RevisionServiceName("web", "prod", 1) || *rules[0].BackendRefs[0].Weight != 100 {
-		t.Errorf("HTTPRoute after v1: parents %+v, rules %+v; want gateway public, revision 1's Service weighted 100", route.Spec.ParentRefs, rules)
+		string(rules[0].BackendRefs[0].Name) != kuberouter.ServiceName("web", "prod") || *rules[0].BackendRefs[0].Weight != 100 {
+		t.Errorf("HTTPRoute after v1: parents %+v, rules %+v; want gateway public and, after a rolling update, the environment's Service over every revision", route.Spec.ParentRefs, rules)
 	}
 	st, err := e.c.Status(ctx, "web", "prod")
 	if err != nil {

@@ -13,13 +13,14 @@ import (
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	kube "github.com/gantry-dev/gantry/backend/kubernetes"
+	"github.com/gantry-dev/gantry/rollout"
 )
 
 // NewGateway returns the Gateway API router: an HTTPRoute per environment
 // (named like its Service) attached to the spec's Gateway, whose
 // backendRefs weight one Service per revision exactly as the strategy
-// asks; without weights (a rolling update) each revision weighs its share
-// of the ready pods.
+// asks; without weights (a rolling update) its one backend is the
+// environment's Service over every revision, which follows the ready pods.
 func NewGateway(o Options) (*Router, error) {
 	if o.Cluster == nil {
 		return newRouter(o, nil)
@@ -62,7 +63,13 @@ func servesResource(c *kube.Cluster, groupVersion, resource string) error {
 
 func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 	app, env := st.e.App, st.e.Name
-	w := weights(st)
+	// The environment's Service, over every revision (none in
+	// maintenance), is the backend of a rolling update: it follows the
+	// ready pods as they change.
+	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), r.opts.Port, st.keep); err != nil {
+		return err
+	}
+	w := st.traffic.Weights
 	if err := r.ensureRevisionServices(ctx, st, w); err != nil {
 		return err
 	}
@@ -93,6 +100,14 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 	prefix := gatewayv1.PathMatchPathPrefix
 	port := gatewayv1.PortNumber(r.opts.Port)
 	refs := []gatewayv1.HTTPBackendRef{}
+	if w == nil || st.maintenance {
+		weight := int32(100)
+		refs = append(refs, gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+			BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(ServiceName(app, env)), Port: &port},
+			Weight:                 &weight,
+		}})
+		w = nil
+	}
 	for _, rev := range slices.Sorted(maps.Keys(w)) {
 		weight := int32(w[rev])
 		refs = append(refs, gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
@@ -133,6 +148,9 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 		if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
 			return fmt.Errorf("HTTPRoute %s/%s exists and was not created by gantry (no %s=%s label); gantry leaves it alone: rename or delete it", st.ns, name, kube.LabelManagedBy, kube.ManagedBy)
 		}
+		if st.keep {
+			return nil
+		}
 		cur.Spec = want
 		if _, err := routes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("weight HTTPRoute %s/%s: %w", st.ns, name, err)
@@ -141,4 +159,9 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 	})
 }
 
-func (gatewayKind) shares(st *envState) map[int]float64 { return percent(weights(st)) }
+func (gatewayKind) shares(st *envState) map[int]float64 {
+	if st.traffic.Weights == nil || st.maintenance {
+		return serviceKind{}.shares(st)
+	}
+	return percent(st.traffic.Weights)
+}

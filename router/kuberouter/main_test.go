@@ -47,7 +47,8 @@ type gantry struct {
 	ns        string
 	cluster   *kube.Cluster
 	dbPath    string
-	newRouter func(*kube.Cluster) router.Router
+	newRouter func(Options) (*Router, error)
+	specs     sync.Map // "app/env" -> *spec.Kubernetes, resolved
 
 	store   *sqlite.Store
 	backend *kube.Backend
@@ -76,7 +77,7 @@ func (l *eventLog) has(reason rollout.Reason) bool {
 }
 
 // startGantry starts gantry in a fresh namespace of the test control plane.
-func startGantry(t *testing.T, newRouter func(*kube.Cluster) router.Router) *gantry {
+func startGantry(t *testing.T, newRouter func(Options) (*Router, error)) *gantry {
 	t.Helper()
 	env := k8stestenv.Require(t)
 	ns := env.Namespace(t, "gantry-rollout")
@@ -102,7 +103,15 @@ func (g *gantry) start() {
 		t.Fatal(err)
 	}
 	g.store = st
-	g.router = g.newRouter(g.cluster)
+	r, err := g.newRouter(Options{Cluster: g.cluster, Event: g.events.add, Spec: func(app, env string) *spec.Kubernetes {
+		k, _ := g.specs.Load(app + "/" + env)
+		k8s, _ := k.(*spec.Kubernetes)
+		return k8s
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.router = r
 	b, err := kube.New(ctx, kube.Options{Cluster: g.cluster, Event: g.events.add,
 		OnChange: func(app, env string) { _ = g.router.SetInstances(app, env, g.backend.Instances(app, env)) }})
 	if err != nil {
@@ -140,6 +149,7 @@ func (g *gantry) open(app spec.App) {
 			g.t.Fatal(err)
 		}
 		d, _ := strategy.Describe(resolved)
+		g.specs.Store(app.Metadata.Name+"/"+e.Name, resolved.Kubernetes)
 		if err := g.router.Open(router.Environment{App: app.Metadata.Name, Name: e.Name, Preview: d.Preview}); err != nil {
 			g.t.Fatalf("Open: %v", err)
 		}

@@ -74,7 +74,7 @@ func (k nginxKind) apply(ctx context.Context, r *Router, st *envState) error {
 		return err
 	}
 	// The environment's Service, over every revision (pinned to none in maintenance).
-	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), r.opts.Port); err != nil {
+	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), r.opts.Port, st.keep); err != nil {
 		return err
 	}
 	revs := map[int]int{}
@@ -146,6 +146,9 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 		}
 		if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
 			return fmt.Errorf("Ingress %s/%s exists and was not created by gantry (no %s=%s label); gantry leaves it alone: rename or delete it", st.ns, name, kube.LabelManagedBy, kube.ManagedBy)
+		}
+		if st.keep {
+			return nil
 		}
 		cur.Spec = want
 		if cur.Annotations == nil {

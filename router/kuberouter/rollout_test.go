@@ -17,16 +17,7 @@ import (
 
 	kube "github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/rollout"
-	"github.com/gantry-dev/gantry/router"
 )
-
-func serviceRouter(c *kube.Cluster) router.Router {
-	r, err := NewService(Options{Cluster: c})
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
 
 const rollingSpec = `apiVersion: gantry.dev/v1
 kind: App
@@ -52,7 +43,7 @@ environments:
 // then a crash-looping (OOMKilled) revision is rolled back, restoring
 // images, replica counts and the Service's selector.
 func TestRolling_matchesDeployment(t *testing.T) {
-	g := startGantry(t, serviceRouter)
+	g := startGantry(t, NewService)
 	trace := traceReplicas(t, g.env, g.ns, kube.LabelApp+"=api")
 	g.apply(replaceAnn(rollingSpec, ""))
 	g.waitPhase(g.deploy("api", "production", "v1").ID, rollout.Succeeded)

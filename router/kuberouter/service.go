@@ -86,6 +86,12 @@ type envState struct {
 	maintenance bool
 	// told is the split last stated in a ReasonReplicaRatio event.
 	told string
+	// keep leaves the traffic objects found in the cluster as they are
+	// (missing ones are created) until the first SetTraffic or
+	// SetMaintenance: a restarted gantry does not know the split until the
+	// engine sets it again, and must not undo it meanwhile (a blue-green
+	// preview taking production traffic, a canary its replica ratio).
+	keep bool
 }
 
 var _ router.Router = (*Router)(nil)
@@ -148,7 +154,7 @@ func (r *Router) Open(e router.Environment) error {
 		return fmt.Errorf("route %s/%s: %w", e.App, e.Name, err)
 	}
 	if st == nil {
-		st = &envState{}
+		st = &envState{keep: true}
 	}
 	next := *st
 	next.e, next.ns, next.spec = e, ns, k
@@ -174,7 +180,7 @@ func (serviceKind) prepare(context.Context, *kube.Cluster, string) error { retur
 func (serviceKind) apply(ctx context.Context, r *Router, st *envState) error {
 	app, env := st.e.App, st.e.Name
 	sel := selector(app, env, st.traffic, st.maintenance)
-	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), sel, r.opts.Port); err != nil {
+	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), sel, r.opts.Port, st.keep); err != nil {
 		return err
 	}
 	return r.applyPreview(ctx, st)
@@ -209,7 +215,7 @@ func (r *Router) applyPreview(ctx context.Context, st *envState) error {
 		}
 		psel := envSelector(app, env)
 		psel[kube.LabelRevision] = rev
-		if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, PreviewServiceName(app, env), psel, r.opts.Port); err != nil {
+		if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, PreviewServiceName(app, env), psel, r.opts.Port, st.keep); err != nil {
 			return err
 		}
 	}
@@ -266,6 +272,7 @@ func (r *Router) update(app, env string, change func(*envState)) error {
 	next := *st
 	r.mu.Unlock()
 	change(&next)
+	next.keep = false
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := r.kind.apply(ctx, r, &next); err != nil {
@@ -274,7 +281,7 @@ func (r *Router) update(app, env string, change func(*envState)) error {
 	r.mu.Lock()
 	cur, ok := r.envs[envKey{app, env}]
 	if ok {
-		cur.traffic, cur.maintenance = next.traffic, next.maintenance
+		cur.traffic, cur.maintenance, cur.keep = next.traffic, next.maintenance, false
 	}
 	var msg string
 	if ok {
@@ -386,9 +393,10 @@ func (r *Router) Close(ctx context.Context) error {
 }
 
 // ensureService creates or updates a gantry Service with selector sel,
-// owned by the environment's owner ConfigMap. One that exists without
-// gantry's label is an error, left alone.
-func ensureService(ctx context.Context, c *kube.Cluster, ns, app, env, name string, sel map[string]string, port int) error {
+// owned by the environment's owner ConfigMap; with keep, one that exists
+// is left as it is. One that exists without gantry's label is an error,
+// left alone.
+func ensureService(ctx context.Context, c *kube.Cluster, ns, app, env, name string, sel map[string]string, port int, keep bool) error {
 	svcs := c.Client.CoreV1().Services(ns)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
@@ -414,7 +422,7 @@ func ensureService(ctx context.Context, c *kube.Cluster, ns, app, env, name stri
 		if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
 			return fmt.Errorf("Service %s/%s exists and was not created by gantry (no %s=%s label); gantry leaves it alone: rename or delete it", ns, name, kube.LabelManagedBy, kube.ManagedBy)
 		}
-		if maps.Equal(cur.Spec.Selector, sel) {
+		if keep || maps.Equal(cur.Spec.Selector, sel) {
 			return nil
 		}
 		cur.Spec.Selector = sel
