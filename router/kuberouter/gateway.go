@@ -35,7 +35,7 @@ func NewGateway(o Options) (*Router, error) {
 type gatewayKind struct{ client gatewayclient.Interface }
 
 var gatewayPermissions = []kube.Permission{
-	{Group: gatewayv1.GroupName, Resource: "httproutes", Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{Group: gatewayv1.GroupName, Resource: "httproutes", Verbs: []string{"get", "create", "update"}},
 }
 
 // prepare checks that the cluster serves HTTPRoutes (the CRDs are

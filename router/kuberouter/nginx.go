@@ -33,7 +33,7 @@ func NewIngressNginx(o Options) (*Router, error) { return newRouter(o, nginxKind
 type nginxKind struct{}
 
 var ingressPermissions = []kube.Permission{
-	{Group: "networking.k8s.io", Resource: "ingresses", Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{Group: "networking.k8s.io", Resource: "ingresses", Verbs: []string{"get", "create", "update"}},
 }
 
 func (nginxKind) prepare(ctx context.Context, c *kube.Cluster, ns string) error {

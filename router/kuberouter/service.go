@@ -43,9 +43,11 @@ type Options struct {
 // pods give and how to get exact weights.
 const ReasonReplicaRatio rollout.Reason = "ReplicaRatio"
 
-// servicePermissions are what every router needs in a namespace.
+// servicePermissions are what every router needs in a namespace: the
+// calls it makes (get, create, update; delete for a preview Service no
+// longer asked for), no more.
 var servicePermissions = []kube.Permission{
-	{Resource: "services", Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	{Resource: "services", Verbs: []string{"get", "create", "update", "delete"}},
 	{Resource: "configmaps", Verbs: []string{"get", "create"}},
 }
 
