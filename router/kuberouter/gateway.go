@@ -51,7 +51,7 @@ func (k gatewayKind) prepare(ctx context.Context, c *kube.Cluster, ns string) er
 func servesResource(c *kube.Cluster, groupVersion, resource string) error {
 	list, err := c.Client.Discovery().ServerResourcesForGroupVersion(groupVersion)
 	if err != nil {
-		return fmt.Errorf("%s on %s: %w (are its CRDs installed?)", groupVersion, c.Host, err)
+		return fmt.Errorf("%s %s on %s: %w (are its CRDs installed?)", groupVersion, resource, c.Host, err)
 	}
 	for _, r := range list.APIResources {
 		if r.Name == resource {

@@ -70,6 +70,18 @@ func (l *eventLog) add(e rollout.Event) {
 	l.list = append(l.list, e)
 }
 
+// message returns the last message of an event with reason, "" when none.
+func (l *eventLog) message(reason rollout.Reason) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.list) - 1; i >= 0; i-- {
+		if l.list[i].Reason == reason {
+			return l.list[i].Message
+		}
+	}
+	return ""
+}
+
 func (l *eventLog) has(reason rollout.Reason) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
