@@ -9,7 +9,18 @@
 //     so a blue-green switch is one atomic selector change; a split
 //     between revisions follows the ready-pod ratio (replica-ratio
 //     canaries): Stats reports the share that ratio gives, which is the
-//     limit of this router.
+//     limit of this router, and a ReasonReplicaRatio event says so.
+//   - Gateway API (NewGateway): an HTTPRoute whose backendRefs weight one
+//     Service per revision as the strategy asks; a rolling update goes
+//     through the environment's Service.
+//   - ingress-nginx (NewIngressNginx): a main Ingress and a canary
+//     Ingress with nginx.ingress.kubernetes.io/canary-weight, two
+//     revisions at a time.
+//
+// Open checks the namespace, gantry's permissions (SelfSubjectAccessReview)
+// and the CRDs a router needs before it writes anything. A router new in
+// this process (a restart, a new leader) leaves the traffic objects it
+// finds as they are until the first SetTraffic.
 //
 // What router.Router's proxy-side methods mean here: Drain returns at
 // once (the kubelet's termination grace period and the endpoints
