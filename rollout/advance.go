@@ -66,6 +66,9 @@ func (e *Engine) progressing(ctx context.Context, r Rollout) error {
 		return err
 	}
 	planSpec, fallback := e.effectiveSpec(r.App, r.Env, target.Spec)
+	if planSpec, err = e.heldSpec(ctx, r.App, r.Env, planSpec); err != nil {
+		return err
+	}
 	desc := strategy.Describe(planSpec)
 	var verdict AnalysisResult
 	if desc.Analysis {
@@ -313,9 +316,13 @@ func (e *Engine) rollingBack(ctx context.Context, r Rollout) error {
 	if err != nil {
 		return err
 	}
+	stableSpec, err := e.heldSpec(ctx, r.App, r.Env, stable.Spec)
+	if err != nil {
+		return err
+	}
 	counts := CountInstances(e.opts.Backend.Instances(r.App, r.Env), now, stable.Spec.MinReady())
 	plan := e.opts.Strategies[spec.RollingUpdate].Plan(PlanInput{
-		Now: now, Spec: stable.Spec, Target: r.FromRevision, Stable: r.ToRevision, Revisions: counts,
+		Now: now, Spec: stableSpec, Target: r.FromRevision, Stable: r.ToRevision, Revisions: counts,
 	})
 	if (PlanInput{Revisions: counts}).Count(r.FromRevision).Ready > 0 {
 		plan.Traffic = Traffic{Weights: map[int]int{r.FromRevision: 100}}

@@ -225,7 +225,9 @@ func (e *Engine) steady(ctx context.Context, r Rollout) error {
 		if err != nil {
 			return err
 		}
-		plan.Replicas[stable] = rev.Spec.ReplicaCount()
+		if plan.Replicas[stable], err = e.steadyReplicas(ctx, rev); err != nil {
+			return err
+		}
 	}
 	return e.act(ctx, r, plan)
 }

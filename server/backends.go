@@ -50,7 +50,7 @@ func defaultBackends(opts Options, kc *kubeConnection) backend.Registry {
 			if err != nil {
 				return nil, err
 			}
-			return kubernetes.New(ctx, kubernetes.Options{Cluster: c, Namespaces: k.WatchNamespaces, OnChange: o.OnChange, Event: o.Event})
+			return kubernetes.New(ctx, kubernetes.Options{Cluster: c, Namespaces: k.WatchNamespaces, OnChange: o.OnChange, Event: o.Event, Logf: opts.Logf})
 		}
 	}
 	return reg

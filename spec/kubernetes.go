@@ -32,6 +32,9 @@ type Kubernetes struct {
 	// Router splits traffic between revisions. Nil: a plain Service over
 	// every revision (replica-ratio weights).
 	Router *KubernetesRouter `json:"router,omitempty"`
+	// Autoscaling puts the stable revision under a HorizontalPodAutoscaler
+	// between rollouts. Nil: the spec's replicas, always.
+	Autoscaling *KubernetesAutoscaling `json:"autoscaling,omitempty"`
 }
 
 // Toleration is a Kubernetes pod toleration.
@@ -124,6 +127,9 @@ func (k *Kubernetes) merge(o *Kubernetes) *Kubernetes {
 	if c.Router != nil {
 		out.Router = c.Router
 	}
+	if c.Autoscaling != nil {
+		out.Autoscaling = c.Autoscaling
+	}
 	return out
 }
 
@@ -144,6 +150,7 @@ func (k *Kubernetes) clone() *Kubernetes {
 		r.Gateway = clonePtr(k.Router.Gateway)
 		c.Router = &r
 	}
+	c.Autoscaling = clonePtr(k.Autoscaling)
 	return &c
 }
 
@@ -182,6 +189,7 @@ func (v *validator) kubernetes(path string, k *Kubernetes) {
 		v.toleration(fmt.Sprintf("%s[%d]", joinField(path, "tolerations"), i), t)
 	}
 	v.kubernetesRouter(joinField(path, "router"), k.Router)
+	v.autoscaling(joinField(path, "autoscaling"), k.Autoscaling)
 }
 
 func (v *validator) toleration(path string, t Toleration) {

@@ -38,6 +38,12 @@ type Options struct {
 	OnChange func(app, env string)
 	// Event receives what happens to instances (adoptions, drift). Nil: dropped.
 	Event func(rollout.Event)
+	// Logf receives diagnostics said once, such as a cluster without the
+	// metrics API. Nil: dropped.
+	Logf func(format string, args ...any)
+	// MetricsInterval is how often instances' CPU and memory are read from
+	// the metrics API. Zero: DefaultMetricsInterval (15s).
+	MetricsInterval time.Duration
 }
 
 // Backend runs revisions as ReplicaSets. It is safe for concurrent use.
@@ -48,8 +54,10 @@ type Backend struct {
 	mu       sync.Mutex
 	watched  map[string]*watch // by namespace
 	envNS    map[envKey]string // the namespace each app environment runs in
-	released bool              // Release or Shutdown was called
-	stopped  bool              // Shutdown was called
+	held     map[envKey]hold   // HoldScale's answer, until the next Autoscale
+	metrics  podMetrics
+	released bool // Release or Shutdown was called
+	stopped  bool // Shutdown was called
 }
 
 type envKey struct{ app, env string }
@@ -69,7 +77,8 @@ func New(ctx context.Context, o Options) (*Backend, error) {
 	if o.Cluster == nil {
 		return nil, errors.New("kubernetes backend: no cluster")
 	}
-	b := &Backend{opts: o, c: o.Cluster, watched: map[string]*watch{}, envNS: map[envKey]string{}}
+	b := &Backend{opts: o, c: o.Cluster, watched: map[string]*watch{}, envNS: map[envKey]string{}, held: map[envKey]hold{},
+		metrics: podMetrics{byPod: map[string]usage{}, said: map[string]bool{}}}
 	for _, ns := range append([]string{o.Cluster.Namespace}, o.Namespaces...) {
 		if err := b.watchNamespace(ctx, ns); err != nil {
 			b.Release()
@@ -126,6 +135,7 @@ func (b *Backend) watchNamespace(ctx context.Context, ns string) error {
 		return nil
 	}
 	b.watched[ns] = w
+	go b.pollMetrics(ns, w.stop)
 	return nil
 }
 
@@ -221,6 +231,9 @@ func (b *Backend) Scale(ctx context.Context, rev rollout.Revision, replicas int)
 	if cur.Spec.Replicas != nil && int(*cur.Spec.Replicas) == replicas && cur.Annotations[AnnotationReplicas] == strconv.Itoa(replicas) {
 		return nil
 	}
+	if cur.Annotations[AnnotationAutoscaled] == "true" && replicas > 0 {
+		return nil // its HorizontalPodAutoscaler sets its replicas (hpa.go)
+	}
 	return b.setReplicas(ctx, ns, rsName, replicas)
 }
 
@@ -276,6 +289,7 @@ func (b *Backend) Instances(app, env string) []rollout.Instance {
 	out := make([]rollout.Instance, 0, len(pods))
 	for _, p := range pods {
 		if in, ok := instanceOf(p, podPort(p)); ok {
+			b.addUsage(&in, p.Namespace)
 			out = append(out, in)
 		}
 	}
@@ -302,7 +316,7 @@ func podPort(p *corev1.Pod) int {
 // last asked (its gantry.dev/replicas annotation), with a Warning event.
 func (b *Backend) checkDrift(obj any) {
 	rs, ok := obj.(*appsv1.ReplicaSet)
-	if !ok || !ours(rs) || rs.Spec.Replicas == nil || rs.DeletionTimestamp != nil {
+	if !ok || !ours(rs) || rs.Spec.Replicas == nil || rs.DeletionTimestamp != nil || rs.Annotations[AnnotationAutoscaled] == "true" {
 		return
 	}
 	want, err := strconv.Atoi(rs.Annotations[AnnotationReplicas])
