@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,11 +125,19 @@ func (g *gantry) start() {
 		t.Fatal(err)
 	}
 	g.router = r
+	// This leader's backend and router only: a released backend's
+	// informers may still report while the next leader starts.
+	var self atomic.Pointer[kube.Backend]
 	b, err := kube.New(ctx, kube.Options{Cluster: g.cluster, Event: g.events.add,
-		OnChange: func(app, env string) { _ = g.router.SetInstances(app, env, g.backend.Instances(app, env)) }})
+		OnChange: func(app, env string) {
+			if b := self.Load(); b != nil {
+				_ = r.SetInstances(app, env, b.Instances(app, env))
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	self.Store(b)
 	g.backend = b
 	lookup := func(app, env string, n int) (rollout.Revision, error) { return st.GetRevision(ctx, app, env, n) }
 	if err := b.Recover(ctx, lookup); err != nil {
