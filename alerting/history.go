@@ -35,6 +35,7 @@ type History struct {
 	mu      sync.RWMutex
 	series  map[uint64]*series
 	dropped uint64
+	latest  int64 // Unix ms of the newest Add; 0: none
 }
 
 type series struct {
@@ -61,6 +62,7 @@ func (h *History) Add(ts time.Time, batch []Sample) {
 	t := ts.UnixMilli()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.latest = max(h.latest, t)
 	for _, s := range batch {
 		key := s.Labels.Hash()
 		se := h.series[key]
@@ -95,6 +97,16 @@ func (h *History) trim(minT int64) {
 			se.samples = slices.Delete(se.samples, 0, i)
 		}
 	}
+}
+
+// Latest is the time of the newest samples added; zero before any.
+func (h *History) Latest() time.Time {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.latest == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(h.latest)
 }
 
 // Stats reports the series kept and the samples dropped because MaxSeries was reached.

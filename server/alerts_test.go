@@ -67,13 +67,7 @@ route:
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	_, stop := e.load(t)
-	defer stop()
-
-	r, err := e.c.Deploy(ctx, "web", "prod", "v2+errors=0.3")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := deployUnderLoad(t, ctx, e, "v2+errors=0.3")
 	seen := map[string]bool{}
 	fired := waitAlert(t, ctx, e, func(a api.Alert) bool {
 		seen[a.State] = true
@@ -88,25 +82,9 @@ route:
 	if fired.FiredAt.Sub(fired.ActiveAt) < 5*time.Minute {
 		t.Errorf("fired %s after it became active, before its for: 5m", fired.FiredAt.Sub(fired.ActiveAt))
 	}
-	r, err = e.c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Phase != rollout.Aborted && r.Phase != rollout.RolledBack {
-		t.Fatalf("rollout ended %s %s (%s), want aborted by the alert", r.Phase, r.Reason, r.Message)
-	}
-	evs, err := e.c.Events(ctx, "web", "prod", 0, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aborted := false
-	for _, ev := range evs {
-		if ev.Reason == rollout.ReasonAborted && ev.Actor == "alert HighErrorRate" && strings.Contains(ev.Message+detailsWhy(ev), "HighErrorRate") {
-			aborted = true
-		}
-	}
-	if !aborted {
-		t.Fatalf("no Aborted event by alert HighErrorRate among %d events of rollout %d: %+v", len(evs), r.ID, evs)
+	r, why := waitAbortedBy(t, ctx, e, r.ID, "alert HighErrorRate")
+	if !strings.Contains(why, "HighErrorRate") {
+		t.Errorf("the Aborted event by alert HighErrorRate does not name it: %q", why)
 	}
 	resolved := waitAlert(t, ctx, e, func(a api.Alert) bool {
 		return a.Name == "HighErrorRate" && a.Labels["version"] == "v2+errors=0.3" && a.State == "resolved"

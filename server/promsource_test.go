@@ -94,13 +94,7 @@ scrape_configs:
 			}
 		}
 	}()
-	_, stop := e.load(t)
-	defer stop()
-	r, err := e.c.Deploy(ctx, "web", "prod", "v2+errors=0.3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err = e.c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+	r, err := e.c.WaitRollout(ctx, deployUnderLoad(t, ctx, e, "v2+errors=0.3").ID, 100*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,6 +131,8 @@ type Server struct {
 	dash *dashboard.Dashboard
 	// alerts evaluates the alert rules; nil without rule files.
 	alerts *alerts
+	// checks measures the user-defined checks of spec.analysis.checks.
+	checks *queryChecks
 	// notifier sends alerts and rollout events; nil without a notifications file.
 	notifier *notify.Notifier
 
@@ -230,6 +232,9 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	var reg *prometheus.Registry
 	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s}, storeCollector{s.events})
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
+		return nil, err
+	}
+	if s.checks, err = s.newQueryChecks(reg); err != nil {
 		return nil, err
 	}
 	s.self = leader.Info{ID: serverID(s.ln), APIURL: opts.AdvertiseURL}
@@ -347,6 +352,11 @@ func (s *Server) Run(ctx context.Context) error {
 				s.notifier.Run(ctx)
 			}()
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runQueryChecks(ctx)
+		}()
 		if s.alerts != nil {
 			wg.Add(1)
 			go func() {

@@ -36,6 +36,7 @@ func (a *AnalysisSpec) clone() *AnalysisSpec {
 	c.WarmUpSeconds = clonePtr(a.WarmUpSeconds)
 	c.Disabled = slices.Clone(a.Disabled)
 	c.AbortOnAlerts = slices.Clone(a.AbortOnAlerts)
+	c.Checks = slices.Clone(a.Checks)
 	return &c
 }
 

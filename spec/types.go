@@ -119,6 +119,10 @@ type AnalysisSpec struct {
 	// (labels app and env equal, and revision or version the new one's).
 	// Empty: alerts never abort rollouts.
 	AbortOnAlerts []string `json:"abortOnAlerts,omitempty"`
+	// Checks are user-defined PromQL checks, extra rollback triggers: a
+	// rollout of this environment is aborted when one fails (QueryCheck).
+	// Empty: none.
+	Checks []QueryCheck `json:"checks,omitempty"`
 }
 
 // Workload is what one instance runs. Command, Args, Env values and

@@ -70,6 +70,7 @@ func (v *validator) analysis(path string, a *AnalysisSpec) {
 		}
 		first[name] = i
 	}
+	v.queryChecks(joinField(path, "checks"), a.Checks)
 	alerts := map[string]int{}
 	for i, name := range a.AbortOnAlerts {
 		ipath := fmt.Sprintf("%s.abortOnAlerts[%d]", path, i)

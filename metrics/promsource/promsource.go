@@ -255,12 +255,35 @@ type sample struct {
 	Value  float64
 }
 
-// query runs an instant query through Prometheus's HTTP API.
+// query runs an instant query of template t through Prometheus's HTTP API.
 func (s *Source) query(ctx context.Context, t *template.Template, app, env string) ([]sample, error) {
 	expr, err := render(t, app, env)
 	if err != nil {
 		return nil, err
 	}
+	return s.instant(ctx, expr, false)
+}
+
+// InstantQuery evaluates expr now and returns the value of each series
+// it returns (a scalar is one value); the user-defined checks of
+// spec.analysis.checks read Prometheus through it.
+func (s *Source) InstantQuery(ctx context.Context, expr string) ([]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	vec, err := s.instant(ctx, expr, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(vec))
+	for i, x := range vec {
+		out[i] = x.Value
+	}
+	return out, nil
+}
+
+// instant runs an instant query; scalar says whether a scalar answer is
+// accepted (as one sample without labels).
+func (s *Source) instant(ctx context.Context, expr string, scalar bool) ([]sample, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.opts.URL+"/api/v1/query?query="+url.QueryEscape(expr), nil)
 	if err != nil {
 		return nil, err
@@ -275,11 +298,8 @@ func (s *Source) query(ctx context.Context, t *template.Template, app, env strin
 		Error     string `json:"error"`
 		ErrorType string `json:"errorType"`
 		Data      struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			} `json:"result"`
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
@@ -291,14 +311,30 @@ func (s *Source) query(ctx context.Context, t *template.Template, app, env strin
 	if r.Data.ResultType != "vector" {
 		return nil, fmt.Errorf("query %s: returns a %s, want an instant vector per revision", expr, r.Data.ResultType)
 	}
-	out := make([]sample, 0, len(r.Data.Result))
-	for _, x := range r.Data.Result {
-		str, _ := x.Value[1].(string)
-		v, err := strconv.ParseFloat(str, 64)
+	var vec []struct {
+		Metric map[string]string `json:"metric"`
+		Value  [2]any            `json:"value"`
+	}
+	if err := json.Unmarshal(r.Data.Result, &vec); err != nil {
+		return nil, fmt.Errorf("query %s: %w", expr, err)
+	}
+	out := make([]sample, 0, len(vec))
+	for _, x := range vec {
+		v, err := parseValue(expr, x.Value[1])
 		if err != nil {
-			return nil, fmt.Errorf("query %s: value %v: %w", expr, x.Value[1], err)
+			return nil, err
 		}
 		out = append(out, sample{Metric: x.Metric, Value: v})
 	}
 	return out, nil
+}
+
+// parseValue reads a sample value of Prometheus's JSON (a string).
+func parseValue(expr string, x any) (float64, error) {
+	str, _ := x.(string)
+	v, err := strconv.ParseFloat(str, 64)
+	if err != nil {
+		return 0, fmt.Errorf("query %s: value %v: %w", expr, x, err)
+	}
+	return v, nil
 }
