@@ -55,6 +55,7 @@ type Backend struct {
 	watched  map[string]*watch // by namespace
 	envNS    map[envKey]string // the namespace each app environment runs in
 	held     map[envKey]hold   // HoldScale's answer, until the next Autoscale
+	scaled   map[envKey]bool   // environments Autoscale handed to an autoscaler
 	metrics  podMetrics
 	released bool // Release or Shutdown was called
 	stopped  bool // Shutdown was called
@@ -77,7 +78,7 @@ func New(ctx context.Context, o Options) (*Backend, error) {
 	if o.Cluster == nil {
 		return nil, errors.New("kubernetes backend: no cluster")
 	}
-	b := &Backend{opts: o, c: o.Cluster, watched: map[string]*watch{}, envNS: map[envKey]string{}, held: map[envKey]hold{},
+	b := &Backend{opts: o, c: o.Cluster, watched: map[string]*watch{}, envNS: map[envKey]string{}, held: map[envKey]hold{}, scaled: map[envKey]bool{},
 		metrics: podMetrics{byPod: map[string]usage{}, said: map[string]bool{}}}
 	for _, ns := range append([]string{o.Cluster.Namespace}, o.Namespaces...) {
 		if err := b.watchNamespace(ctx, ns); err != nil {

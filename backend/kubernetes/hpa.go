@@ -67,9 +67,14 @@ func (b *Backend) Autoscale(ctx context.Context, rev rollout.Revision) (int, boo
 		return 0, false, nil // Scale reports it
 	}
 	n := max(a.Min(), min(a.Max(), int(ptrOr(rs.Spec.Replicas))))
-	// Release the others first, so that drift correction covers them again.
-	if err := b.releaseAutoscaled(ctx, ns, rev.App, rev.Env, rs.Name); err != nil {
-		return 0, false, err
+	b.mu.Lock()
+	handed := b.scaled[envKey{rev.App, rev.Env}]
+	b.mu.Unlock()
+	if !handed {
+		// Release the others first, so that drift correction covers them again.
+		if err := b.releaseAutoscaled(ctx, ns, rev.App, rev.Env, rs.Name); err != nil {
+			return 0, false, err
+		}
 	}
 	if rs.Annotations[AnnotationAutoscaled] != "true" || int(ptrOr(rs.Spec.Replicas)) != n {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"true",%q:null}},"spec":{"replicas":%d}}`, AnnotationAutoscaled, AnnotationReplicas, n)
@@ -97,6 +102,7 @@ func (b *Backend) Autoscale(ctx context.Context, rev rollout.Revision) (int, boo
 	}
 	b.mu.Lock()
 	delete(b.held, envKey{rev.App, rev.Env})
+	b.scaled[envKey{rev.App, rev.Env}] = true
 	b.mu.Unlock()
 	return n, true, nil
 }
@@ -192,17 +198,15 @@ func (b *Backend) autoscaledReplicaSet(ns, app, env string) *appsv1.ReplicaSet {
 }
 
 // releaseAutoscaled gives every autoscaled ReplicaSet of app in env but
-// keep back to gantry at the count it has.
+// keep back to gantry at the count it has. It reads the API server, not
+// the informer, which may not have seen this server's own hand-over yet.
 func (b *Backend) releaseAutoscaled(ctx context.Context, ns, app, env, keep string) error {
-	w := b.watchOf(ns)
-	if w == nil {
-		return nil
-	}
-	list, err := w.rss.ReplicaSets(ns).List(labels.SelectorFromSet(envLabels(app, env)))
+	list, err := b.c.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(envLabels(app, env)).String()})
 	if err != nil {
-		return err
+		return fmt.Errorf("list ReplicaSets in %q: %w", ns, err)
 	}
-	for _, rs := range list {
+	for i := range list.Items {
+		rs := &list.Items[i]
 		if rs.Name == keep || rs.Annotations[AnnotationAutoscaled] == "" {
 			continue
 		}
@@ -218,13 +222,23 @@ func (b *Backend) releaseAutoscaled(ctx context.Context, ns, app, env, keep stri
 // stopAutoscaling undoes what autoscaling made for app in env, if
 // anything: no permission is needed when there is nothing.
 func (b *Backend) stopAutoscaling(ctx context.Context, ns, app, env string) error {
-	if b.autoscaledReplicaSet(ns, app, env) == nil {
+	// The informer may not have seen this server's own hand-over yet.
+	b.mu.Lock()
+	scaled := b.scaled[envKey{app, env}]
+	b.mu.Unlock()
+	if !scaled && b.autoscaledReplicaSet(ns, app, env) == nil {
 		return nil
 	}
 	if err := b.deleteHPA(ctx, ns, app, env); err != nil {
 		return err
 	}
-	return b.releaseAutoscaled(ctx, ns, app, env, "")
+	if err := b.releaseAutoscaled(ctx, ns, app, env, ""); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	delete(b.scaled, envKey{app, env})
+	b.mu.Unlock()
+	return nil
 }
 
 // hpa is the autoscaler of rev's ReplicaSet rsName, owned with the rest.
