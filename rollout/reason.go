@@ -113,6 +113,10 @@ const (
 	// ReasonDriftCorrected: something other than gantry changed an object
 	// gantry owns (a ReplicaSet's replicas), and gantry set it back.
 	ReasonDriftCorrected Reason = "DriftCorrected"
+	// ReasonReplicaRatio: a router that can only split traffic by ready
+	// pods (Kubernetes' plain Service) was asked for other weights; the
+	// message gives the split asked and the split given.
+	ReasonReplicaRatio Reason = "ReplicaRatio"
 )
 
 // The reasons of the data plane (the `gantry proxy` process serving an
@@ -214,6 +218,7 @@ var Reasons = []ReasonInfo{
 	{ReasonDataPlaneRestarted, "Data plane", Warning, "The server started a new `gantry proxy` after one died, and programmed it again; the message says how long it was down and how many requests in flight were lost."},
 	{ReasonDataPlaneUp, "Data plane", Normal, "The data plane answers again (a stale one recovered, or another process took its listeners over)."},
 	{ReasonDriftCorrected, "Instances", Warning, "Something other than gantry changed an object gantry owns on Kubernetes (a revision's ReplicaSet scaled by hand); gantry reported it and set it back."},
+	{ReasonReplicaRatio, "Instances", Normal, "Kubernetes `service` router: a split over two revisions can only follow the ready-pod ratio; the message gives the share asked and the share the pods give, and how to get exact weights (`gatewayAPI`, `ingressNginx`)."},
 }
 
 // Info returns r's entry in Reasons; ok is false for a reason not listed.

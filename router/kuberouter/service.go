@@ -41,7 +41,7 @@ type Options struct {
 // ReasonReplicaRatio: the Service router was asked for weights it can
 // only approximate by the ratio of ready pods; the event says what the
 // pods give and how to get exact weights.
-const ReasonReplicaRatio rollout.Reason = "ReplicaRatio"
+const ReasonReplicaRatio = rollout.ReasonReplicaRatio
 
 // servicePermissions are what every router needs in a namespace: the
 // calls it makes (get, create, update; delete for a preview Service no
