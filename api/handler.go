@@ -35,6 +35,9 @@ type Options struct {
 	// Conditions lists an environment's conditions (Status.Conditions);
 	// nil: none shown.
 	Conditions func(app, env string) []rollout.Condition
+	// Analysis returns a running rollout's analysis as it stands
+	// (Status.Analysis); nil: none shown.
+	Analysis func(rolloutID int64) (rollout.LiveAnalysis, bool)
 	// CheckCommand says whether the server can run a local workload's
 	// command (see spec.CheckCommand); apply returns its refusal as a
 	// warning. Nil: not checked.

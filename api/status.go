@@ -58,6 +58,9 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 		st.Rollout = &rs[0]
 		st.Stable = rs[0].Stable()
 		st.Waiting = h.waitingFor(env, rs[0])
+		if la, ok := h.liveAnalysis(rs[0]); ok {
+			st.Analysis = &la
+		}
 	}
 	// One entry per revision and group of its instances (the baseline).
 	type key struct {

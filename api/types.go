@@ -75,6 +75,11 @@ type Status struct {
 	// Conditions are lasting problems of the environment, such as
 	// StoreWriteFailing while its state cannot be written; none: healthy.
 	Conditions []rollout.Condition `json:"conditions,omitempty"`
+	// Analysis is the running rollout's analysis as it stands: each check's
+	// current value against its threshold, updated about once a second;
+	// nil when none is judged now (no rollout running, a strategy without
+	// analysis, or a server that does not lead).
+	Analysis *rollout.LiveAnalysis `json:"analysis,omitempty"`
 }
 
 // DataPlane is the health of the data plane (`gantry proxy`) as the

@@ -127,6 +127,29 @@ func (s *testServer) deployWait(ctx context.Context, version string) rollout.Rol
 	return r
 }
 
+// deployPaused deploys version and waits for its canary to pause.
+func (s *testServer) deployPaused(ctx context.Context, version string) rollout.Rollout {
+	s.t.Helper()
+	r, err := s.c.Deploy(ctx, "web", "prod", version)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for r.Phase != rollout.Paused {
+		if r.Phase.Final() {
+			s.t.Fatalf("canary ended %s before its pause: %s", r.Phase, r.Message)
+		}
+		select {
+		case <-ctx.Done():
+			s.t.Fatalf("canary never paused: %s", r.Message)
+		case <-time.After(250 * time.Millisecond):
+		}
+		if r, err = s.c.Rollout(ctx, r.ID); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return r
+}
+
 // load sends requests to web's proxy until the test ends.
 func (s *testServer) load(t *testing.T, ctx context.Context) {
 	lctx, cancel := context.WithCancel(ctx)
@@ -197,23 +220,7 @@ func TestBrowser_PromoteAndViewer(t *testing.T) {
 	if r := s.deployWait(ctx, "v1"); r.Phase != rollout.Succeeded {
 		t.Fatalf("deploy v1: %s %s", r.Phase, r.Message)
 	}
-	r, err := s.c.Deploy(ctx, "web", "prod", "v2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for r.Phase != rollout.Paused {
-		if r.Phase.Final() {
-			t.Fatalf("canary ended %s before its pause: %s", r.Phase, r.Message)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("canary never paused: %s", r.Message)
-		case <-time.After(250 * time.Millisecond):
-		}
-		if r, err = s.c.Rollout(ctx, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := s.deployPaused(ctx, "v2")
 
 	t.Run("viewer", func(t *testing.T) {
 		viewer := s.token("watcher", auth.Viewer, "prod")

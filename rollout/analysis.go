@@ -54,6 +54,9 @@ type analysisRun struct {
 	served time.Time
 	// fallbackNoted: event BaselinePrimary was recorded (noteFallback).
 	fallbackNoted bool
+	// live is the standing after the latest observation (LiveAnalysis),
+	// guarded by Engine.cache.
+	live *LiveAnalysis
 }
 
 // analysisConfig maps the spec's analysis block onto the analysis package's
@@ -179,6 +182,7 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 		run.served = now
 	}
 	v = run.an.Observe(obs)
+	e.keepLive(r.ID, run, obs, v)
 	e.saveAnalysis(ctx, r.ID, run.an)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v), Judging: true,
 		Idle: now.Sub(run.served) >= IdleAfter}

@@ -79,3 +79,32 @@ export function observed(r) {
   if (t === 'CPU') return `${num(r.observed, 0)} vs ${num(r.threshold, 0)} millicores`;
   return `${num(r.observed, 2)} vs ${num(r.threshold, 2)}`;
 }
+
+// evalue formats an e-value: 3.2, 1,250, or 4.1e+12 beyond ten thousand.
+export function evalue(v) {
+  if (v === undefined || v === null || isNaN(v)) return '–';
+  return v >= 1e4 ? v.toExponential(1) : num(v, 2);
+}
+
+// count formats a count of requests or instances: 12,840.
+export function count(n) { return (n || 0).toLocaleString('en'); }
+
+// checkValue renders a live analysis check's value against its threshold.
+export function checkValue(c) {
+  switch (c.unit) {
+    case 'e-value': return `e-value ${evalue(c.value)} vs ${evalue(c.threshold)}`;
+    case 'share': return `${pct(c.value, 2)} vs ${pct(c.threshold, 2)}`;
+    case 'bytes': return c.threshold ? `${bytes(c.value)} vs ${bytes(c.threshold)}` : `${bytes(c.value)}, no limit`;
+    case 'millicores': return c.threshold ? `${num(c.value, 0)}m vs ${num(c.threshold, 0)}m` : `${num(c.value, 0)}m, no limit`;
+    case 'requests': return `${count(c.value)} vs ${count(c.threshold)} requests`;
+    default: return `${num(c.value, 0)} vs ${num(c.threshold, 0)}`;
+  }
+}
+
+// checkCounts renders what one group contributed to a check.
+export function checkCounts(c, n) {
+  if (!n) return '–';
+  const what = c.trigger === 'UnhealthyInstances' ? 'unhealthy' : /Latency/.test(c.trigger) ? 'slow' : '5xx';
+  const of = c.trigger === 'UnhealthyInstances' ? 'instances' : 'requests';
+  return `${count(n.events)} ${what} of ${count(n.total)} ${of}` + (n.total ? ` (${pct(n.events / n.total, 2)})` : '');
+}

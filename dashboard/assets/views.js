@@ -1,5 +1,5 @@
 // The dashboard's views. Each returns {update(), event(ev), destroy()}.
-import {h, pct, num, bytes, duration, time, zero, phaseClass, finalPhases, observed} from './format.js';
+import {h, pct, num, bytes, duration, time, zero, phaseClass, finalPhases, observed, evalue, checkValue, checkCounts} from './format.js';
 import {state, api, role, Role, toast, confirmAction} from './app.js';
 import {Charts} from './charts.js';
 
@@ -170,6 +170,7 @@ export function rollout(main, app, env) {
         h('tbody', {}, facts.map(r => h('tr', {class: r.fired ? 'fired' : ''},
           h('th', {scope: 'row'}, r.trigger), h('td', {}, observed(r)), h('td', {}, r.fired ? 'fired' : 'holding'), h('td', {}, r.message))))));
     }
+    if (e.analysis && !bad) parts.push(liveAnalysis(e.analysis));
     if (ro.details && ro.details.progress) {
       const p = ro.details.progress;
       parts.push(h('p', {}, `No progress for ${p.idleSeconds}s (deadline ${p.deadlineSeconds}s); ${p.ready}/${p.total} instances ready.`));
@@ -264,6 +265,36 @@ export function rollout(main, app, env) {
   window.addEventListener('resize', onResize);
   update();
   return {update, event, destroy: () => { window.removeEventListener('resize', onResize); chart.destroy(); }};
+}
+
+const scopeText = {now: 'now', window: 'last window', rollout: 'since the start', step: 'this step'};
+
+// liveAnalysis renders each check of a running rollout's analysis with its
+// current value against its threshold, as the status API carries it.
+function liveAnalysis(a) {
+  const row = c => {
+    const noLimit = !c.judged && (c.unit === 'bytes' || c.unit === 'millicores');
+    const state = c.disabled ? 'disabled' : c.met ? (c.promote ? 'shown' : 'fired') : c.judged ? (c.promote ? 'not yet' : 'holding') : noLimit ? 'no limit set' : 'too little data';
+    return h('tr', {class: (c.met && !c.promote && !c.disabled ? 'fired ' : '') + (c.disabled ? 'muted' : ''), 'data-trigger': c.trigger, 'data-quantile': c.quantile,
+      'data-value': c.value, 'data-evalue': c.eValue || 0, 'data-threshold': c.threshold,
+      'data-canary-total': c.canary ? c.canary.total : '', 'data-canary-events': c.canary ? c.canary.events : '',
+      'data-baseline-total': c.baseline ? c.baseline.total : '', 'data-baseline-events': c.baseline ? c.baseline.events : ''},
+      h('th', {scope: 'row'}, c.trigger, c.quantile ? ` p${Math.round(c.quantile * 1000) / 10}` : ''),
+      h('td', {class: 'value'}, checkValue(c), c.kind === 'Sequential' ? h('div', {class: 'muted'}, `now ${evalue(c.eValue)}`) : '',
+        c.runsNeeded && !noLimit ? h('div', {class: 'muted'}, `${c.runs || 0} of ${c.runsNeeded} observations in a row over`) : '',
+        c.latencyLimitMs ? h('div', {class: 'muted'}, `slow: over ${num(c.latencyLimitMs, 1)} ms`) : ''),
+      h('td', {class: 'canary'}, checkCounts(c, c.canary)),
+      h('td', {class: 'baseline'}, checkCounts(c, c.baseline)),
+      h('td', {}, scopeText[c.scope] || c.scope),
+      h('td', {class: 'state'}, state));
+  };
+  const group = (title, list) => [h('tr', {class: 'group'}, h('th', {colspan: '6', scope: 'rowgroup'}, title)), ...list.map(row)];
+  return h('div', {class: 'live', 'data-at': a.at, 'data-action': a.action},
+    h('h3', {}, `Live analysis, step ${a.step + 1}: ${a.action}`, a.warming ? ' (warming up)' : '',
+      h('span', {class: 'muted'}, ` · observed ${time(a.at)}`)),
+    h('div', {class: 'scroll'}, h('table', {class: 'checks'},
+      h('thead', {}, h('tr', {}, ['Check', 'Value vs threshold', 'Canary', 'Baseline', 'Counted over', 'State'].map(c => h('th', {scope: 'col'}, c)))),
+      h('tbody', {}, group('Roll back when met', a.checks.filter(c => !c.promote)), group('Promote when all met', a.checks.filter(c => c.promote))))));
 }
 
 function mergeEvents(a, b) {
