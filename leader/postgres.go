@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gantry-dev/gantry/internal/outage"
 )
 
 // lockKey is the advisory lock the leader holds ("gantlead" in ASCII). In
@@ -37,8 +39,12 @@ type PostgresOptions struct {
 	// answering before it gives leadership up; 0: 3s. It is checked every
 	// second.
 	LostAfter time.Duration
-	// Logf receives diagnostics; nil: silent.
+	// Logf receives diagnostics; nil: silent. A database that stays down
+	// is logged when Lead first fails to reach it, as reminders with a
+	// count, and when it answers again, not on every poll.
 	Logf func(format string, args ...any)
+	// Now is the clock of those reports; nil: time.Now.
+	Now func() time.Time
 }
 
 // Postgres is an Elector over a PostgreSQL session-level advisory lock
@@ -56,6 +62,8 @@ type Postgres struct {
 	self    Info // Since and Term set once leading
 	seen    Info // the leader as last read; zero: none
 	lostErr bool // leadership was held and lost
+
+	polls *outage.Log // Lead's failed polls
 
 	lost     chan struct{}
 	lostOnce sync.Once
@@ -81,7 +89,8 @@ func NewPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	p := &Postgres{opts: opts, role: Follower, self: opts.Self, lost: make(chan struct{}), stop: make(chan struct{})}
+	p := &Postgres{opts: opts, role: Follower, self: opts.Self, lost: make(chan struct{}), stop: make(chan struct{}),
+		polls: outage.New(outage.Options{What: "campaign for leadership", Logf: opts.Logf, Now: opts.Now})}
 	p.connMu.Lock()
 	defer p.connMu.Unlock()
 	if err := p.connectLocked(ctx); err != nil {
@@ -209,6 +218,9 @@ WHERE id = 1 AND EXISTS (
 func (p *Postgres) Lead(ctx context.Context) error {
 	for {
 		ok, err := p.TryLead(ctx)
+		if err == nil {
+			p.polls.Succeeded()
+		}
 		if ok {
 			return nil
 		}
@@ -216,7 +228,7 @@ func (p *Postgres) Lead(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			p.opts.Logf("leader election: %v (trying again)", err)
+			p.polls.Failed(err)
 		}
 		select {
 		case <-ctx.Done():

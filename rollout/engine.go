@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/internal/outage"
 	"github.com/gantry-dev/gantry/spec"
 )
 
@@ -136,13 +137,15 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(e.opts.Interval)
 	defer t.Stop()
-	// A failure that repeats every tick (a full disk) is logged with back-off.
-	failures := newRepeatLog(e.opts.Logf)
+	// A failure that repeats every tick (a full disk, a database that is
+	// down) is logged when it begins, as reminders with a count, and when
+	// it ends.
+	failures := outage.New(outage.Options{What: "reconcile", Logf: e.opts.Logf, Now: e.opts.Now})
 	for {
 		if err := e.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			failures.say(err.Error(), "reconcile: %v", err)
+			failures.Failed(err)
 		} else if err == nil {
-			failures.reset()
+			failures.Succeeded()
 		}
 		select {
 		case <-ctx.Done():

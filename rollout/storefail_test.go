@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/strategy"
@@ -58,5 +60,67 @@ func TestEngine_StoreWriteFailureNamesTheRollout(t *testing.T) {
 	fs.failing.Store(false)
 	if end := h.until(t, r.ID); end.Phase != rollout.Succeeded {
 		t.Errorf("after the store recovered the rollout ended %s (%s), want Succeeded", end.Phase, end.Message)
+	}
+}
+
+// listFailingStore fails ListApps while failing is set, counting calls.
+type listFailingStore struct {
+	rollout.Store
+	failing atomic.Bool
+	calls   atomic.Int64
+}
+
+func (s *listFailingStore) ListApps(ctx context.Context) ([]rollout.AppRecord, error) {
+	s.calls.Add(1)
+	if s.failing.Load() {
+		return nil, fmt.Errorf("read tcp 127.0.0.1:%d->127.0.0.1:5432: connection reset by peer", 40000+s.calls.Load())
+	}
+	return s.Store.ListApps(ctx)
+}
+
+// TestEngine_RunLogsAnOutageOnce: a store that fails every reconcile, each
+// time with another error text, is logged once when it begins and once
+// when it ends, not on every tick (the clock stands still, so no reminder
+// is due).
+func TestEngine_RunLogsAnOutageOnce(t *testing.T) {
+	h := newHarness(t)
+	fs := &listFailingStore{Store: h.store}
+	fs.failing.Store(true)
+	var mu sync.Mutex
+	var lines []string
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e, err := rollout.New(rollout.Options{Store: fs, Backend: h.backend, Router: &fakeRouter{}, Strategies: strategy.All(),
+		Interval: time.Millisecond, Now: func() time.Time { return at },
+		Logf: func(f string, a ...any) { mu.Lock(); lines = append(lines, fmt.Sprintf(f, a...)); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	waitCalls := func(n int64) {
+		for fs.calls.Load() < n {
+			select {
+			case <-t.Context().Done():
+				t.Fatal("the engine stopped reconciling")
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	waitCalls(50)
+	fs.failing.Store(false)
+	waitCalls(fs.calls.Load() + 20)
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	var outage []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "reconcile") {
+			outage = append(outage, l)
+		}
+	}
+	if len(outage) != 2 || !strings.HasPrefix(outage[0], "reconcile: list apps: read tcp") || !strings.HasPrefix(outage[1], "reconcile works again after 0s and ") {
+		t.Fatalf("%d failed reconciles logged %q, want the outage's start and end", fs.calls.Load(), outage)
 	}
 }
