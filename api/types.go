@@ -100,6 +100,9 @@ type DataPlane struct {
 	// requests in flight in the last one that crashed.
 	Restarts int   `json:"restarts,omitempty"`
 	Lost     int64 `json:"lost,omitempty"`
+	// LastCrash is the last crash of the data plane process and what it
+	// cost; nil before any.
+	LastCrash *rollout.DataPlaneCrash `json:"lastCrash,omitempty"`
 }
 
 // RevisionStatus is one revision's instances and traffic.

@@ -58,6 +58,13 @@ func (c *Client) Remove(ctx context.Context, app, name string) error {
 	return c.call(ctx, http.MethodDelete, "/v1/environments/"+url.PathEscape(app)+"/"+url.PathEscape(name), nil, nil)
 }
 
+// Check reads the data plane's boot and requests in flight.
+func (c *Client) Check(ctx context.Context) (Liveness, error) {
+	var h Liveness
+	err := c.call(ctx, http.MethodGet, "/v1/health", nil, &h)
+	return h, err
+}
+
 // Counters reads the counters of app/name, or of every environment when
 // app is empty.
 func (c *Client) Counters(ctx context.Context, app, name string) (Counters, error) {

@@ -17,7 +17,9 @@ import (
 //	GET    /v1/state                    State
 //	PUT    /v1/environments/{app}/{env} Environment → EnvStatus (409: ErrStale)
 //	DELETE /v1/environments/{app}/{env}
+//	GET    /v1/health                   Liveness (boot, requests in flight)
 //	GET    /v1/counters[?app=&env=]     Counters
+//	POST   /v1/listeners                the listener stream (watch.go)
 //	POST   /v1/drain                    {"addr": "host:port"}, answered when idle
 //	                                    ({"noWait": true}: 204 idle, 503 busy)
 //
@@ -58,10 +60,15 @@ func Handler(p *Plane, extra http.Handler) http.Handler {
 		_ = p.Remove(r.Context(), r.PathValue("app"), r.PathValue("env"))
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		h, _ := p.Check(r.Context())
+		reply(w, http.StatusOK, h)
+	})
 	mux.HandleFunc("GET /v1/counters", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := p.Counters(r.Context(), r.FormValue("app"), r.FormValue("env"))
 		reply(w, http.StatusOK, c)
 	})
+	mux.HandleFunc("POST /v1/listeners", listenersHandler(p))
 	mux.HandleFunc("POST /v1/drain", func(w http.ResponseWriter, r *http.Request) {
 		var q struct {
 			Addr string

@@ -37,6 +37,9 @@ type handoff struct {
 	// Keys name the listeners whose descriptors follow, in order:
 	// "app/env" for a main listener, "app/env preview" for a preview one.
 	Keys []string
+	// Stopping marks the last frame of a listener stream: the data plane
+	// stops on purpose (its sockets close; holders let them go).
+	Stopping bool
 }
 
 // handoffTimeout bounds each step of a handover.
@@ -84,49 +87,18 @@ func (u *upgrader) handOver(uc *net.UnixConn) error {
 		return errors.New("another handover is under way")
 	}
 	p.frozen = true
-	st := State{Boot: p.boot}
-	var keys []string
-	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	for _, e := range p.sortedLocked() {
-		st.Environments = append(st.Environments, e.state)
-		k := envKey{e.state.App, e.state.Name}.String()
-		for _, l := range []struct {
-			key string
-			px  interface{ File() (*os.File, error) }
-			ok  bool
-		}{{k, e.proxy, true}, {k + " preview", e.preview, e.preview != nil}} {
-			if !l.ok {
-				continue
-			}
-			f, err := l.px.File()
-			if err != nil {
-				p.frozen = false
-				p.mu.Unlock()
-				return err
-			}
-			keys, files = append(keys, l.key), append(files, f)
-		}
+	h, files, err := p.snapshotLocked()
+	if err != nil {
+		p.frozen = false
+		p.mu.Unlock()
+		return err
 	}
 	p.mu.Unlock()
+	defer closeFiles(files)
 	unfreeze := func() { p.mu.Lock(); p.frozen = false; p.mu.Unlock() }
 
 	uc.SetDeadline(time.Now().Add(handoffTimeout))
-	b, err := json.Marshal(handoff{State: st, Keys: keys})
-	if err == nil {
-		err = writeFrame(uc, b)
-	}
-	if err == nil {
-		fds := make([]int, len(files))
-		for i, f := range files {
-			fds[i] = int(f.Fd())
-		}
-		_, _, err = uc.WriteMsgUnix([]byte{1}, syscall.UnixRights(fds...), nil)
-	}
+	err = sendFrame(uc, h, files)
 	if err != nil {
 		unfreeze()
 		return err
@@ -177,50 +149,17 @@ func takeOver(ctx context.Context, sock, binHash string, logf func(string, ...an
 	if _, err := io.WriteString(uc, "POST /v1/handoff HTTP/1.1\r\nHost: gantry-proxy\r\nContent-Length: 0\r\n\r\n"); err != nil {
 		return fail(err)
 	}
-	var n [4]byte
-	if _, err := io.ReadFull(uc, n[:]); err != nil {
+	h, fds, err := readFrame(uc)
+	if err != nil {
 		return fail(fmt.Errorf("read the handoff (is the running data plane older than handovers?): %w", err))
 	}
-	b := make([]byte, binary.BigEndian.Uint32(n[:]))
-	if _, err := io.ReadFull(uc, b); err != nil {
-		return fail(err)
-	}
-	var h handoff
-	if err := json.Unmarshal(b, &h); err != nil {
-		return fail(fmt.Errorf("decode the handoff: %w", err))
-	}
-	oob := make([]byte, syscall.CmsgSpace(4*max(len(h.Keys), 1)))
-	one := make([]byte, 1)
-	_, oobn, _, _, err := uc.ReadMsgUnix(one, oob)
+	inherited, err := listeners(h.Keys, fds)
 	if err != nil {
 		return fail(err)
 	}
-	fds, err := parseRights(oob[:oobn])
-	if err != nil || len(fds) != len(h.Keys) {
-		for _, fd := range fds {
-			syscall.Close(fd)
-		}
-		return fail(fmt.Errorf("got %d listeners for %d keys: %v", len(fds), len(h.Keys), err))
-	}
-	inherited := map[string]net.Listener{}
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), h.Keys[i])
-		ln, err := net.FileListener(f)
-		f.Close()
-		if err != nil {
-			for _, l := range inherited {
-				l.Close()
-			}
-			return fail(fmt.Errorf("listener %s: %w", h.Keys[i], err))
-		}
-		inherited[h.Keys[i]] = ln
-	}
-	plane := New(Options{Logf: logf, Binary: binHash, Inherited: inherited})
-	for _, es := range h.State.Environments {
-		if _, err := plane.Apply(ctx, es.Environment); err != nil {
-			_ = plane.Close(context.Background())
-			return fail(err)
-		}
+	plane, err := restore(ctx, h, inherited, binHash, logf)
+	if err != nil {
+		return fail(err)
 	}
 	logf("took over %d environment(s) and %d listener(s) from data plane %s (pid %d)",
 		len(h.State.Environments), len(fds), h.State.Boot.ID, h.State.Boot.PID)
@@ -230,6 +169,70 @@ func takeOver(ctx context.Context, sock, binHash string, logf func(string, ...an
 		return err
 	}
 	return plane, confirm, nil
+}
+
+// readFrame reads one frame: the handoff and the descriptors after it.
+func readFrame(uc *net.UnixConn) (handoff, []int, error) {
+	var h handoff
+	var n [4]byte
+	if _, err := io.ReadFull(uc, n[:]); err != nil {
+		return h, nil, err
+	}
+	b := make([]byte, binary.BigEndian.Uint32(n[:]))
+	if _, err := io.ReadFull(uc, b); err != nil {
+		return h, nil, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, nil, fmt.Errorf("decode the handoff: %w", err)
+	}
+	oob := make([]byte, syscall.CmsgSpace(4*max(len(h.Keys), 1)))
+	one := make([]byte, 1)
+	_, oobn, _, _, err := uc.ReadMsgUnix(one, oob)
+	if err != nil {
+		return h, nil, err
+	}
+	fds, err := parseRights(oob[:oobn])
+	if err != nil || len(fds) != len(h.Keys) {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+		return h, nil, fmt.Errorf("got %d listeners for %d keys: %v", len(fds), len(h.Keys), err)
+	}
+	return h, fds, nil
+}
+
+// listeners turns received descriptors into listeners by key; on error
+// every descriptor is closed.
+func listeners(keys []string, fds []int) (map[string]net.Listener, error) {
+	out := map[string]net.Listener{}
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), keys[i])
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			for _, fd := range fds[i+1:] {
+				syscall.Close(fd)
+			}
+			return nil, fmt.Errorf("listener %s: %w", keys[i], err)
+		}
+		out[keys[i]] = ln
+	}
+	return out, nil
+}
+
+// restore returns a Plane serving h's state on the inherited listeners.
+func restore(ctx context.Context, h handoff, inherited map[string]net.Listener, binHash string, logf func(string, ...any)) (*Plane, error) {
+	plane := New(Options{Logf: logf, Binary: binHash, Inherited: inherited})
+	for _, es := range h.State.Environments {
+		if _, err := plane.Apply(ctx, es.Environment); err != nil {
+			_ = plane.Close(context.Background())
+			return nil, err
+		}
+	}
+	return plane, nil
 }
 
 // parseRights returns the descriptors of SCM_RIGHTS messages in oob.

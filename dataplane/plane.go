@@ -43,6 +43,11 @@ type Plane struct {
 	// frozen refuses desired states while the listeners are handed to a
 	// new process.
 	frozen bool
+	// changed is closed and replaced at every change of the state (see
+	// the listener stream).
+	changed chan struct{}
+	// streams are the listener streams being served.
+	streams sync.WaitGroup
 }
 
 type envKey struct{ app, env string }
@@ -68,6 +73,7 @@ func New(opts Options) *Plane {
 		logf:      opts.Logf,
 		envs:      map[envKey]*env{},
 		inherited: opts.Inherited,
+		changed:   make(chan struct{}),
 	}
 }
 
@@ -134,6 +140,7 @@ func (p *Plane) Apply(_ context.Context, e Environment) (EnvStatus, error) {
 	}
 	setTables(next)
 	p.envs[k] = next
+	p.changedLocked()
 	return next.state.Status, nil
 }
 
@@ -230,6 +237,9 @@ func (p *Plane) Remove(_ context.Context, app, name string) error {
 	p.mu.Lock()
 	e := p.envs[envKey{app, name}]
 	delete(p.envs, envKey{app, name})
+	if e != nil {
+		p.changedLocked()
+	}
 	p.mu.Unlock()
 	if e != nil {
 		shutdown(e.proxy)
@@ -286,6 +296,18 @@ func (p *Plane) Counters(_ context.Context, app, name string) (Counters, error) 
 	return c, nil
 }
 
+// Check reports the boot and the requests in flight over every listener:
+// the cheap read a supervisor polls.
+func (p *Plane) Check(context.Context) (Liveness, error) {
+	h := Liveness{Boot: p.boot}
+	for _, px := range p.proxies() {
+		for _, s := range px.Stats() {
+			h.InFlight += s.InFlight
+		}
+	}
+	return h, nil
+}
+
 // Drain returns when no request is in flight to addr (host:port) in any
 // environment, or with ctx's error.
 func (p *Plane) Drain(ctx context.Context, addr string) error {
@@ -321,7 +343,9 @@ func (p *Plane) Close(ctx context.Context) error {
 	for _, ln := range p.inherited {
 		ln.Close()
 	}
+	p.changedLocked()
 	p.mu.Unlock()
+	waitStreams(&p.streams, time.Second) // their last frame says: stopped on purpose
 	var errs []error
 	for k, e := range envs {
 		for _, px := range []*proxy.Proxy{e.proxy, e.preview} {

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,16 +18,32 @@ import (
 // {"/usr/bin/gantry", "proxy"}.
 type Command []string
 
-// startWait bounds how long a started process may take to serve its socket.
-const startWait = 20 * time.Second
+// startWait bounds how long a started process may take to serve its
+// socket; startPoll is how often Start looks.
+const (
+	startWait = 20 * time.Second
+	startPoll = 5 * time.Millisecond
+)
+
+// StartOptions say what a started data plane begins with; the zero value:
+// nothing (it binds each environment's listener when programmed).
+type StartOptions struct {
+	// Takeover takes the listeners of the data plane serving dataDir now
+	// (an upgrade: `gantry proxy --takeover`).
+	Takeover bool
+	// Inherit, when set, are the listening sockets and state of a data
+	// plane that died, kept by a Holder: the new process serves that state
+	// on those sockets before it answers its control socket, accepting
+	// the connections queued meanwhile (`gantry proxy --inherit`).
+	Inherit *Inheritance
+}
 
 // Start runs cmd as a data plane for dataDir in its own process group, so
 // that it outlives the caller (a server that stops or crashes leaves it
-// serving), with its log appended to dataDir's LogFile. takeover makes it
-// take the listeners of the data plane serving there now. Start returns
+// serving), with its log appended to dataDir's LogFile. Start returns
 // once the new process serves the control socket; exited receives its
 // exit when the caller is still alive to see it.
-func Start(ctx context.Context, cmd Command, dataDir string, takeover bool) (b Boot, exited <-chan error, err error) {
+func Start(ctx context.Context, cmd Command, dataDir string, opts StartOptions) (b Boot, exited <-chan error, err error) {
 	if len(cmd) == 0 {
 		return Boot{}, nil, errors.New("start the data plane: no command")
 	}
@@ -36,11 +53,20 @@ func Start(ctx context.Context, cmd Command, dataDir string, takeover bool) (b B
 	}
 	defer logf.Close()
 	args := append(append([]string{}, cmd[1:]...), "--data", dataDir)
-	if takeover {
+	if opts.Takeover {
 		args = append(args, "--takeover")
 	}
 	c := exec.Command(cmd[0], args...)
 	c.Stdout, c.Stderr = logf, logf
+	if in := opts.Inherit; in != nil {
+		b, err := json.Marshal(handoff{State: in.State, Keys: in.Keys})
+		if err != nil {
+			return Boot{}, nil, fmt.Errorf("start the data plane: %w", err)
+		}
+		args = append(args, "--inherit")
+		c.Args = append([]string{cmd[0]}, args...)
+		c.Stdin, c.ExtraFiles = bytes.NewReader(b), in.Files
+	}
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.Start(); err != nil {
 		return Boot{}, nil, fmt.Errorf("start the data plane (%s): %w", cmd[0], err)
@@ -61,7 +87,7 @@ func Start(ctx context.Context, cmd Command, dataDir string, takeover bool) (b B
 				c.Process.Pid, client.Socket(), werr, filepath.Join(dataDir, LogFile))
 		case <-ctx.Done():
 			return Boot{}, nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(startPoll):
 		}
 		if time.Now().After(deadline) {
 			_ = c.Process.Kill()

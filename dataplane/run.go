@@ -2,8 +2,10 @@ package dataplane
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +21,9 @@ type RunOptions struct {
 	// is done and then exits. False: start empty; a live data plane on
 	// the socket is an error.
 	Takeover bool
+	// Inherit reads an Inheritance (what Start passes): the state as JSON
+	// on standard input, the listening sockets from descriptor 3 on.
+	Inherit bool
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }
@@ -44,12 +49,18 @@ func Run(ctx context.Context, opts RunOptions) error {
 	binary := SelfID()
 	var plane *Plane
 	confirm := func() error { return nil }
-	if opts.Takeover {
+	switch {
+	case opts.Takeover:
 		var err error
 		if plane, confirm, err = takeOver(ctx, sock, binary, opts.Logf); err != nil {
 			return err
 		}
-	} else {
+	case opts.Inherit:
+		var err error
+		if plane, err = inherit(ctx, os.Stdin, binary, opts.Logf); err != nil {
+			return err
+		}
+	default:
 		plane = New(Options{Logf: opts.Logf, Binary: binary})
 	}
 	ln, err := listenNext(sock, opts.Takeover)
@@ -132,4 +143,28 @@ func watchDataDir(ctx context.Context, dir string, stop func(), logf func(string
 			return
 		}
 	}
+}
+
+// inherit returns a Plane serving the state read from r (JSON) on the
+// listening sockets at descriptors 3, 4... in its keys' order.
+func inherit(ctx context.Context, r io.Reader, binary string, logf func(string, ...any)) (*Plane, error) {
+	var h handoff
+	if err := json.NewDecoder(r).Decode(&h); err != nil {
+		return nil, fmt.Errorf("gantry proxy --inherit: read the state on standard input: %w", err)
+	}
+	fds := make([]int, len(h.Keys))
+	for i := range fds {
+		fds[i] = 3 + i
+	}
+	inherited, err := listeners(h.Keys, fds)
+	if err != nil {
+		return nil, fmt.Errorf("gantry proxy --inherit: %w", err)
+	}
+	plane, err := restore(ctx, h, inherited, binary, logf)
+	if err != nil {
+		return nil, fmt.Errorf("gantry proxy --inherit: %w", err)
+	}
+	logf("serving %d environment(s) of data plane %s (pid %d) on its %d listener(s)",
+		len(h.State.Environments), h.State.Boot.ID, h.State.Boot.PID, len(fds))
+	return plane, nil
 }

@@ -97,6 +97,13 @@ type State struct {
 	Environments []EnvState
 }
 
+// Liveness is the data plane's answer to a health check: its run and the
+// requests in flight over every listener.
+type Liveness struct {
+	Boot     Boot
+	InFlight int64
+}
+
 // Counters are the data plane's cumulative counters.
 type Counters struct {
 	Boot         Boot

@@ -48,7 +48,42 @@ type Health struct {
 	// Lost is the number of requests in flight at the last report of the
 	// last data plane that crashed: their clients got an error.
 	Lost int64
+	// LastCrash is what the supervisor saw of the last data plane process
+	// that died; nil before any.
+	LastCrash *Crash
 }
+
+// Crash is what a supervisor saw of a data plane process that died and
+// the one it started in its place.
+type Crash struct {
+	// PID and Boot name the process that died; NewPID and NewBoot the
+	// one started in its place.
+	PID, NewPID   int
+	Boot, NewBoot string
+	// LastAnswer is when it last answered a health check; DetectedAt when
+	// the supervisor saw it gone (at once when its listener stream ended,
+	// else at the next poll); ServingAt when the replacement served its
+	// control socket, with the dead one's tables on its sockets when they
+	// were held.
+	LastAnswer, DetectedAt, ServingAt time.Time
+	// InFlight are the requests in flight at its last health check: their
+	// clients got a reset or an empty reply, the one loss a crash causes
+	// when its sockets were held.
+	InFlight int64
+	// Held is how many of its listening sockets the supervisor kept open
+	// across the crash: connections to them waited in the backlog and
+	// were served by the replacement. Connections to a listener not held
+	// were refused until the replacement bound it again (0 Held: every
+	// listener).
+	Held int
+	// Queued is how many connections were waiting in the held sockets'
+	// accept queues when the replacement started: served late, not lost.
+	Queued int
+}
+
+// Downtime is how long no process accepted: from the last answer of the
+// dead process (an upper bound of its death) to the replacement serving.
+func (c Crash) Downtime() time.Duration { return c.ServingAt.Sub(c.LastAnswer) }
 
 // SupervisorOptions configure Supervise.
 type SupervisorOptions struct {
@@ -56,8 +91,8 @@ type SupervisorOptions struct {
 	DataDir string
 	// Command starts a data plane (see Start). Required.
 	Command Command
-	// Poll is how often the data plane is asked for its counters (its
-	// health check). Zero: 100ms.
+	// Poll is how often the data plane's health is checked (its boot and
+	// requests in flight). Zero: 100ms.
 	Poll time.Duration
 	// StaleAfter is how long a live process may leave polls unanswered
 	// before it is reported Stale. Zero: 2s.
@@ -76,6 +111,7 @@ type SupervisorOptions struct {
 type Supervisor struct {
 	opts   SupervisorOptions
 	client *Client
+	holder *Holder
 
 	mu       sync.Mutex
 	health   Health
@@ -96,13 +132,14 @@ func Supervise(ctx context.Context, opts SupervisorOptions) (*Supervisor, error)
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	s := &Supervisor{opts: opts, client: NewClient(filepath.Join(opts.DataDir, SocketFile))}
+	sock := filepath.Join(opts.DataDir, SocketFile)
+	s := &Supervisor{opts: opts, client: NewClient(sock), holder: NewHolder(sock, opts.Logf)}
 	st, err := s.client.State(ctx)
 	self := SelfID()
 	switch {
 	case err == nil && st.Boot.Binary != "" && self != "" && st.Boot.Binary != self:
 		opts.Logf("data plane %s (pid %d) runs another binary: upgrading it to this one", st.Boot.ID, st.Boot.PID)
-		b, exited, err := Start(ctx, opts.Command, opts.DataDir, true)
+		b, exited, err := Start(ctx, opts.Command, opts.DataDir, StartOptions{Takeover: true})
 		if err != nil {
 			opts.Logf("upgrade the data plane: %v; keeping pid %d", err, st.Boot.PID)
 			s.health = Health{State: Up, Boot: st.Boot}
@@ -113,7 +150,7 @@ func Supervise(ctx context.Context, opts SupervisorOptions) (*Supervisor, error)
 		opts.Logf("data plane %s (pid %d) adopted: it serves %d environment(s)", st.Boot.ID, st.Boot.PID, len(st.Environments))
 		s.health = Health{State: Up, Boot: st.Boot}
 	default:
-		b, exited, err := Start(ctx, opts.Command, opts.DataDir, false)
+		b, exited, err := Start(ctx, opts.Command, opts.DataDir, StartOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -135,10 +172,14 @@ func (s *Supervisor) Health() Health {
 }
 
 // Run watches the data plane until ctx ends, restarting it when its
-// process is gone.
+// process is gone, and holds a copy of its listening sockets meanwhile
+// (see Holder): a crash refuses no connection while Run runs.
 func (s *Supervisor) Run(ctx context.Context) {
 	t := time.NewTicker(s.opts.Poll)
 	defer t.Stop()
+	held := make(chan struct{})
+	go func() { defer close(held); s.holder.Run(ctx) }()
+	defer func() { <-held }()
 	for {
 		s.mu.Lock()
 		exited := s.exited
@@ -150,6 +191,7 @@ func (s *Supervisor) Run(ctx context.Context) {
 			s.mu.Lock()
 			s.exited = nil
 			s.mu.Unlock()
+		case <-s.holder.Gone():
 		case <-t.C:
 		}
 		s.check(ctx)
@@ -159,21 +201,15 @@ func (s *Supervisor) Run(ctx context.Context) {
 // check polls the data plane once and acts on what it finds.
 func (s *Supervisor) check(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, max(s.opts.Poll, time.Second))
-	c, err := s.client.Counters(pctx, "", "")
+	c, err := s.client.Check(pctx)
 	cancel()
 	s.mu.Lock()
 	h := s.health
 	if err == nil {
-		var n int64
-		for _, e := range c.Environments {
-			for _, r := range e.Revisions {
-				n += r.InFlight
-			}
-		}
-		s.inFlight, s.lastOK = n, time.Now()
+		s.inFlight, s.lastOK = c.InFlight, time.Now()
 		s.mu.Unlock()
 		if h.State != Up || c.Boot.ID != h.Boot.ID {
-			s.set(Health{State: Up, Boot: c.Boot, Restarts: h.Restarts, Lost: h.Lost})
+			s.set(Health{State: Up, Boot: c.Boot, Restarts: h.Restarts, Lost: h.Lost, LastCrash: h.LastCrash})
 		}
 		return
 	}
@@ -184,27 +220,48 @@ func (s *Supervisor) check(ctx context.Context) {
 	}
 	if Alive(h.Boot.PID) && !zombie(h.Boot.PID) {
 		if time.Since(lastOK) > s.opts.StaleAfter && h.State != Stale {
-			s.set(Health{State: Stale, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost,
+			s.set(Health{State: Stale, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost, LastCrash: h.LastCrash,
 				Reason: fmt.Sprintf("data plane pid %d has not answered for %v: %v", h.Boot.PID, time.Since(lastOK).Round(time.Millisecond), err)})
 		}
 		return
 	}
-	down := Health{State: Down, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost,
+	detected := time.Now()
+	down := Health{State: Down, Boot: h.Boot, Restarts: h.Restarts, Lost: h.Lost, LastCrash: h.LastCrash,
 		Reason: fmt.Sprintf("data plane pid %d is gone; restarting it", h.Boot.PID)}
 	if h.State != Down {
 		s.set(down)
 	}
-	b, exited, err := Start(ctx, s.opts.Command, s.opts.DataDir, false)
+	crash := &Crash{PID: h.Boot.PID, Boot: h.Boot.ID, LastAnswer: lastOK, DetectedAt: detected, InFlight: lost}
+	start := StartOptions{}
+	in, herr := s.holder.Held()
+	if herr != nil {
+		s.opts.Logf("%v: the new data plane binds its listeners again", herr)
+	} else if len(in.Keys) > 0 {
+		start.Inherit = &in
+		crash.Held, crash.Queued = len(in.Keys), in.Queued()
+	}
+	b, exited, err := Start(ctx, s.opts.Command, s.opts.DataDir, start)
+	in.Close()
 	if err != nil {
 		s.opts.Logf("restart the data plane: %v", err)
 		return
 	}
+	crash.ServingAt, crash.NewPID, crash.NewBoot = time.Now(), b.PID, b.ID
 	s.mu.Lock()
 	s.exited = exited
 	s.lastOK = time.Now()
 	s.mu.Unlock()
-	s.set(Health{State: Up, Boot: b, Restarts: h.Restarts + 1, Lost: lost,
-		Reason: fmt.Sprintf("restarted %v after its last answer; %d request(s) in flight then were lost", time.Since(lastOK).Round(time.Millisecond), lost)})
+	s.set(Health{State: Up, Boot: b, Restarts: h.Restarts + 1, Lost: lost, LastCrash: crash, Reason: crash.String()})
+}
+
+// String says what happened in a sentence.
+func (c Crash) String() string {
+	s := fmt.Sprintf("data plane pid %d died; a new one served %v after its last answer (%v after the crash was seen), %d request(s) in flight then were lost",
+		c.PID, c.Downtime().Round(time.Millisecond), c.ServingAt.Sub(c.DetectedAt).Round(time.Millisecond), c.InFlight)
+	if c.Held > 0 {
+		return s + fmt.Sprintf("; its %d listening socket(s) were kept open: no connection was refused, %d waited in the backlog", c.Held, c.Queued)
+	}
+	return s + "; its listening sockets were not held: connections were refused meanwhile"
 }
 
 func (s *Supervisor) set(h Health) {

@@ -38,6 +38,7 @@ type clientConn struct {
 	started time.Time
 
 	idle      atomic.Bool // waiting for a request head (Shutdown may close it)
+	fresh     atomic.Bool // no request head received yet (Shutdown waits for its first)
 	keptAlive atomic.Bool // idle between requests with nothing received (may be reclaimed)
 	linger    bool        // an error was answered with input maybe unread
 
@@ -69,6 +70,7 @@ func newClientConn(p *Proxy, c net.Conn) *clientConn {
 	}
 	cc.fwd = p.forwardedFor(c.RemoteAddr())
 	cc.idle.Store(true)
+	cc.fresh.Store(true)
 	return cc
 }
 
@@ -92,11 +94,12 @@ func (c *clientConn) serve() {
 	defer c.close()
 	for first := true; ; first = false {
 		c.idle.Store(true)
-		if c.p.shutting.Load() {
+		if c.p.shutting.Load() && !first {
 			return
 		}
 		head, err := c.nextHead(first)
 		c.idle.Store(false)
+		c.fresh.Store(false)
 		if err != nil {
 			switch {
 			case err == errHeadTooLarge:

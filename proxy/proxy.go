@@ -142,6 +142,11 @@ func (p *Proxy) WaitIdle(ctx context.Context, endpointAddr string) error {
 // waits for in-flight requests to finish, then closes upstream connections.
 // When ctx ends first, remaining connections are closed and ctx's error is
 // returned.
+//
+// A connection accepted but whose first request has not arrived yet is
+// given freshGrace to send it (its client, unlike one on a kept-alive
+// connection, would not retry); that request is served, then the
+// connection closes.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.shutting.Store(true)
 	p.ln.Close()
@@ -153,7 +158,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		p.mu.Lock()
 		n := len(p.conns)
 		for c := range p.conns {
-			if c.idle.Load() || err != nil {
+			if c.idle.Load() && (!c.fresh.Load() || time.Since(c.started) > freshGrace) || err != nil {
 				c.conn.Close()
 			}
 		}
@@ -175,6 +180,10 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mu.Unlock()
 	return err
 }
+
+// freshGrace is how long Shutdown waits for the first request of a
+// connection it accepted.
+const freshGrace = time.Second
 
 func (p *Proxy) acceptLoop() {
 	defer p.accepted.Done()

@@ -48,6 +48,39 @@ type Details struct {
 	Baseline *BaselineFallback `json:"baseline,omitempty"`
 	// Error is the error behind a Warning, as its text.
 	Error string `json:"error,omitempty"`
+	// DataPlane is a crash of the data plane process (DataPlaneRestarted).
+	DataPlane *DataPlaneCrash `json:"dataPlane,omitempty"`
+}
+
+// DataPlaneCrash is what a crash of the data plane process (`gantry
+// proxy`) cost, as the server that replaced it saw it. Requests that
+// failed on the client side are InFlight, plus every connection made to
+// a listener not held while DowntimeMs lasted (none when HeldListeners
+// covers them all: those waited in the backlog, Queued of them at the
+// restart).
+type DataPlaneCrash struct {
+	// PID and Boot name the process that died; NewPID and NewBoot its
+	// replacement.
+	PID     int    `json:"pid"`
+	Boot    string `json:"boot"`
+	NewPID  int    `json:"newPid"`
+	NewBoot string `json:"newBoot"`
+	// DowntimeMs is how long no process accepted connections, in
+	// milliseconds: from the dead process's last answer to a health check
+	// (an upper bound of its death) to its replacement serving.
+	DowntimeMs int64 `json:"downtimeMs"`
+	// RestartMs is the part of DowntimeMs after the server saw the crash:
+	// starting the replacement, with the tables applied.
+	RestartMs int64 `json:"restartMs"`
+	// InFlight are the requests in flight at its last health check: their
+	// clients got a reset or an empty reply.
+	InFlight int64 `json:"inFlight"`
+	// HeldListeners is how many listening sockets the server kept open
+	// across the crash (connections to them waited, none was refused);
+	// Queued is how many connections were waiting in them when the
+	// replacement started.
+	HeldListeners int `json:"heldListeners"`
+	Queued        int `json:"queued"`
 }
 
 // InstanceFacts are the facts of one instance.

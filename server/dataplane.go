@@ -88,9 +88,24 @@ func (d *dataPlaneRouter) changed(h dataplane.Health) {
 	if h.Reason != "" {
 		msg += ": " + h.Reason
 	}
-	for _, e := range d.Opened() {
-		d.event(rollout.Event{App: e.App, Env: e.Name, Type: typ, Reason: reason, Message: msg})
+	var details *rollout.Details
+	if reason == rollout.ReasonDataPlaneRestarted && h.LastCrash != nil {
+		details = &rollout.Details{DataPlane: crashFacts(h)}
 	}
+	for _, e := range d.Opened() {
+		d.event(rollout.Event{App: e.App, Env: e.Name, Type: typ, Reason: reason, Message: msg, Details: details})
+	}
+}
+
+// crashFacts are h's last crash as the API reports it; nil when none.
+func crashFacts(h dataplane.Health) *rollout.DataPlaneCrash {
+	c := h.LastCrash
+	if c == nil {
+		return nil
+	}
+	return &rollout.DataPlaneCrash{PID: c.PID, Boot: c.Boot, NewPID: c.NewPID, NewBoot: c.NewBoot,
+		InFlight: c.InFlight, HeldListeners: c.Held, Queued: c.Queued,
+		DowntimeMs: c.Downtime().Milliseconds(), RestartMs: c.ServingAt.Sub(c.DetectedAt).Milliseconds()}
 }
 
 // Close implements router.Router: the data plane keeps serving, unless
@@ -118,7 +133,7 @@ func dataPlaneStatus(r router.Router) func() *api.DataPlane {
 	return func() *api.DataPlane {
 		h := d.DataPlane()
 		return &api.DataPlane{State: h.State.String(), PID: h.Boot.PID, Boot: h.Boot.ID, Since: h.Since,
-			Reason: h.Reason, Restarts: h.Restarts, Lost: h.Lost}
+			Reason: h.Reason, Restarts: h.Restarts, Lost: h.Lost, LastCrash: crashFacts(h)}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -52,7 +53,13 @@ var dataPlaneStrategies = map[string]string{
 func stopDataPlaneAtEnd(t *testing.T, dataDir string) {
 	t.Cleanup(func() {
 		if r, err := dataplane.ReadRecord(dataDir); err == nil && r.PID > 0 {
+			if t.Failed() && syscall.Kill(r.PID, syscall.SIGQUIT) == nil {
+				time.Sleep(500 * time.Millisecond) // its goroutines go to its log
+			}
 			syscall.Kill(r.PID, syscall.SIGKILL)
+		}
+		if b, err := os.ReadFile(filepath.Join(dataDir, dataplane.LogFile)); err == nil && t.Failed() {
+			t.Logf("%s:\n%s", dataplane.LogFile, b)
 		}
 	})
 }

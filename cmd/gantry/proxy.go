@@ -17,7 +17,7 @@ func init() { register(newProxyCmd) }
 
 func newProxyCmd() *cobra.Command {
 	var dataDir, logFormat string
-	var takeover bool
+	var takeover, inherit bool
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Run gantry's data plane: every environment's listeners, routes and counters",
@@ -39,7 +39,7 @@ this binary without refusing or dropping a connection.`,
 				return err
 			}
 			return dataplane.Run(ctx, dataplane.RunOptions{
-				DataDir: dataDir, Takeover: takeover,
+				DataDir: dataDir, Takeover: takeover, Inherit: inherit,
 				Logf: func(format string, args ...any) {
 					logger.Info(fmt.Sprintf(format, args...), slog.Int("pid", os.Getpid()))
 				},
@@ -49,6 +49,7 @@ this binary without refusing or dropping a connection.`,
 	cmd.Flags().StringVar(&dataDir, "data", ".gantry", "the gantry server's data directory: control socket proxy.sock and record proxy.pid")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: text (key=value) or json (one object per line)")
 	cmd.Flags().BoolVar(&takeover, "takeover", false, "take the listeners and tables of the data plane running for --data (what gantry proxy upgrade starts)")
+	cmd.Flags().BoolVar(&inherit, "inherit", false, "serve the state on standard input (JSON) on the listening sockets from descriptor 3 on: what gantry server starts after a crash, with the sockets it kept open")
 	cmd.AddCommand(newProxyUpgradeCmd())
 	return cmd
 }
@@ -74,7 +75,7 @@ No connection is refused or reset. Counters start again in the new process
 			if err != nil {
 				return fmt.Errorf("no data plane answers for --data %s (%w); gantry server starts one", dataDir, err)
 			}
-			b, _, err := dataplane.Start(cmd.Context(), dataplane.Command{exe, "proxy"}, dataDir, true)
+			b, _, err := dataplane.Start(cmd.Context(), dataplane.Command{exe, "proxy"}, dataDir, dataplane.StartOptions{Takeover: true})
 			if err != nil {
 				return err
 			}

@@ -117,6 +117,11 @@ func (r *Router) Resync(ctx context.Context) error {
 		held[k] = true
 		if e, ok := r.envs[k]; ok {
 			e.applied, e.status = es.Environment, es.Status
+			if e.open {
+				// A restarted data plane may serve a slightly older table
+				// (the one its predecessor's sockets were held with).
+				held[k] = r.pushLocked(ctx, k, e) == nil
+			}
 			continue
 		}
 		e := &envRoute{applied: es.Environment, status: es.Status, traffic: es.Traffic, maintenance: es.Maintenance,
