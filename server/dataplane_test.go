@@ -80,7 +80,8 @@ func proxyTotal(ctx context.Context, t *testing.T, c *client.Client, app string)
 
 // TestDataPlane_Kill9ServerUnderLoad kills `gantry server` with SIGKILL
 // three times in the middle of a rolling, a canary and a blue-green
-// rollout under steady load (GANTRY_DATAPLANE_ROUNDS rounds of those;
+// rollout under steady load (GANTRY_DATAPLANE_RATE requests/s per app,
+// default 150; GANTRY_DATAPLANE_ROUNDS rounds of those;
 // bench/dataplane.sh runs 7, 21 kills). The data plane (`gantry proxy`) keeps
 // serving: no request fails, each restarted server adopts it and carries
 // every rollout to its end, and the proxy's counters were never reset
@@ -92,6 +93,7 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 	killInstancesAtEnd(t)
 	data, listen := t.TempDir(), freeAddr(t)
 	stopDataPlaneAtEnd(t, data)
+	rate := envInt(t, "GANTRY_DATAPLANE_RATE", 150) // per app
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(5*envInt(t, "GANTRY_DATAPLANE_ROUNDS", 1)+3)*time.Minute)
 	defer cancel()
 	srv := startServerProc(t, data, listen)
@@ -114,7 +116,7 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 		if err != nil || r.Phase != rollout.Succeeded {
 			t.Fatalf("%s v1: %v %s %s", name, err, r.Phase, r.Message)
 		}
-		loads[name] = loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 150, Workers: 8})
+		loads[name] = loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: rate, Workers: 8})
 	}
 	boot := func() string {
 		r, err := dataplane.ReadRecord(data)
