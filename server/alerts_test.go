@@ -107,6 +107,15 @@ route:
 	if json.Unmarshal(trigger.body, &tk) != nil || json.Unmarshal(resolve.body, &rk) != nil || tk.DedupKey == "" || tk.DedupKey != rk.DedupKey {
 		t.Errorf("PagerDuty resolve %s does not match trigger %s", resolve.body, trigger.body)
 	}
+	sent := map[string]float64{}
+	for _, m := range scrape(t, e)["gantry_notifications_total"].GetMetric() {
+		if label(m, "result") == "sent" {
+			sent[label(m, "receiver")] = m.GetCounter().GetValue()
+		}
+	}
+	if sent["team"] < 4 || sent["oncall"] < 2 {
+		t.Errorf("gantry_notifications_total sent per receiver: %v; want at least 4 to team and 2 to oncall", sent)
+	}
 	signed := hooks.waitFor(t, ctx, "/hook", `"kind":"aborted"`)
 	if !notify.Verify("s3cret", signed.body, signed.header.Get(notify.SignatureHeader)) {
 		t.Errorf("webhook body not signed with the secret: %s", signed.header.Get(notify.SignatureHeader))

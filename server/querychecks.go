@@ -32,6 +32,14 @@ type queryChecks struct {
 
 	mu   sync.Mutex
 	runs map[int64]*checkRun // by rollout ID
+	// counts are the measurements since the server started, for /metrics;
+	// bounded by the checks the specs name.
+	counts map[checkCount]uint64
+}
+
+type checkCount struct {
+	app, env, check string
+	outcome         querycheck.Outcome
 }
 
 // checkRun is one rollout's checks and their measurements.
@@ -45,7 +53,7 @@ type checkRun struct {
 // newQueryChecks keeps a history of reg's metrics for the checks when
 // the alert rules' evaluator does not.
 func (s *Server) newQueryChecks(reg prometheus.Gatherer) (*queryChecks, error) {
-	c := &queryChecks{runs: map[int64]*checkRun{}}
+	c := &queryChecks{runs: map[int64]*checkRun{}, counts: map[checkCount]uint64{}}
 	if s.alerts == nil {
 		ev, err := alerting.New(alerting.Options{Gatherer: reg, Interval: s.opts.AlertInterval, Logf: s.opts.Logf, Now: s.opts.AlertClock})
 		if err != nil {
@@ -179,6 +187,7 @@ func (s *Server) measureChecks(ctx context.Context, engine *rollout.Engine, r ro
 		}
 		m := querycheck.Measure(chk, now, values, err)
 		run.ms[i] = append(run.ms[i], m)
+		s.checks.counts[checkCount{r.App, r.Env, chk.Name, m.Outcome}]++
 		v := querycheck.Judge(chk, run.ms[i])
 		if m.Outcome == querycheck.Failed || m.Outcome == querycheck.Errored {
 			s.opts.Logf("rollout %d of %s/%s: %s", r.ID, r.App, r.Env, v.Reason)

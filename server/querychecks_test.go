@@ -32,6 +32,16 @@ func TestQueryChecks_rollBackACanary(t *testing.T) {
 	if _, why := waitAbortedBy(t, ctx, e, r.ID, "check error-share"); !strings.Contains(why, `check error-share failed 3 time(s), over its failure limit of 2: "result < 0.05" was false for result 0.`) || !strings.Contains(why, " at ") {
 		t.Fatalf("the Aborted event by check error-share does not give the values: %q", why)
 	}
+	// /metrics counts the measurements by outcome.
+	failed := 0.0
+	for _, m := range scrape(t, e)["gantry_query_check_measurements_total"].GetMetric() {
+		if label(m, "check") == "error-share" && label(m, "outcome") == "failed" && label(m, "app") == "web" {
+			failed = m.GetCounter().GetValue()
+		}
+	}
+	if failed != 3 {
+		t.Errorf("gantry_query_check_measurements_total{check=\"error-share\",outcome=\"failed\"} = %v, want 3", failed)
+	}
 }
 
 // deployUnderLoad deploys version to web/prod while the load runs (until

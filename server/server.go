@@ -230,7 +230,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	var reg *prometheus.Registry
-	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s}, storeCollector{s.events})
+	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s})
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}
