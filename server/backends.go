@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/gantry-dev/gantry/backend"
@@ -23,6 +24,31 @@ type KubernetesOptions struct {
 	// WatchNamespaces are watched from the start besides Namespace, so
 	// that what earlier servers ran there is adopted.
 	WatchNamespaces []string
+}
+
+// kubeConnection is the server's one connection to its Kubernetes cluster,
+// shared by the kubernetes backend and the Kubernetes routers; made on
+// first use, and again after a failed attempt.
+type kubeConnection struct {
+	opts *KubernetesOptions
+
+	mu sync.Mutex
+	c  *kubernetes.Cluster
+}
+
+// cluster connects (once it succeeds), checking that the API server answers.
+func (k *kubeConnection) cluster(ctx context.Context) (*kubernetes.Cluster, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.c != nil {
+		return k.c, nil
+	}
+	c, err := kubernetes.Connect(ctx, kubernetes.Config{Kubeconfig: k.opts.Kubeconfig, Context: k.opts.Context, Namespace: k.opts.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	k.c = c
+	return c, nil
 }
 
 // defaultBackends is the registry of the backends a server runs unless

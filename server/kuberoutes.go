@@ -7,38 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router"
 	"github.com/gantry-dev/gantry/router/kuberouter"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 	"github.com/gantry-dev/gantry/spec"
 )
-
-// kubeConnection is the server's one connection to its Kubernetes cluster,
-// shared by the kubernetes backend and the Kubernetes routers; made on
-// first use, and again after a failed attempt.
-type kubeConnection struct {
-	opts *KubernetesOptions
-
-	mu sync.Mutex
-	c  *kubernetes.Cluster
-}
-
-// cluster connects (once it succeeds), checking that the API server answers.
-func (k *kubeConnection) cluster(ctx context.Context) (*kubernetes.Cluster, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.c != nil {
-		return k.c, nil
-	}
-	c, err := kubernetes.Connect(ctx, kubernetes.Config{Kubeconfig: k.opts.Kubeconfig, Context: k.opts.Context, Namespace: k.opts.Namespace})
-	if err != nil {
-		return nil, err
-	}
-	k.c = c
-	return c, nil
-}
 
 // envRouters is the leader's router when the server runs the kubernetes
 // backend: an environment whose spec says backend: kubernetes is routed by
