@@ -285,11 +285,7 @@ func (a *Analyzer) slowThreshold() time.Duration {
 // slowLimit is the latency above which a canary request is slow: the
 // baseline's SlowQuantile plus the latency margins. Zero: none yet.
 func (a *Analyzer) slowLimit() time.Duration {
-	c := a.slowThreshold()
-	if c <= 0 {
-		return 0
-	}
-	return max(time.Duration(float64(c)*(1+orNone(a.cfg.LatencyMargin))), c+orNone(a.cfg.LatencyMarginAbs))
+	return a.withMargins(a.slowThreshold())
 }
 
 // medThreshold is the baseline's median the next interval is judged
@@ -312,7 +308,12 @@ func (a *Analyzer) medThreshold() time.Duration {
 // medLimit is the median's slowLimit: the baseline's median plus the
 // latency margins. Zero: none yet.
 func (a *Analyzer) medLimit() time.Duration {
-	c := a.medThreshold()
+	return a.withMargins(a.medThreshold())
+}
+
+// withMargins is the limit c plus the latency margins, relative and
+// absolute, whichever is larger. Zero when c is: no limit yet.
+func (a *Analyzer) withMargins(c time.Duration) time.Duration {
 	if c <= 0 {
 		return 0
 	}

@@ -56,20 +56,11 @@ type upgrader struct {
 func (u *upgrader) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/handoff", func(w http.ResponseWriter, r *http.Request) {
-		hj, ok := w.(http.Hijacker)
-		if !ok {
-			replyErr(w, http.StatusInternalServerError, errors.New("handoff: connection cannot be taken over"))
-			return
-		}
-		conn, _, err := hj.Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		uc, ok := conn.(*net.UnixConn)
+		uc, ok := takeUnixConn(w, "handoff")
 		if !ok {
 			return
 		}
+		defer uc.Close()
 		if err := u.handOver(uc); err != nil {
 			u.logf("handover to a new data plane process: %v; serving on", err)
 		}

@@ -2,7 +2,7 @@ package dataplane
 
 import (
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -130,20 +130,11 @@ func (p *Plane) streamListeners(uc *net.UnixConn) error {
 // listenersHandler serves POST /v1/listeners.
 func listenersHandler(p *Plane) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		hj, ok := w.(http.Hijacker)
-		if !ok {
-			replyErr(w, http.StatusInternalServerError, errors.New("listeners: connection cannot be taken over"))
-			return
-		}
-		conn, _, err := hj.Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		uc, ok := conn.(*net.UnixConn)
+		uc, ok := takeUnixConn(w, "listeners")
 		if !ok {
 			return
 		}
+		defer uc.Close()
 		if err := p.streamListeners(uc); err != nil {
 			p.logf("listener stream: %v", err)
 		}
@@ -174,4 +165,26 @@ func fdOf(f *os.File) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// takeUnixConn takes the control socket's connection over from net/http
+// for a request (what names it in the error) that continues as a raw
+// stream with descriptors: false when it cannot (the reply, if any, is
+// sent). The caller closes the connection.
+func takeUnixConn(w http.ResponseWriter, what string) (*net.UnixConn, bool) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		replyErr(w, http.StatusInternalServerError, fmt.Errorf("%s: connection cannot be taken over", what))
+		return nil, false
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return nil, false
+	}
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		conn.Close()
+		return nil, false
+	}
+	return uc, true
 }
