@@ -44,16 +44,7 @@ func TestDataPlane_ProxyCrashUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Deploy(ctx, "web", "prod", "v1")
-	if err == nil {
-		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
-	}
-	if err != nil || r.Phase != rollout.Succeeded {
-		t.Fatalf("v1: %v %s", err, r.Phase)
-	}
+	applyRollingV1(ctx, t, c, addr)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: rate, Workers: workers})

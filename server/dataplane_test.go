@@ -193,16 +193,7 @@ func TestDataPlane_UpgradeAndCrashUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Deploy(ctx, "web", "prod", "v1")
-	if err == nil {
-		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
-	}
-	if err != nil || r.Phase != rollout.Succeeded {
-		t.Fatalf("v1: %v %s", err, r.Phase)
-	}
+	applyRollingV1(ctx, t, c, addr)
 	before, _ := dataplane.ReadRecord(data)
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -321,16 +312,7 @@ func TestDataPlane_HATakeoverUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Deploy(ctx, "web", "prod", "v1")
-	if err == nil {
-		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
-	}
-	if err != nil || r.Phase != rollout.Succeeded {
-		t.Fatalf("v1: %v %s", err, r.Phase)
-	}
+	r := applyRollingV1(ctx, t, c, addr)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 300, Workers: 8})
 	if r, err = c.Deploy(ctx, "web", "prod", "v2+slow-start=2s"); err != nil {
@@ -352,4 +334,21 @@ func TestDataPlane_HATakeoverUnderLoad(t *testing.T) {
 		t.Errorf("the proxy counted %d requests, the load sent %d: counters reset or requests lost", got, l.Total())
 	}
 	t.Logf("takeover under load: %d requests, %d failed, by version %+v", l.Total(), l.Failed(), l.ByVersion())
+}
+
+// applyRollingV1 applies app web (rolling, its proxy on addr) and rolls
+// out v1, failing the test unless it succeeds.
+func applyRollingV1(ctx context.Context, t *testing.T, c *client.Client, addr string) rollout.Rollout {
+	t.Helper()
+	if _, err := c.Apply(ctx, "web.yaml", []byte(strategyApp("web", dataPlaneStrategies["rolling"], addr))); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Deploy(ctx, "web", "prod", "v1")
+	if err == nil {
+		r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil)
+	}
+	if err != nil || r.Phase != rollout.Succeeded {
+		t.Fatalf("v1: %v %s", err, r.Phase)
+	}
+	return r
 }
