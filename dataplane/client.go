@@ -116,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
+		_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)
 		switch resp.StatusCode {
 		case http.StatusConflict:
 			return fmt.Errorf("data plane: %s: %w", e.Error, ErrStale)
@@ -130,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxReply)).Decode(out); err != nil {
 		return fmt.Errorf("data plane at %s: %s %s: decode: %w", c.socket, method, path, err)
 	}
 	return nil
@@ -138,3 +138,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 // CloseIdle closes the client's idle connections.
 func (c *Client) CloseIdle() { c.hc.CloseIdleConnections() }
+
+// maxReply bounds what the client reads of one answer of the data plane
+// (tables and counters of every environment): 64 MiB, eight times the
+// largest desired state it accepts.
+const maxReply = 64 << 20
