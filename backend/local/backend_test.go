@@ -159,6 +159,10 @@ func TestBackend_GracefulStopFinishesInflight(t *testing.T) {
 	if !processGone(in.PID) {
 		t.Errorf("process %d still runs", in.PID)
 	}
+	// The instance leaves status as soon as its process is gone; its events follow.
+	waitFor(t, "the InstanceStopped event", func() (bool, string) {
+		return len(ev.find(ReasonStopped, "")) > 0, ev.String()
+	})
 	if got := ev.find(ReasonStopped, "exit status 0"); len(got) != 1 {
 		t.Errorf("want one %s event with exit status 0 (graceful); got:%s", ReasonStopped, ev)
 	}
@@ -204,6 +208,9 @@ func TestBackend_GracePeriodEndsInSIGKILL(t *testing.T) {
 			t.Errorf("process %d of the group still runs", pid)
 		}
 	}
+	waitFor(t, "the InstanceStopped event", func() (bool, string) {
+		return len(ev.find(ReasonStopped, "")) > 0, ev.String()
+	})
 	if got := ev.find(ReasonKilled, "SIGKILL"); len(got) != 1 {
 		t.Errorf("want one %s event; got:%s", ReasonKilled, ev)
 	}
