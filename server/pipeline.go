@@ -55,14 +55,17 @@ func (s *Server) newPipes(p leaderParts) *pipes {
 		}}}
 }
 
-// runPipelines resumes the runs an earlier leader left and, when ctx
-// ends, stops every run (each stays Running in the store for the next
-// leader) and waits for them.
+// runPipelines resumes the runs and the deploys' end hooks an earlier
+// leader left and, when ctx ends, stops every run (each stays Running in
+// the store for the next leader) and waits for them.
 func (s *Server) runPipelines(ctx context.Context, pp *pipes) {
 	if pp == nil {
 		return
 	}
 	if err := pp.runner.Resume(context.WithoutCancel(ctx)); err != nil {
+		s.opts.Logf("%v", err)
+	}
+	if err := pp.runner.Deployer.Resume(context.WithoutCancel(ctx)); err != nil {
 		s.opts.Logf("%v", err)
 	}
 	<-ctx.Done()
