@@ -39,6 +39,10 @@ type Env struct {
 	Client kclient.Interface
 }
 
+// Node is the name of the control plane's fake node: kwok marks the pods
+// bound to it Running and Ready (unless annotated CustomStatus).
+const Node = "kwok-node-0"
+
 // Require returns the test control plane named by $KUBECONFIG, or skips
 // the test saying how to start one.
 func Require(t testing.TB) *Env {
@@ -58,7 +62,7 @@ func Require(t testing.TB) *Env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	node, err := client.CoreV1().Nodes().Get(ctx, "kwok-node-0", metav1.GetOptions{})
+	node, err := client.CoreV1().Nodes().Get(ctx, Node, metav1.GetOptions{})
 	if err != nil {
 		t.Skipf("no Kubernetes test control plane at %s (KUBECONFIG=%s): %v; start one with internal/k8stestenv/k8s-testenv.sh start", cfg.Host, path, err)
 	}

@@ -159,6 +159,26 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 	})
 }
 
+// adopt reads the weights of the environment's HTTPRoute.
+func (k gatewayKind) adopt(ctx context.Context, r *Router, st *envState) error {
+	route, err := k.client.GatewayV1().HTTPRoutes(st.ns).Get(ctx, ServiceName(st.e.App, st.e.Name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil || !ours(&route.ObjectMeta) || len(route.Spec.Rules) != 1 {
+		return err
+	}
+	w := map[string]int{}
+	for _, ref := range route.Spec.Rules[0].BackendRefs {
+		v := 1
+		if ref.Weight != nil {
+			v = int(*ref.Weight)
+		}
+		w[string(ref.Name)] += v
+	}
+	return adoptBackends(ctx, r, st, w)
+}
+
 func (gatewayKind) shares(st *envState) map[int]float64 {
 	if st.traffic.Weights == nil || st.maintenance {
 		return serviceKind{}.shares(st)

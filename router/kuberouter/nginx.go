@@ -162,6 +162,46 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 	})
 }
 
+// adopt reads the backends of the main and canary Ingresses and the
+// canary's weight.
+func (nginxKind) adopt(ctx context.Context, r *Router, st *envState) error {
+	ings := r.opts.Cluster.Client.NetworkingV1().Ingresses(st.ns)
+	main, err := ings.Get(ctx, ServiceName(st.e.App, st.e.Name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil || !ours(&main.ObjectMeta) {
+		return err
+	}
+	w := map[string]int{}
+	cw := 0
+	canary, err := ings.Get(ctx, CanaryIngressName(st.e.App, st.e.Name), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return err
+	case ours(&canary.ObjectMeta):
+		if b := ingressBackend(canary); b != "" {
+			cw, _ = strconv.Atoi(canary.Annotations[AnnotationCanaryWeight])
+			w[b] += cw
+		}
+	}
+	if b := ingressBackend(main); b != "" {
+		w[b] += 100 - cw
+	}
+	return adoptBackends(ctx, r, st, w)
+}
+
+// ingressBackend returns the Service an Ingress of gantry's sends to.
+func ingressBackend(ing *networkingv1.Ingress) string {
+	for _, rule := range ing.Spec.Rules {
+		if rule.HTTP != nil && len(rule.HTTP.Paths) > 0 && rule.HTTP.Paths[0].Backend.Service != nil {
+			return rule.HTTP.Paths[0].Backend.Service.Name
+		}
+	}
+	return ""
+}
+
 func (k nginxKind) shares(st *envState) map[int]float64 {
 	if st.traffic.Weights == nil {
 		return serviceKind{}.shares(st)

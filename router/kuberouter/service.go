@@ -60,6 +60,9 @@ type kind interface {
 	apply(ctx context.Context, r *Router, st *envState) error
 	// shares returns each revision's share of new requests, in percent.
 	shares(st *envState) map[int]float64
+	// adopt sets st's traffic and maintenance from the objects found in
+	// the cluster (adopt.go), for a router new in this process.
+	adopt(ctx context.Context, r *Router, st *envState) error
 }
 
 // noPod is a revision label value no pod has: a Service pinned to it
@@ -155,11 +158,17 @@ func (r *Router) Open(e router.Environment) error {
 	if err := r.kind.prepare(ctx, r.opts.Cluster, ns); err != nil {
 		return fmt.Errorf("route %s/%s: %w", e.App, e.Name, err)
 	}
-	if st == nil {
+	adopted := st == nil
+	if adopted {
 		st = &envState{keep: true}
 	}
 	next := *st
 	next.e, next.ns, next.spec = e, ns, k
+	if adopted {
+		if err := r.kind.adopt(ctx, r, &next); err != nil {
+			return fmt.Errorf("route %s/%s: read what routes it now: %w", e.App, e.Name, err)
+		}
+	}
 	if err := r.kind.apply(ctx, r, &next); err != nil {
 		return err
 	}
@@ -178,6 +187,10 @@ func (r *Router) Open(e router.Environment) error {
 type serviceKind struct{}
 
 func (serviceKind) prepare(context.Context, *kube.Cluster, string) error { return nil }
+
+func (serviceKind) adopt(ctx context.Context, r *Router, st *envState) error {
+	return adoptService(ctx, r, st)
+}
 
 func (serviceKind) apply(ctx context.Context, r *Router, st *envState) error {
 	app, env := st.e.App, st.e.Name
