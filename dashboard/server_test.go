@@ -43,13 +43,17 @@ type testServer struct {
 }
 
 // startServer runs a server on dir and addr ("127.0.0.1:0": any port)
-// until stopped or the test ends.
-func startServer(t *testing.T, dir, addr string) *testServer {
+// until stopped or the test ends; more change its options.
+func startServer(t *testing.T, dir, addr string, more ...func(*server.Options)) *testServer {
 	t.Helper()
-	s, err := server.New(context.Background(), server.Options{
+	opts := server.Options{
 		DataDir: dir, APIAddr: addr, StopInstancesOnExit: true,
 		Interval: 100 * time.Millisecond, RestartBackoff: 200 * time.Millisecond, Logf: t.Logf, Token: adminToken,
-	})
+	}
+	for _, f := range more {
+		f(&opts)
+	}
+	s, err := server.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

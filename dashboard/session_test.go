@@ -4,15 +4,20 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gantry-dev/gantry/auth"
 	"github.com/gantry-dev/gantry/dashboard"
+	"github.com/gantry-dev/gantry/server"
 )
 
 func TestDashboard_SignIn(t *testing.T) {
-	s := startServer(t, t.TempDir(), "127.0.0.1:0")
+	keyFile := filepath.Join(t.TempDir(), "dashboard.key")
+	sharedKey := func(o *server.Options) { o.DashboardKeyFile = keyFile }
+	s := startServer(t, t.TempDir(), "127.0.0.1:0", sharedKey)
 	b := newBrowser(t, s.url())
 
 	if res := b.do("GET", "/", "", nil); res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
@@ -73,10 +78,23 @@ func TestDashboard_SignIn(t *testing.T) {
 	})
 	t.Run("the session survives a restart", func(t *testing.T) {
 		s.stop()
-		s2 := startServer(t, s.dir, s.addr)
-		_ = s2
+		startServer(t, s.dir, s.addr, sharedKey)
 		if res := b.do("GET", "/dashboard/session", "", nil); res.StatusCode != 200 {
 			t.Errorf("GET /dashboard/session after a restart = %d, want 200", res.StatusCode)
+		}
+	})
+	t.Run("another server with the same key file accepts the session", func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join(s.dir, "dashboard.key")); err == nil {
+			t.Error("a key was made in the data directory although --dashboard-key-file names another")
+		}
+		withCookie := map[string]string{"Cookie": dashboard.CookieName + "=" + cookie.Value}
+		other := startServer(t, t.TempDir(), "127.0.0.1:0", sharedKey)
+		if res := newBrowser(t, other.url()).do("GET", "/dashboard/session", "", withCookie); res.StatusCode != 200 {
+			t.Errorf("GET /dashboard/session on a server sharing the key file = %d, want 200", res.StatusCode)
+		}
+		own := startServer(t, t.TempDir(), "127.0.0.1:0")
+		if res := newBrowser(t, own.url()).do("GET", "/dashboard/session", "", withCookie); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /dashboard/session on a server with its own key = %d, want 401", res.StatusCode)
 		}
 	})
 }

@@ -48,6 +48,27 @@ func TestHelmChart(t *testing.T) {
 	apply(t, env.Admin, objs)
 	waitPods(t, env, ns, d.Name, 2)
 	checkServiceAccount(t, env, ns, ns, d.Spec.Template.Spec.ServiceAccountName)
+	if slices.ContainsFunc(d.Spec.Template.Spec.Containers[0].Args, func(a string) bool { return strings.HasPrefix(a, "--dashboard-key-file") }) {
+		t.Error("without dashboard.keySecret the chart passes --dashboard-key-file")
+	}
+
+	t.Run("a dashboard key shared by the replicas", func(t *testing.T) {
+		var d appsv1.Deployment
+		into(t, byKind(readObjects(t, helmTemplate(t, ns, "--set", "dashboard.keySecret.name=gantry-dashboard")))["Deployment"][0], &d)
+		spec := d.Spec.Template.Spec
+		if !slices.Contains(spec.Containers[0].Args, "--dashboard-key-file=/etc/gantry/dashboard/key") {
+			t.Errorf("args %q, want --dashboard-key-file=/etc/gantry/dashboard/key", spec.Containers[0].Args)
+		}
+		mounted := slices.ContainsFunc(spec.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool {
+			return m.Name == "dashboard-key" && m.MountPath == "/etc/gantry/dashboard" && m.ReadOnly
+		})
+		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == "dashboard-key" })
+		if !mounted || i < 0 || spec.Volumes[i].Secret == nil || spec.Volumes[i].Secret.SecretName != "gantry-dashboard" ||
+			spec.Volumes[i].Secret.DefaultMode == nil || *spec.Volumes[i].Secret.DefaultMode != 0o440 {
+			t.Errorf("volumes %+v, mounts %+v; want Secret gantry-dashboard (mode 0440, readable by the pod's group) mounted read-only at /etc/gantry/dashboard",
+				spec.Volumes, spec.Containers[0].VolumeMounts)
+		}
+	})
 }
 
 func TestManifests(t *testing.T) {

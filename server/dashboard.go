@@ -7,10 +7,15 @@ import (
 	"github.com/gantry-dev/gantry/dashboard"
 )
 
-// newDashboard returns the web dashboard, its session key kept in the data
-// directory so that sign-ins survive a restart.
+// newDashboard returns the web dashboard, its session key kept in
+// Options.DashboardKeyFile or the data directory so that sign-ins survive
+// a restart.
 func (s *Server) newDashboard() (*dashboard.Dashboard, error) {
-	key, err := dashboard.LoadKey(filepath.Join(s.opts.DataDir, "dashboard.key"))
+	path := s.opts.DashboardKeyFile
+	if path == "" {
+		path = filepath.Join(s.opts.DataDir, "dashboard.key")
+	}
+	key, err := dashboard.LoadKey(path)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,11 @@ type Options struct {
 	APIAddr string
 	// BaseDir resolves relative workload paths; empty: the current directory.
 	BaseDir string
+	// DashboardKeyFile holds the key that seals dashboard sessions (at
+	// least 32 bytes; made when missing). Servers sharing a database should
+	// share it, so a browser stays signed in when another server leads.
+	// Empty: dashboard.key in DataDir.
+	DashboardKeyFile string
 	// Interval is the engine's reconcile period; 0: the engine's default.
 	Interval time.Duration
 	// StopInstancesOnExit stops every instance when the server stops (the

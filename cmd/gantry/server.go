@@ -102,6 +102,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&database, "database", "", "state database: postgres://user@host:5432/gantry (servers sharing it elect a leader; docs/ha.md) or sqlite:///path/gantry.db (default: SQLite at <data>/gantry.db)")
 	cmd.Flags().StringVar(&passwordFile, "database-password-file", "", "file holding the PostgreSQL password (default: from the URL, PGPASSWORD or ~/.pgpass)")
 	cmd.Flags().StringVar(&opts.AdvertiseURL, "advertise", "", "API URL other gantry servers forward writes to while this one leads (default: http://<--listen address>)")
+	cmd.Flags().StringVar(&opts.DashboardKeyFile, "dashboard-key-file", "", "file holding the key that seals dashboard sessions, at least 32 bytes (made when missing); give servers that share a database the same one so a browser stays signed in when another leads (default: <data>/dashboard.key)")
 	cmd.Flags().BoolVar(&opts.Backups.Drill, "backup-drill", false, "after each scheduled backup, restore it into a scratch database and judge it against the RTO/RPO targets (Warning event DrillTargetMissed when missed)")
 	cmd.Flags().StringArrayVar(&opts.AlertRules, "alert-rules", nil, "Prometheus rule file evaluated over gantry's own metrics (repeatable; docs/monitoring.md); see alerts with gantry alerts list")
 	cmd.Flags().StringVar(&analysisPrometheus, "analysis-prometheus", "", "Prometheus base URL the canary analysis reads its per-revision counts from, instead of gantry's proxy (series labelled app, env and revision; docs/monitoring.md)")
