@@ -3,6 +3,7 @@ package kuberouter
 import (
 	"context"
 	"testing"
+	"time"
 
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
@@ -48,8 +49,10 @@ func TestConformance(t *testing.T) {
 					t.Fatal(err)
 				}
 				k := &spec.Kubernetes{Namespace: ns, Router: tc.router}
+				events := &eventLog{}
 				newRouter := func() router.Router {
-					r, err := tc.new(Options{Cluster: c, Spec: func(string, string) *spec.Kubernetes { return k }})
+					r, err := tc.new(Options{Cluster: c, Event: events.add, Resync: 200 * time.Millisecond,
+						Spec: func(string, string) *spec.Kubernetes { return k }})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -58,7 +61,7 @@ func TestConformance(t *testing.T) {
 				}
 				h := objectroutertest.Harness{
 					Router: newRouter(), Client: env.Client, Gateway: gc, Namespace: ns, Node: k8stestenv.Node,
-					Entry: tc.entry, ExactWeights: tc.exact, TwoRevisions: tc.two, Timeout: waitTimeout,
+					Entry: tc.entry, ExactWeights: tc.exact, TwoRevisions: tc.two, Timeout: waitTimeout, Events: events.all,
 				}
 				h.Restart = func() router.Router {
 					_ = h.Router.Close(context.Background())

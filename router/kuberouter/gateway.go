@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,7 +67,7 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 	// The environment's Service, over every revision (none in
 	// maintenance), is the backend of a rolling update: it follows the
 	// ready pods as they change.
-	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), r.opts.Port, st.keep); err != nil {
+	if err := r.ensureService(ctx, st, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), st.keep); err != nil {
 		return err
 	}
 	w := st.traffic.Weights
@@ -140,6 +141,7 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 			if err != nil {
 				return fmt.Errorf("create HTTPRoute %s/%s: %w", st.ns, name, err)
 			}
+			st.drift.add("HTTPRoute %s/%s was deleted; created again", st.ns, name)
 			return nil
 		}
 		if err != nil {
@@ -151,12 +153,74 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 		if st.keep {
 			return nil
 		}
+		changed := routeDiff(cur.Spec, want)
+		if len(changed) == 0 {
+			return nil
+		}
+		for _, f := range changed {
+			st.drift.add("HTTPRoute %s/%s: %s was %s; set back to %s", st.ns, name, f.field, f.was, f.want)
+		}
 		cur.Spec = want
 		if _, err := routes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("weight HTTPRoute %s/%s: %w", st.ns, name, err)
 		}
 		return nil
 	})
+}
+
+// fieldDiff is one field of an object that differs from what gantry wants.
+type fieldDiff struct{ field, was, want string }
+
+// routeDiff compares the fields of an HTTPRoute gantry sets, as the API
+// server keeps them (it fills defaults, such as a parentRef's group and
+// kind, that gantry leaves empty).
+func routeDiff(cur, want gatewayv1.HTTPRouteSpec) []fieldDiff {
+	var out []fieldDiff
+	check := func(field string, f func(gatewayv1.HTTPRouteSpec) string) {
+		if a, b := f(cur), f(want); a != b {
+			out = append(out, fieldDiff{field, a, b})
+		}
+	}
+	check("spec.parentRefs", func(s gatewayv1.HTTPRouteSpec) string {
+		var parts []string
+		for _, p := range s.ParentRefs {
+			parts = append(parts, fmt.Sprintf("%s/%s/%s", deref(p.Namespace), p.Name, deref(p.SectionName)))
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	})
+	check("spec.hostnames", func(s gatewayv1.HTTPRouteSpec) string { return fmt.Sprint(s.Hostnames) })
+	check("spec.rules[].matches", func(s gatewayv1.HTTPRouteSpec) string {
+		var parts []string
+		for _, rule := range s.Rules {
+			for _, m := range rule.Matches {
+				if m.Path != nil {
+					parts = append(parts, fmt.Sprintf("%s %s", deref(m.Path.Type), deref(m.Path.Value)))
+				}
+			}
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	})
+	check("spec.rules[].backendRefs", func(s gatewayv1.HTTPRouteSpec) string {
+		var parts []string
+		for _, rule := range s.Rules {
+			for _, ref := range rule.BackendRefs {
+				w := "1"
+				if ref.Weight != nil {
+					w = fmt.Sprint(*ref.Weight)
+				}
+				parts = append(parts, fmt.Sprintf("%s:%s weight %s", ref.Name, deref(ref.Port), w))
+			}
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	})
+	return out
+}
+
+func deref[T any](p *T) string {
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprint(*p)
 }
 
 // adopt reads the weights of the environment's HTTPRoute.

@@ -83,6 +83,12 @@ func (l *eventLog) message(reason rollout.Reason) string {
 	return ""
 }
 
+func (l *eventLog) all() []rollout.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.list)
+}
+
 func (l *eventLog) has(reason rollout.Reason) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -74,7 +75,7 @@ func (k nginxKind) apply(ctx context.Context, r *Router, st *envState) error {
 		return err
 	}
 	// The environment's Service, over every revision (pinned to none in maintenance).
-	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), r.opts.Port, st.keep); err != nil {
+	if err := r.ensureService(ctx, st, ServiceName(app, env), selector(app, env, rollout.Traffic{}, st.maintenance), st.keep); err != nil {
 		return err
 	}
 	revs := map[int]int{}
@@ -139,6 +140,7 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 			if err != nil {
 				return fmt.Errorf("create Ingress %s/%s: %w", st.ns, name, err)
 			}
+			st.drift.add("Ingress %s/%s was deleted; created again", st.ns, name)
 			return nil
 		}
 		if err != nil {
@@ -150,6 +152,13 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 		if st.keep {
 			return nil
 		}
+		changed := ingressDiff(cur, want, annotations)
+		if len(changed) == 0 {
+			return nil
+		}
+		for _, f := range changed {
+			st.drift.add("Ingress %s/%s: %s was %s; set back to %s", st.ns, name, f.field, f.was, f.want)
+		}
 		cur.Spec = want
 		if cur.Annotations == nil {
 			cur.Annotations = map[string]string{}
@@ -160,6 +169,47 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 		}
 		return nil
 	})
+}
+
+// ingressDiff compares what gantry sets of an Ingress: its class, its
+// rules (host, path, backend) and the annotations gantry writes.
+func ingressDiff(cur *networkingv1.Ingress, want networkingv1.IngressSpec, annotations map[string]string) []fieldDiff {
+	var out []fieldDiff
+	if a, b := deref(cur.Spec.IngressClassName), deref(want.IngressClassName); a != b {
+		out = append(out, fieldDiff{"spec.ingressClassName", a, b})
+	}
+	if a, b := ingressRules(cur.Spec), ingressRules(want); a != b {
+		out = append(out, fieldDiff{"spec.rules", a, b})
+	}
+	for _, k := range slices.Sorted(maps.Keys(annotations)) {
+		if v, ok := cur.Annotations[k]; !ok || v != annotations[k] {
+			was := strconv.Quote(v)
+			if !ok {
+				was = "unset"
+			}
+			out = append(out, fieldDiff{"metadata.annotations[" + k + "]", was, strconv.Quote(annotations[k])})
+		}
+	}
+	return out
+}
+
+// ingressRules renders an Ingress's rules as host path → Service:port.
+func ingressRules(s networkingv1.IngressSpec) string {
+	var parts []string
+	for _, rule := range s.Rules {
+		if rule.HTTP == nil {
+			parts = append(parts, rule.Host)
+			continue
+		}
+		for _, p := range rule.HTTP.Paths {
+			b := "no Service"
+			if svc := p.Backend.Service; svc != nil {
+				b = fmt.Sprintf("%s:%d%s", svc.Name, svc.Port.Number, svc.Port.Name)
+			}
+			parts = append(parts, fmt.Sprintf("%s%s %s → %s", rule.Host, p.Path, deref(p.PathType), b))
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // adopt reads the backends of the main and canary Ingresses and the

@@ -63,7 +63,7 @@ func (r *Router) ensureRevisionServices(ctx context.Context, st *envState, w map
 	for _, rev := range slices.Sorted(maps.Keys(w)) {
 		sel := envSelector(st.e.App, st.e.Name)
 		sel[kube.LabelRevision] = strconv.Itoa(rev)
-		if err := ensureService(ctx, r.opts.Cluster, st.ns, st.e.App, st.e.Name, RevisionServiceName(st.e.App, st.e.Name, rev), sel, r.opts.Port, false); err != nil {
+		if err := r.ensureService(ctx, st, RevisionServiceName(st.e.App, st.e.Name, rev), sel, false); err != nil {
 			return err
 		}
 	}

@@ -11,11 +11,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/util/retry"
 
 	kube "github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/rollout"
@@ -34,8 +29,13 @@ type Options struct {
 	// Port is the port the Services listen on. Zero: 80.
 	Port int
 	// Event receives what the router tells users, such as the Service
-	// router's replica-ratio split (ReasonReplicaRatio). Nil: dropped.
+	// router's replica-ratio split (ReasonReplicaRatio) and the objects
+	// it set back (rollout.ReasonDriftCorrected). Nil: dropped.
 	Event func(rollout.Event)
+	// Resync is how often the router reads back the objects it wrote and
+	// sets back what someone else changed (Router.Resync). Zero:
+	// DefaultResync; negative: never.
+	Resync time.Duration
 }
 
 // ReasonReplicaRatio: the Service router was asked for weights it can
@@ -74,10 +74,15 @@ const noPod = "none"
 type Router struct {
 	opts Options
 	kind kind
+	stop chan struct{} // closed by Close: ends the resync loop
 
-	mu     sync.Mutex
-	envs   map[envKey]*envState
-	closed bool
+	// applyMu orders the writes of the traffic objects (Open, SetTraffic,
+	// SetMaintenance, Resync): a resync never writes a split older than
+	// one just set.
+	applyMu sync.Mutex
+	mu      sync.Mutex
+	envs    map[envKey]*envState
+	closed  bool
 }
 
 type envKey struct{ app, env string }
@@ -97,6 +102,8 @@ type envState struct {
 	// engine sets it again, and must not undo it meanwhile (a blue-green
 	// preview taking production traffic, a canary its replica ratio).
 	keep bool
+	// drift, while resyncing, collects what was set back; nil otherwise.
+	drift *drift
 }
 
 var _ router.Router = (*Router)(nil)
@@ -111,7 +118,14 @@ func newRouter(o Options, k kind) (*Router, error) {
 	if o.Port == 0 {
 		o.Port = 80
 	}
-	return &Router{opts: o, kind: k, envs: map[envKey]*envState{}}, nil
+	if o.Resync == 0 {
+		o.Resync = DefaultResync
+	}
+	r := &Router{opts: o, kind: k, envs: map[envKey]*envState{}, stop: make(chan struct{})}
+	if o.Resync > 0 {
+		go r.resyncLoop(o.Resync, r.stop)
+	}
+	return r, nil
 }
 
 // specOf returns app's resolved spec.kubernetes in env, never nil.
@@ -143,10 +157,12 @@ func PreviewServiceName(app, env string) string { return dnsName(app, env, "prev
 func (r *Router) Open(e router.Environment) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return errors.New("service router: closed")
+		return errors.New("kubernetes router: closed")
 	}
 	st := r.envs[envKey{e.App, e.Name}]
 	r.mu.Unlock()
@@ -195,7 +211,7 @@ func (serviceKind) adopt(ctx context.Context, r *Router, st *envState) error {
 func (serviceKind) apply(ctx context.Context, r *Router, st *envState) error {
 	app, env := st.e.App, st.e.Name
 	sel := selector(app, env, st.traffic, st.maintenance)
-	if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, ServiceName(app, env), sel, r.opts.Port, st.keep); err != nil {
+	if err := r.ensureService(ctx, st, ServiceName(app, env), sel, st.keep); err != nil {
 		return err
 	}
 	return r.applyPreview(ctx, st)
@@ -230,7 +246,7 @@ func (r *Router) applyPreview(ctx context.Context, st *envState) error {
 		}
 		psel := envSelector(app, env)
 		psel[kube.LabelRevision] = rev
-		if err := ensureService(ctx, r.opts.Cluster, st.ns, app, env, PreviewServiceName(app, env), psel, r.opts.Port, st.keep); err != nil {
+		if err := r.ensureService(ctx, st, PreviewServiceName(app, env), psel, st.keep); err != nil {
 			return err
 		}
 	}
@@ -278,6 +294,8 @@ func (r *Router) SetMaintenance(app, env string, on bool) error {
 }
 
 func (r *Router) update(app, env string, change func(*envState)) error {
+	r.applyMu.Lock()
+	defer r.applyMu.Unlock()
 	r.mu.Lock()
 	st, ok := r.envs[envKey{app, env}]
 	if !ok {
@@ -402,67 +420,11 @@ func (r *Router) RevisionMetrics(app, env string) map[int]rollout.RevisionMetric
 func (r *Router) Close(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.closed {
+		close(r.stop)
+	}
 	r.closed = true
 	r.envs = map[envKey]*envState{}
 	return nil
 }
 
-// ensureService creates or updates a gantry Service with selector sel,
-// owned by the environment's owner ConfigMap; with keep, one that exists
-// is left as it is. One that exists without gantry's label is an error,
-// left alone.
-func ensureService(ctx context.Context, c *kube.Cluster, ns, app, env, name string, sel map[string]string, port int, keep bool) error {
-	svcs := c.Client.CoreV1().Services(ns)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			owner, err := kube.Owner(ctx, c, ns, app, env)
-			if err != nil {
-				return err
-			}
-			_, err = svcs.Create(ctx, &corev1.Service{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: envSelector(app, env),
-					OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: owner.Name, UID: owner.UID}}},
-				Spec: corev1.ServiceSpec{Selector: sel, Ports: []corev1.ServicePort{{
-					Name: "http", Port: int32(port), TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}},
-			}, metav1.CreateOptions{})
-			if err != nil {
-				return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read Service %s/%s: %w", ns, name, err)
-		}
-		if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
-			return fmt.Errorf("Service %s/%s exists and was not created by gantry (no %s=%s label); gantry leaves it alone: rename or delete it", ns, name, kube.LabelManagedBy, kube.ManagedBy)
-		}
-		if keep || maps.Equal(cur.Spec.Selector, sel) {
-			return nil
-		}
-		cur.Spec.Selector = sel
-		if _, err := svcs.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("switch Service %s/%s: %w", ns, name, err)
-		}
-		return nil
-	})
-}
-
-// deleteOurs deletes a Service gantry created, if it exists.
-func deleteOurs(ctx context.Context, c *kube.Cluster, ns, name string) error {
-	svcs := c.Client.CoreV1().Services(ns)
-	cur, err := svcs.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read Service %s/%s: %w", ns, name, err)
-	}
-	if cur.Labels[kube.LabelManagedBy] != kube.ManagedBy {
-		return nil
-	}
-	if err := svcs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete Service %s/%s: %w", ns, name, err)
-	}
-	return nil
-}

@@ -8,7 +8,8 @@
 // proxy: weights set, shifted step by step and pinned to one revision; a
 // rolling update spread over ready pods; a blue-green switch that no
 // object write leaves half-done; idempotent re-application; a revision
-// removed; maintenance; a restarted router keeping what it finds; and
+// removed; maintenance; a restarted router keeping what it finds; objects
+// edited by hand set back and told; and
 // Stats saying what the data plane gives. Routers run it from their own
 // tests against a real control plane:
 //
@@ -60,6 +61,10 @@ type Harness struct {
 	// TwoRevisions: the router splits between two revisions at most
 	// (ingress-nginx), so the suite never asks for three.
 	TwoRevisions bool
+	// Events returns the events the router has told so far (Warning
+	// DriftCorrected among them); nil: the drift case is skipped. The
+	// router must read its objects back often (well under Timeout).
+	Events func() []rollout.Event
 	// Timeout bounds each wait for the cluster to reach a state. Zero: 1 minute.
 	Timeout time.Duration
 }
@@ -81,6 +86,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"RemovedRevision", testRemoved},
 		{"Maintenance", testMaintenance},
 		{"RestartKeepsWhatItFinds", testRestart},
+		{"DriftCorrected", testDrift},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
