@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-
 	kube "github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router"
@@ -427,4 +426,3 @@ func (r *Router) Close(ctx context.Context) error {
 	r.envs = map[envKey]*envState{}
 	return nil
 }
-
