@@ -153,4 +153,31 @@ func TestCatchUp(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("verify after catch-up: %+v, %v", rep, err)
 	}
+
+	// Two rollouts at once: rollout 4's event is stored, then rollout 5's
+	// is stored and audited, and the server dies before rollout 4's
+	// record. A person's abort (audited under their name) is not audited
+	// twice.
+	lost := decision("UnhealthyInstances")
+	lost.RolloutID = 4
+	if _, err := s.AppendEvent(t.Context(), lost); err != nil {
+		t.Fatal(err)
+	}
+	later := decision("ErrorRate")
+	later.RolloutID = 5
+	if _, err := store.AppendEvent(t.Context(), later); err != nil {
+		t.Fatal(err)
+	}
+	abort := decision("Aborted")
+	abort.Actor = "alice"
+	if _, err := store.AppendEvent(t.Context(), abort); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := audit.CatchUp(t.Context(), s, log); err != nil || n != 1 {
+		t.Fatalf("CatchUp after an out-of-order gap = %d, %v; want rollout 4's record added", n, err)
+	}
+	rs, err = s.ListAudit(t.Context(), audit.Filter{})
+	if err != nil || len(rs) != 5 || rs[4].Target != "rollout 4 event 4" {
+		t.Fatalf("audit = %+v, %v; want 5 records, the last rollout 4's UnhealthyInstances", rs, err)
+	}
 }

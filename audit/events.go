@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/gantry-dev/gantry/rollout"
@@ -52,31 +53,46 @@ func decisionRecord(e rollout.Event) Record {
 	return r
 }
 
-// CatchUp audits the decision events stored after the newest one the log
-// records: a server killed between storing an event and auditing it leaves
-// such a gap. Call it once at start, before the engine runs. It returns how
-// many records it added.
+// catchUpWindow is how many of the newest audited events CatchUp looks
+// back over for gaps; it reads twice as many records to tell which events
+// in that span the log already holds.
+const catchUpWindow = 200
+
+// CatchUp audits the decision events the log lacks: a server killed
+// between storing an event and auditing it leaves such a gap. Events are
+// stored by several goroutines at once (one per rollout), so the gap need
+// not be at the end: event 104 may lack its record while 105, stored and
+// audited by another rollout a moment later, has one. CatchUp therefore
+// compares by event ID from the oldest of the newest catchUpWindow audited
+// events on, whoever acted, and adds exactly the missing records. Call it
+// once at start, before the engine runs. It returns how many records it
+// added.
 func CatchUp(ctx context.Context, events rollout.Store, log *Log) (int, error) {
-	recent, err := log.Store().ListAudit(ctx, Filter{Actor: "gantry", Limit: 200, Newest: true})
+	recent, err := log.Store().ListAudit(ctx, Filter{Limit: 2 * catchUpWindow, Newest: true})
 	if err != nil {
 		return 0, fmt.Errorf("read the audit log: %w", err)
 	}
-	var last int64
+	audited := make(map[int64]bool, len(recent))
+	var ids []int64 // in the log's order, oldest first
 	for _, r := range recent {
-		last = max(last, r.EventID)
+		if r.EventID > 0 {
+			audited[r.EventID] = true
+			ids = append(ids, r.EventID)
+		}
 	}
-	if last == 0 {
+	if len(ids) == 0 {
 		// Nothing audited from events yet (or only by a gantry that did not
 		// store event IDs): nothing to compare with.
 		return 0, nil
 	}
-	evs, err := events.ListEvents(ctx, rollout.EventFilter{AfterID: last})
+	low := slices.Min(ids[max(0, len(ids)-catchUpWindow):])
+	evs, err := events.ListEvents(ctx, rollout.EventFilter{AfterID: low - 1})
 	if err != nil {
-		return 0, fmt.Errorf("list events after %d: %w", last, err)
+		return 0, fmt.Errorf("list events from %d: %w", low, err)
 	}
 	n := 0
 	for _, e := range evs {
-		if !Decision(e) {
+		if !Decision(e) || audited[e.ID] {
 			continue
 		}
 		if _, err := log.Append(ctx, decisionRecord(e)); err != nil {
