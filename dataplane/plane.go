@@ -185,7 +185,9 @@ func setTables(e *env) {
 	if e.state.Maintenance {
 		routes = nil
 	}
-	e.proxy.SetTable(table(routes))
+	t := table(routes)
+	t.RouteTemplates = e.state.RouteTemplates
+	e.proxy.SetTable(t)
 	if e.preview != nil {
 		e.preview.SetTable(table(e.state.Preview.Routes))
 	}
@@ -288,10 +290,14 @@ func (p *Plane) Counters(_ context.Context, app, name string) (Counters, error) 
 		if app != "" && (e.state.App != app || e.state.Name != name) {
 			continue
 		}
-		c.Environments = append(c.Environments, EnvCounters{
+		ec := EnvCounters{
 			App: e.state.App, Env: e.state.Name, Epoch: e.state.Status.Epoch,
 			Revisions: e.proxy.Stats(), Rejections: e.proxy.Rejections(),
-		})
+		}
+		if app == "" { // the exporters' read; the rollout engine's skips the routes
+			ec.Routes, ec.DroppedRouteLabels = e.proxy.RouteStats(), e.proxy.DroppedRouteLabels()
+		}
+		c.Environments = append(c.Environments, ec)
 	}
 	return c, nil
 }

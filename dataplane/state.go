@@ -36,6 +36,9 @@ type Environment struct {
 	Listen string
 	// StickyCookie, when set, pins a client to one revision by this cookie.
 	StickyCookie string
+	// RouteTemplates, when set, count the main listener's requests per
+	// route template too (proxy.Table.RouteTemplates); empty: not per route.
+	RouteTemplates []string `json:",omitempty"`
 	// Listener configures the main listener; a change takes effect when the
 	// listener is next opened (a changed Listen).
 	Listener router.Listener
@@ -121,6 +124,13 @@ type EnvCounters struct {
 	Revisions []proxy.RevisionStats
 	// Rejections are the requests refused for the client's fault, by reason.
 	Rejections []proxy.Rejection
+	// Routes are the main listener's per-revision counters per route
+	// template (Environment.RouteTemplates); none without templates, and
+	// only in a read of every environment (Plane.Counters with no app).
+	Routes []proxy.RouteStats `json:",omitempty"`
+	// DroppedRouteLabels counts route templates not counted because the
+	// listener already counted routelabel.MaxTemplates of them.
+	DroppedRouteLabels uint64 `json:",omitempty"`
 }
 
 // Origin names the origin of an environment's counters: a change means

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"time"
+
+	"github.com/gantry-dev/gantry/metrics/routelabel"
 )
 
 // forward routes the request in c.req, exchanges it with an endpoint and
@@ -22,12 +24,13 @@ func (c *clientConn) forward(start time.Time) bool {
 	if r == nil {
 		return c.noEndpoint(start)
 	}
+	paths, pi := rt.paths, rt.pathIndex(c.req.path)
 	t, err := c.connect(rt, r)
 	if t.uc == nil {
 		if err == nil { // every endpoint left the table meanwhile
 			return c.noEndpoint(start)
 		}
-		return c.connectFailed(r, err, start)
+		return c.connectFailed(r, err, start, paths, pi)
 	}
 	st := t.route.stats
 	st.inFlight.Add(1)
@@ -39,7 +42,9 @@ func (c *clientConn) forward(start time.Time) bool {
 	t.ep.inFlight.Add(-1)
 	st.inFlight.Add(-1)
 	if !o.recorded && o.reject == reasonNone {
-		st.record(o, time.Since(start))
+		d := time.Since(start)
+		st.record(o, d)
+		t.route.recordPath(paths, pi, o, d)
 	}
 	return keep
 }
@@ -107,7 +112,7 @@ func (c *clientConn) noEndpoint(start time.Time) bool {
 
 // connectFailed answers 502 (or 504 when connecting timed out) after every
 // endpoint tried refused, charging the failure to route r.
-func (c *clientConn) connectFailed(r *route, err error, start time.Time) bool {
+func (c *clientConn) connectFailed(r *route, err error, start time.Time, paths *routelabel.Matcher, pi int) bool {
 	code := 502
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -123,6 +128,8 @@ func (c *clientConn) connectFailed(r *route, err error, start time.Time) bool {
 		keep = false
 	}
 	st.inFlight.Add(-1)
-	st.record(o, time.Since(start))
+	d := time.Since(start)
+	st.record(o, d)
+	r.recordPath(paths, pi, o, d)
 	return keep
 }

@@ -24,10 +24,11 @@ type Proxy struct {
 	// tlsConfig terminates TLS on client connections; nil: plain HTTP.
 	tlsConfig *tls.Config
 
-	mu        sync.Mutex
-	stats     map[statsKey]*revStats
-	endpoints map[string]*endpoint
-	conns     map[*clientConn]struct{}
+	mu          sync.Mutex
+	stats       map[statsKey]*revStats
+	routeLabels routeLabels
+	endpoints   map[string]*endpoint
+	conns       map[*clientConn]struct{}
 
 	refusing atomic.Int32 // connections being answered 503 beyond MaxConns
 	shutting atomic.Bool

@@ -3,6 +3,8 @@ package proxy
 import (
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/gantry-dev/gantry/metrics/routelabel"
 )
 
 // Table is the routing table of one proxy: which revisions take traffic, in
@@ -11,6 +13,13 @@ type Table struct {
 	// Revisions lists the revisions that may take traffic. Order does not
 	// matter. Empty: every request gets 503.
 	Revisions []Route
+	// RouteTemplates, when set, count every revision's requests per route
+	// template as well (see package metrics/routelabel: "/users/{id}"; paths
+	// no template matches count as "other"). Templates that do not parse
+	// are logged and ignored; at most routelabel.MaxTemplates distinct ones
+	// are counted over the proxy's life (RouteStats, DroppedRouteLabels).
+	// Empty: no per-route counters.
+	RouteTemplates []string
 }
 
 // Route is one revision's place in the table.
@@ -47,6 +56,8 @@ type routing struct {
 	total  int      // sum of the routes' weights
 	// endpoints counts the endpoints of all routes (bounds retries).
 	endpoints int
+	// paths maps request paths to route labels; nil without templates.
+	paths *routelabel.Matcher
 }
 
 // route is a compiled Route.
@@ -57,6 +68,10 @@ type route struct {
 	stats     *revStats
 	cookieVal []byte // the sticky cookie value naming this revision
 	setCookie []byte // "Set-Cookie: …\r\n" line pinning a client here
+	// byPath are the counters per route label, indexed as the routing's
+	// pathIndex; paths is the routing's matcher they follow.
+	byPath []*routeStats
+	paths  *routelabel.Matcher
 }
 
 // pick chooses a route by weight. It returns nil when no route can take traffic.
@@ -164,6 +179,7 @@ func (p *Proxy) compile(t Table) *routing {
 		rt.endpoints += len(cr.endpoints)
 		rt.routes = append(rt.routes, cr)
 	}
+	p.compileRoutes(rt, t.RouteTemplates)
 	return rt
 }
 

@@ -60,6 +60,10 @@ type Environment struct {
 	// StickyCookie, when set, pins a client to one revision by this cookie;
 	// empty: no pinning.
 	StickyCookie string
+	// RouteTemplates, when set, label the environment's request counters
+	// by route template too (spec.metrics.routes); routers that cannot
+	// count per route ignore them.
+	RouteTemplates []string
 	// Preview asks for a second listener that serves only the revision
 	// rollout.Traffic.Preview names, before it takes real traffic. Which
 	// rollouts need one is the strategy's business, not the router's.

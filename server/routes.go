@@ -42,7 +42,7 @@ func (r *routes) open(app spec.App) error {
 		d, _ := r.describe(resolved)
 		re := router.Environment{
 			App: app.Metadata.Name, Name: e.Name,
-			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie,
+			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie, RouteTemplates: resolved.Metrics.RouteTemplates(),
 			Preview: d.Preview, PreviewListen: d.PreviewListen,
 			Listener: listener(e.Proxy),
 		}

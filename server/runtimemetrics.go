@@ -68,6 +68,9 @@ func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc} {
 		ch <- d
 	}
+	for _, d := range routeDescs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
@@ -90,7 +93,8 @@ func (c runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // collectRevisions reports one environment's proxy counters, bounded to
-// revision 0 and the newest maxRevisionsExported revisions.
+// revision 0 and the newest maxRevisionsExported revisions, and those
+// revisions' per-route counters.
 func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 	revs := e.Revisions // ordered by revision
 	keep := revs
@@ -100,16 +104,12 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 			keep = append([]proxy.RevisionStats{revs[0]}, keep...)
 		}
 	}
+	exported := make(map[int]bool, len(keep))
 	for _, s := range keep {
+		exported[s.Revision] = true
 		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group}
-		informational := s.Requests - s.Status2xx - s.Status3xx - s.Status4xx - s.Status5xx - s.ClientClosed
-		for _, cc := range []struct {
-			class string
-			n     uint64
-		}{
-			{"1xx", informational}, {"2xx", s.Status2xx}, {"3xx", s.Status3xx}, {"4xx", s.Status4xx},
-			{"5xx", s.Status5xx}, {"client_closed", s.ClientClosed},
-		} {
+		for _, cc := range routeClasses(proxy.RouteStats{Requests: s.Requests, Status2xx: s.Status2xx, Status3xx: s.Status3xx,
+			Status4xx: s.Status4xx, Status5xx: s.Status5xx, ClientClosed: s.ClientClosed}) {
 			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(cc.n), append(lv, cc.class)...)
 		}
 		ch <- prometheus.MustNewConstMetric(proxyErrorsDesc, prometheus.CounterValue, float64(s.ProxyErrors), lv...)
@@ -120,6 +120,7 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 	for _, r := range e.Rejections {
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(r.Count), e.App, e.Env, r.Reason.String())
 	}
+	collectRoutes(ch, e, exported)
 }
 
 // latencyStride keeps one bucket bound per doubling of the proxy's
@@ -129,11 +130,17 @@ const latencyStride = 4
 // latencyBuckets converts a proxy histogram to Prometheus's cumulative
 // buckets, keyed by upper bound in seconds.
 func latencyBuckets(h proxy.Histogram) (uint64, map[float64]uint64) {
-	buckets := make(map[float64]uint64, proxy.HistogramBuckets/latencyStride+1)
+	return latencyBucketsEvery(h, latencyStride)
+}
+
+// latencyBucketsEvery is latencyBuckets keeping one bound every stride
+// buckets of the proxy's histogram.
+func latencyBucketsEvery(h proxy.Histogram, stride int) (uint64, map[float64]uint64) {
+	buckets := make(map[float64]uint64, proxy.HistogramBuckets/stride+1)
 	var cum uint64
 	for b := 0; b < proxy.HistogramBuckets-1; b++ {
 		cum += h.Counts[b]
-		if b%latencyStride == 0 {
+		if b%stride == 0 {
 			buckets[proxy.UpperBound(b).Seconds()] = cum
 		}
 	}

@@ -23,9 +23,10 @@ func (f fixedStats) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// BenchmarkScrape_100apps3revisions times one GET /metrics of 100 apps with
-// 3 revisions each, every histogram bucket filled.
-func BenchmarkScrape_100apps3revisions(b *testing.B) {
+// BenchmarkScrape_100apps3revisions20routes times one GET /metrics of 100
+// apps with 3 revisions each and 20 route templates (21 labels with other),
+// every histogram bucket filled; it reports the body's size.
+func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 	var envs fixedStats
 	for a := 0; a < 100; a++ {
 		e := proxyrouter.EnvStats{App: fmt.Sprintf("app%03d", a), Env: "prod"}
@@ -35,6 +36,14 @@ func BenchmarkScrape_100apps3revisions(b *testing.B) {
 				s.Latency.Counts[i] = uint64(i + 1)
 			}
 			e.Revisions = append(e.Revisions, s)
+			for rt := 0; rt <= 20; rt++ {
+				route := fmt.Sprintf("/api/resource%02d/{id}", rt)
+				if rt == 20 {
+					route = "other"
+				}
+				e.Routes = append(e.Routes, proxy.RouteStats{Revision: r, Version: s.Version, Route: route,
+					Requests: 50, Status2xx: 49, Status5xx: 1, Latency: s.Latency})
+			}
 		}
 		envs = append(envs, e)
 	}
@@ -42,12 +51,14 @@ func BenchmarkScrape_100apps3revisions(b *testing.B) {
 	reg.MustRegister(envs)
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	b.ReportAllocs()
+	var size int64
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 		if w.Code != 200 {
 			b.Fatalf("GET /metrics: %d", w.Code)
 		}
-		_, _ = io.Copy(io.Discard, w.Body)
+		size, _ = io.Copy(io.Discard, w.Body)
 	}
+	b.ReportMetric(float64(size), "bytes/scrape")
 }

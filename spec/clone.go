@@ -14,6 +14,7 @@ func (s AppSpec) clone() AppSpec {
 	s.ReadinessProbe = s.ReadinessProbe.clone()
 	s.Strategy = s.Strategy.clone()
 	s.Analysis = s.Analysis.clone()
+	s.Metrics = s.Metrics.clone()
 	s.Database = s.Database.clone()
 	s.Kubernetes = s.Kubernetes.clone()
 	return s

@@ -60,6 +60,9 @@ type AppSpec struct {
 	// and roll it back; a RollingUpdate ignores it. Nil: every check on with
 	// the plan's values.
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// Metrics says how gantry labels the app's metrics (route templates).
+	// Nil: no per-route counters.
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
 	// Database is the PostgreSQL database the app owns, migrated as part of
 	// every rollout. Nil: the app has none.
 	Database *Database `json:"database,omitempty"`

@@ -111,6 +111,7 @@ func (v *validator) spec(path string, s *AppSpec) {
 	v.probe(joinField(path, "readinessProbe"), s.ReadinessProbe, false)
 	v.strategy(joinField(path, "strategy"), &s.Strategy)
 	v.analysis(joinField(path, "analysis"), s.Analysis)
+	v.metrics(joinField(path, "metrics"), s.Metrics)
 	v.database(joinField(path, "database"), s.Database, true)
 	v.kubernetes(joinField(path, "kubernetes"), s.Kubernetes)
 	v.atLeast(joinField(path, "minReadySeconds"), s.MinReadySeconds, 0, "")

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gantry-dev/gantry/proxy"
+	"github.com/gantry-dev/gantry/router/proxyrouter"
+)
+
+var (
+	routeLabels = []string{"app", "env", "revision", "version", "group", "route"}
+
+	routeRequestsDesc = prometheus.NewDesc("gantry_route_requests_total",
+		"Requests the proxy finished, by revision, route template (spec.metrics.routes; other for paths no template matches) and status class (a class appears with its first request).",
+		append(routeLabels[:6:6], "code_class"), nil)
+	routeDurationDesc = prometheus.NewDesc("gantry_route_request_duration_seconds",
+		"Request durations by revision and route template, one bucket per fourfold: 100µs, 400µs, 1.6ms .. 105s (coarser than gantry_request_duration_seconds, to keep per-route series cheap).",
+		routeLabels, nil)
+	droppedSeriesDesc = prometheus.NewDesc("gantry_metrics_dropped_series_total",
+		"Label values refused because a bound was reached, by source: route (route templates beyond the 100 a listener counts; their requests count as other).",
+		[]string{"app", "env", "source"}, nil)
+)
+
+// routeDescs are the descriptors collectRoutes reports.
+var routeDescs = []*prometheus.Desc{routeRequestsDesc, routeDurationDesc, droppedSeriesDesc}
+
+// collectRoutes reports one environment's per-route counters for the
+// revisions collectRevisions exported.
+func collectRoutes(ch chan<- prometheus.Metric, e proxyrouter.EnvStats, exported map[int]bool) {
+	for _, s := range e.Routes {
+		if !exported[s.Revision] {
+			continue
+		}
+		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group, s.Route}
+		for _, cc := range routeClasses(s) {
+			if cc.n == 0 {
+				continue // as a CounterVec: a class's series appears with its first request
+			}
+			ch <- prometheus.MustNewConstMetric(routeRequestsDesc, prometheus.CounterValue, float64(cc.n), append(lv, cc.class)...)
+		}
+		count, buckets := latencyBucketsEvery(s.Latency, 2*latencyStride)
+		ch <- prometheus.MustNewConstHistogram(routeDurationDesc, count, s.Latency.Sum.Seconds(), buckets, lv...)
+	}
+	if len(e.Routes) > 0 || e.DroppedRouteLabels > 0 {
+		ch <- prometheus.MustNewConstMetric(droppedSeriesDesc, prometheus.CounterValue, float64(e.DroppedRouteLabels), e.App, e.Env, "route")
+	}
+}
+
+// classCount is one status class's count.
+type classCount struct {
+	class string
+	n     uint64
+}
+
+// routeClasses splits a route's requests by status class.
+func routeClasses(s proxy.RouteStats) []classCount {
+	informational := s.Requests - s.Status2xx - s.Status3xx - s.Status4xx - s.Status5xx - s.ClientClosed
+	return []classCount{
+		{"1xx", informational}, {"2xx", s.Status2xx}, {"3xx", s.Status3xx}, {"4xx", s.Status4xx},
+		{"5xx", s.Status5xx}, {"client_closed", s.ClientClosed},
+	}
+}

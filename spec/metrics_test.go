@@ -1,0 +1,61 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+const metricsDoc = `apiVersion: gantry.dev/v1
+kind: App
+metadata: {name: web}
+spec:
+  workload: {command: ./server}
+  metrics:
+    routes:
+    - /users/{id}
+    - /static/{file...}
+environments: [{name: prod}]
+`
+
+func TestParse_metricsRoutes(t *testing.T) {
+	app, err := Parse("app.yaml", []byte(metricsDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolved, err := app.Resolve("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resolved.Metrics.RouteTemplates(); len(got) != 2 || got[0] != "/users/{id}" {
+		t.Fatalf("resolved route templates: %q", got)
+	}
+	many := "routes:\n"
+	for i := range 101 {
+		many += fmt.Sprintf("    - /r%d\n", i)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		line           int
+		path, fragment string
+	}{
+		{"raw glob", `/users/{id}`, `/users/*`, 8, "spec.metrics.routes[0]", "glob"},
+		{"not a path", `/users/{id}`, `users`, 8, "spec.metrics.routes[0]", "starting with /"},
+		{"rest in the middle", `/static/{file...}`, `/static/{file...}/raw`, 9, "spec.metrics.routes[1]", "may only end"},
+		{"same paths", `/static/{file...}`, `/users/{uid}`, 7, "spec.metrics.routes", "same paths"},
+		{"unbounded", "routes:\n    - /users/{id}\n    - /static/{file...}\n", many, 108, "spec.metrics.routes[100]", "at most 100"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("app.yaml", []byte(strings.Replace(metricsDoc, tc.old, tc.new, 1)))
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) != 1 {
+				t.Fatalf("got %v, want one field error", err)
+			}
+			e := list[0]
+			if e.Line != tc.line || e.Path != tc.path || !strings.Contains(e.Message, tc.fragment) {
+				t.Errorf("got %s (line %d, path %s); want line %d, path %s, mentioning %q", e, e.Line, e.Path, tc.line, tc.path, tc.fragment)
+			}
+		})
+	}
+}
