@@ -43,14 +43,20 @@ type routeStats struct {
 }
 
 func (s *routeStats) record(o outcome, d time.Duration) {
-	s.requests.Add(1)
+	countOutcome(o, &s.requests, &s.class, &s.clientClosed)
+	s.latency.observe(d)
+}
+
+// countOutcome counts a finished request, its status class or its client
+// going away.
+func countOutcome(o outcome, requests *atomic.Uint64, class *[6]atomic.Uint64, clientClosed *atomic.Uint64) {
+	requests.Add(1)
 	switch {
 	case o.clientClosed:
-		s.clientClosed.Add(1)
+		clientClosed.Add(1)
 	case o.status >= 100 && o.status < 600:
-		s.class[o.status/100].Add(1)
+		class[o.status/100].Add(1)
 	}
-	s.latency.observe(d)
 }
 
 // routeLabels are a Proxy's route counters, kept for its life and bounded

@@ -65,13 +65,7 @@ type outcome struct {
 }
 
 func (s *revStats) record(o outcome, d time.Duration) {
-	s.requests.Add(1)
-	switch {
-	case o.clientClosed:
-		s.clientClosed.Add(1)
-	case o.status >= 100 && o.status < 600:
-		s.class[o.status/100].Add(1)
-	}
+	countOutcome(o, &s.requests, &s.class, &s.clientClosed)
 	if o.proxyError {
 		s.proxyErrors.Add(1)
 	}

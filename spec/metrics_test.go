@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -47,15 +46,7 @@ func TestParse_metricsRoutes(t *testing.T) {
 		{"unbounded", "routes:\n    - /users/{id}\n    - /static/{file...}\n", many, 108, "spec.metrics.routes[100]", "at most 100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("app.yaml", []byte(strings.Replace(metricsDoc, tc.old, tc.new, 1)))
-			var list ErrorList
-			if !errors.As(err, &list) || len(list) != 1 {
-				t.Fatalf("got %v, want one field error", err)
-			}
-			e := list[0]
-			if e.Line != tc.line || e.Path != tc.path || !strings.Contains(e.Message, tc.fragment) {
-				t.Errorf("got %s (line %d, path %s); want line %d, path %s, mentioning %q", e, e.Line, e.Path, tc.line, tc.path, tc.fragment)
-			}
+			wantOneFieldError(t, strings.Replace(metricsDoc, tc.old, tc.new, 1), tc.line, tc.path, tc.fragment)
 		})
 	}
 }

@@ -41,15 +41,22 @@ func TestParse_queryChecks(t *testing.T) {
 		{"name", `- name: error-share`, `- name: ""`, 8, "spec.analysis.checks[0].name", "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("app.yaml", []byte(strings.Replace(checksDoc, tc.old, tc.new, 1)))
-			var list ErrorList
-			if !errors.As(err, &list) || len(list) != 1 {
-				t.Fatalf("got %v, want one field error", err)
-			}
-			e := list[0]
-			if e.Line != tc.line || e.Path != tc.path || !strings.Contains(e.Message, tc.fragment) {
-				t.Errorf("got %s (line %d, path %s); want line %d, path %s, mentioning %q", e, e.Line, e.Path, tc.line, tc.path, tc.fragment)
-			}
+			wantOneFieldError(t, strings.Replace(checksDoc, tc.old, tc.new, 1), tc.line, tc.path, tc.fragment)
 		})
+	}
+}
+
+// wantOneFieldError parses doc and wants exactly one error, at line and
+// path, whose message has fragment.
+func wantOneFieldError(t *testing.T, doc string, line int, path, fragment string) {
+	t.Helper()
+	_, err := Parse("app.yaml", []byte(doc))
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 1 {
+		t.Fatalf("got %v, want one field error", err)
+	}
+	e := list[0]
+	if e.Line != line || e.Path != path || !strings.Contains(e.Message, fragment) {
+		t.Errorf("got %s (line %d, path %s); want line %d, path %s, mentioning %q", e, e.Line, e.Path, line, path, fragment)
 	}
 }
