@@ -117,6 +117,11 @@ const (
 	// pods (Kubernetes' plain Service) was asked for other weights; the
 	// message gives the split asked and the split given.
 	ReasonReplicaRatio Reason = "ReplicaRatio"
+	// ReasonRouterUnavailable: the router an environment's spec names
+	// refused it when a server took the lead (its CRDs removed, a
+	// permission taken away); the environment's traffic waits while the
+	// other apps go on.
+	ReasonRouterUnavailable Reason = "RouterUnavailable"
 )
 
 // The reasons of the data plane (the `gantry proxy` process serving an
@@ -219,6 +224,7 @@ var Reasons = []ReasonInfo{
 	{ReasonDataPlaneUp, "Data plane", Normal, "The data plane answers again (a stale one recovered, or another process took its listeners over)."},
 	{ReasonDriftCorrected, "Instances", Warning, "Something other than gantry changed an object gantry owns on Kubernetes (a revision's ReplicaSet scaled by hand); gantry reported it and set it back."},
 	{ReasonReplicaRatio, "Instances", Normal, "Kubernetes `service` router: a split over two revisions can only follow the ready-pod ratio; the message gives the share asked and the share the pods give, and how to get exact weights (`gatewayAPI`, `ingressNginx`)."},
+	{ReasonRouterUnavailable, "Instances", Warning, "The router the environment's spec names refused it when this server took the lead (on Kubernetes: its CRDs removed, a permission taken away); the message says why and how to fix it. The other apps go on; this environment's traffic cannot be set (its rollouts wait) until the router accepts it, tried again every few seconds."},
 }
 
 // Info returns r's entry in Reasons; ok is false for a reason not listed.

@@ -8,5 +8,7 @@
 // each environment's instances (SetInstances) whenever a backend reports a
 // change, the engine sets the split (SetTraffic), and the backend asks the
 // router to drain an address before it stops the instance behind it
-// (Drain). Every implementation passes the suite in router/routertest.
+// (Drain). Every implementation passes the suite in router/routertest
+// (the routers that write Kubernetes objects: router/objectroutertest).
+// Registry names the routers an environment's spec may choose.
 package router

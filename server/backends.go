@@ -9,6 +9,9 @@ import (
 	"github.com/gantry-dev/gantry/backend"
 	"github.com/gantry-dev/gantry/backend/kubernetes"
 	"github.com/gantry-dev/gantry/backend/local"
+	"github.com/gantry-dev/gantry/rollout"
+	"github.com/gantry-dev/gantry/router"
+	"github.com/gantry-dev/gantry/router/kuberouter"
 	"github.com/gantry-dev/gantry/spec"
 )
 
@@ -80,6 +83,35 @@ func defaultBackends(opts Options, kc *kubeConnection) backend.Registry {
 		}
 	}
 	return reg
+}
+
+// defaultRouters is the registry of the routers an environment on the
+// kubernetes backend may name (spec.kubernetes.router.type), each made
+// over the server's cluster connection with specOf (an environment's
+// resolved spec.kubernetes) and event (what the routers tell users). This
+// and defaultBackends are the server's only knowledge of the routers by
+// package; a new router is a line here.
+func defaultRouters(kc *kubeConnection, specOf func(app, env string) *spec.Kubernetes, event func(rollout.Event)) router.Registry {
+	kube := func(newRouter func(kuberouter.Options) (*kuberouter.Router, error)) router.Factory {
+		return func() (router.Router, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c, err := kc.cluster(ctx)
+			if err != nil {
+				return nil, err
+			}
+			r, err := newRouter(kuberouter.Options{Cluster: c, Spec: specOf, Event: event})
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		}
+	}
+	return router.Registry{
+		string(spec.RouterService):      kube(kuberouter.NewService),
+		string(spec.RouterGatewayAPI):   kube(kuberouter.NewGateway),
+		string(spec.RouterIngressNginx): kube(kuberouter.NewIngressNginx),
+	}
 }
 
 // checkCommand says whether this server's local backend could run a

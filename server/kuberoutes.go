@@ -7,9 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router"
-	"github.com/gantry-dev/gantry/router/kuberouter"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -22,14 +22,28 @@ import (
 // before Open.
 type envRouters struct {
 	router.Router // the server's own, for environments not on Kubernetes
-	kube          *kubeConnection
-	event         func(rollout.Event)
+	registry      router.Registry
 
 	mu      sync.Mutex
-	routers map[spec.KubernetesRouterType]*kuberouter.Router
+	routers map[string]router.Router // made from the registry, by type
 	envs    map[envKey]router.Router
 	specs   map[envKey]*spec.Kubernetes
+	// unopened holds the environments whose router refused Open (its
+	// CRDs removed, a permission taken away): their traffic cannot be set
+	// until an Open retried by SetTraffic succeeds.
+	unopened map[envKey]*unopened
 }
+
+// unopened is an environment whose router refused to open it.
+type unopened struct {
+	e    router.Environment
+	err  error
+	last time.Time // of the last attempt
+}
+
+// reopenEvery is how often SetTraffic tries again to open an environment
+// its router refused.
+const reopenEvery = 5 * time.Second
 
 var (
 	_ router.Router             = (*envRouters)(nil)
@@ -37,8 +51,10 @@ var (
 )
 
 func newEnvRouters(own router.Router, kube *kubeConnection, event func(rollout.Event)) *envRouters {
-	return &envRouters{Router: own, kube: kube, event: event, routers: map[spec.KubernetesRouterType]*kuberouter.Router{},
-		envs: map[envKey]router.Router{}, specs: map[envKey]*spec.Kubernetes{}}
+	m := &envRouters{Router: own, routers: map[string]router.Router{},
+		envs: map[envKey]router.Router{}, specs: map[envKey]*spec.Kubernetes{}, unopened: map[envKey]*unopened{}}
+	m.registry = defaultRouters(kube, m.specOf, event)
+	return m
 }
 
 // assign settles which router routes each environment of app, making the
@@ -75,40 +91,30 @@ func (m *envRouters) assign(app spec.App) error {
 	return nil
 }
 
-// kubeRouter returns the Kubernetes router of type t, made on first use.
-func (m *envRouters) kubeRouter(t spec.KubernetesRouterType) (*kuberouter.Router, error) {
+// kubeRouter returns the router of type t, made from the registry on
+// first use.
+func (m *envRouters) kubeRouter(t spec.KubernetesRouterType) (router.Router, error) {
 	m.mu.Lock()
-	r, ok := m.routers[t]
+	r, ok := m.routers[string(t)]
 	m.mu.Unlock()
 	if ok {
 		return r, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c, err := m.kube.cluster(ctx)
+	f, err := m.registry.Lookup(string(t))
 	if err != nil {
 		return nil, err
 	}
-	o := kuberouter.Options{Cluster: c, Spec: m.specOf, Event: m.event}
-	switch t {
-	case spec.RouterService:
-		r, err = kuberouter.NewService(o)
-	case spec.RouterGatewayAPI:
-		r, err = kuberouter.NewGateway(o)
-	case spec.RouterIngressNginx:
-		r, err = kuberouter.NewIngressNginx(o)
-	default:
-		err = fmt.Errorf("unknown router type %q; use %s, %s or %s", t, spec.RouterService, spec.RouterGatewayAPI, spec.RouterIngressNginx)
-	}
+	r, err = f()
 	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.routers[t]; ok {
+	if cur, ok := m.routers[string(t)]; ok {
+		_ = r.Close(context.Background())
 		return cur, nil
 	}
-	m.routers[t] = r
+	m.routers[string(t)] = r
 	return r, nil
 }
 
@@ -128,11 +134,52 @@ func (m *envRouters) of(app, env string) router.Router {
 	return m.Router
 }
 
-// Open implements router.Router on the environment's router.
-func (m *envRouters) Open(e router.Environment) error { return m.of(e.App, e.Name).Open(e) }
+// Open implements router.Router on the environment's router. An
+// environment it refuses is remembered, and opened again by SetTraffic.
+func (m *envRouters) Open(e router.Environment) error {
+	r := m.of(e.App, e.Name)
+	err := r.Open(e)
+	key := envKey{e.App, e.Name}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		// An environment still open keeps its routes (a spec applied
+		// again was refused); one not open waits to be opened again.
+		if r.Addr(e.App, e.Name) == "" {
+			m.unopened[key] = &unopened{e: e, err: err, last: time.Now()}
+		}
+		return err
+	}
+	delete(m.unopened, key)
+	return nil
+}
+
+// reopen opens again an environment its router refused, at most every
+// reopenEvery; it returns the refusal while it lasts.
+func (m *envRouters) reopen(app, env string) error {
+	key := envKey{app, env}
+	m.mu.Lock()
+	u, ok := m.unopened[key]
+	if !ok {
+		m.mu.Unlock()
+		return nil
+	}
+	if time.Since(u.last) < reopenEvery {
+		err := u.err
+		m.mu.Unlock()
+		return fmt.Errorf("environment not routed (its router refused it; tried again every %s): %w", reopenEvery, err)
+	}
+	e := u.e
+	u.last = time.Now()
+	m.mu.Unlock()
+	return m.Open(e)
+}
 
 // SetTraffic implements rollout.Router on the environment's router.
 func (m *envRouters) SetTraffic(app, env string, t rollout.Traffic) error {
+	if err := m.reopen(app, env); err != nil {
+		return err
+	}
 	return m.of(app, env).SetTraffic(app, env, t)
 }
 
@@ -157,6 +204,9 @@ func (m *envRouters) SetInstances(app, env string, instances []rollout.Instance)
 
 // SetMaintenance implements router.Router on the environment's router.
 func (m *envRouters) SetMaintenance(app, env string, on bool) error {
+	if err := m.reopen(app, env); err != nil {
+		return err
+	}
 	return m.of(app, env).SetMaintenance(app, env, on)
 }
 
@@ -186,7 +236,7 @@ func (m *envRouters) AllStats() []proxyrouter.EnvStats {
 // routers leave their objects in place).
 func (m *envRouters) Close(ctx context.Context) error {
 	m.mu.Lock()
-	kube := make([]*kuberouter.Router, 0, len(m.routers))
+	kube := make([]router.Router, 0, len(m.routers))
 	for _, r := range m.routers {
 		kube = append(kube, r)
 	}
@@ -205,4 +255,76 @@ func ownRouter(r router.Router) router.Router {
 		return m.Router
 	}
 	return r
+}
+
+// routerRefused tells, as a Warning RouterUnavailable event per
+// environment, that the router of app refused to open it while this
+// server took the lead (err from routes.open).
+func (s *Server) routerRefused(app string, err error) {
+	var envs []envError
+	var multi interface{ Unwrap() []error }
+	if errors.As(err, &multi) {
+		for _, e := range multi.Unwrap() {
+			var ee envError
+			if errors.As(e, &ee) {
+				envs = append(envs, ee)
+			}
+		}
+	}
+	if len(envs) == 0 {
+		envs = []envError{{err: err}}
+	}
+	for _, e := range envs {
+		s.opts.Logf("app %s, environment %s: not routed: %v", app, e.env, e.err)
+		s.recordEvent(rollout.Event{App: app, Env: e.env, Type: rollout.Warning, Reason: rollout.ReasonRouterUnavailable,
+			Message: fmt.Sprintf("the router refused the environment: %v; its traffic waits (tried again every %s), the other apps go on", e.err, reopenEvery)})
+	}
+}
+
+// routedGate refuses new rollouts (deploy, undo, retry) of an environment
+// whose router refused it, trying to open it again first: a rollout that
+// cannot set its traffic must not run.
+type routedGate struct {
+	api.Engine
+	m *envRouters
+}
+
+// gateRouted wraps e with routedGate when r routes environments through
+// the routers their specs name.
+func gateRouted(e api.Engine, r router.Router) api.Engine {
+	if m, ok := r.(*envRouters); ok {
+		return routedGate{Engine: e, m: m}
+	}
+	return e
+}
+
+func (g routedGate) check(app, env string) error {
+	if err := g.m.reopen(app, env); err != nil {
+		return fmt.Errorf("%w: new rollouts of %s/%s wait for its router: %v", rollout.ErrConflict, app, env, err)
+	}
+	return nil
+}
+
+// Deploy implements api.Engine.
+func (g routedGate) Deploy(ctx context.Context, req rollout.DeployRequest) (rollout.Rollout, error) {
+	if err := g.check(req.App, req.Env); err != nil {
+		return rollout.Rollout{}, err
+	}
+	return g.Engine.Deploy(ctx, req)
+}
+
+// Undo implements api.Engine.
+func (g routedGate) Undo(ctx context.Context, app, env string, toRevision int, actor string) (rollout.Rollout, error) {
+	if err := g.check(app, env); err != nil {
+		return rollout.Rollout{}, err
+	}
+	return g.Engine.Undo(ctx, app, env, toRevision, actor)
+}
+
+// Retry implements api.Engine.
+func (g routedGate) Retry(ctx context.Context, req rollout.CommandRequest) (rollout.Rollout, error) {
+	if err := g.check(req.App, req.Env); err != nil {
+		return rollout.Rollout{}, err
+	}
+	return g.Engine.Retry(ctx, req)
 }

@@ -105,7 +105,10 @@ func (s *Server) lead(ctx context.Context) (err error) {
 			opts.Logf("app %s: %v", a.Name, err)
 		}
 		if err := routes.open(a.Spec); err != nil {
-			return err
+			// One app's router failing its checks (its CRDs removed, a
+			// permission taken away) does not keep the others from
+			// being led: that environment waits, told by a Warning.
+			s.routerRefused(a.Name, err)
 		}
 	}
 	if s.audit != nil {
@@ -148,6 +151,13 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	return nil
 }
 
+// gatedEngine is the leader's engine behind the gates every new rollout
+// passes, whether asked directly or through the pipeline: the data plane
+// is up, the environment's router routes it.
+func gatedEngine(p leaderParts) api.Engine {
+	return gateRouted(gateRollouts(p.engine, ownRouter(p.routes.router)), p.routes.router)
+}
+
 // apiHandler builds the API. With the leader's parts it is the whole API;
 // without (p zero: a follower) it answers the reads of stored state, which
 // is all the gate lets through to a follower's API.
@@ -159,7 +169,7 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Alerts = s.alertList
 	}
 	if p.engine != nil {
-		o.Engine = gateRollouts(p.engine, ownRouter(p.routes.router))
+		o.Engine = gatedEngine(p)
 		o.DataPlane = dataPlaneStatus(ownRouter(p.routes.router))
 		o.Instances = p.backend.Instances
 		o.Conditions = s.conditions

@@ -40,7 +40,7 @@ func (s *Server) newPipes(p leaderParts) *pipes {
 		Migrations: func(ctx context.Context, app, env string, sp spec.AppSpec) (int, error) {
 			return s.validateMigrations(ctx, app, env, sp)
 		}}
-	deployer := &pipeline.Deployer{Gates: keeper, Engine: p.engine, Hooks: hooks, Background: bg}
+	deployer := &pipeline.Deployer{Gates: keeper, Engine: gatedEngine(p), Hooks: hooks, Background: bg}
 	runner := &pipeline.Runner{Deployer: deployer, Store: store, Events: s.events, Audit: s.audit, Background: bg,
 		DefaultApproval: auth.DefaultPolicy().NeedsApproval,
 		Perf: func(ctx context.Context, app, env string, pt spec.PerfTest) (pipeline.PerfResult, error) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ func (r *routes) open(app spec.App) error {
 			return err
 		}
 	}
+	var errs []error
 	for _, e := range app.Environments {
 		resolved, err := app.Resolve(e.Name)
 		if err != nil {
@@ -47,12 +49,22 @@ func (r *routes) open(app spec.App) error {
 			Listener: listener(e.Proxy),
 		}
 		if err := r.router.Open(re); err != nil {
-			return err
+			errs = append(errs, envError{env: e.Name, err: err})
+			continue
 		}
 		r.changed(app.Metadata.Name, e.Name)
 	}
-	return nil
+	return errors.Join(errs...)
 }
+
+// envError is an environment its router refused to open.
+type envError struct {
+	env string
+	err error
+}
+
+func (e envError) Error() string { return e.err.Error() }
+func (e envError) Unwrap() error { return e.err }
 
 // listener maps an environment's proxy settings (validated) to the router's.
 func listener(p spec.ProxyConfig) router.Listener {
