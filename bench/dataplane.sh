@@ -16,19 +16,14 @@ cd "$(dirname "$0")/.."
 KILLS=${KILLS:-20}
 RATE=${RATE:-1000}
 PER_ROLLOUT=${PER_ROLLOUT:-2}
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-loads=$(mktemp)
-trap 'rm -f "$loads"; [ -n "${sampler:-}" ] && kill "$sampler" 2>/dev/null || true' EXIT
-(while :; do cut -d' ' -f1 /proc/loadavg >>"$loads"; sleep 5; done) &
-sampler=$!
+. bench/loadavg.sh
+loadavg_start
 out=$(GANTRY_DATAPLANE_KILLS=$KILLS GANTRY_DATAPLANE_RATE=$RATE GANTRY_DATAPLANE_KILLS_PER_ROLLOUT=$PER_ROLLOUT \
 	go test ./server/ -run 'TestDataPlane_Kill9ServerUnderLoad$' -count=1 -v -timeout 60m 2>&1) && status=0 || status=$?
-kill "$sampler" 2>/dev/null || true
 echo "$out" | grep -E 'kill [0-9]+:|rollout [0-9]+ \(|after the restart|failed across|counted|--- (PASS|FAIL)|^(ok|FAIL)' | grep -v -E 'server: |table: '
 echo
 echo "$out" | grep -E 'table: ' | sed 's/.*table: //'
 echo "$out" | grep -E 'by version: ' | sed 's/^ *//'
-echo "load average during the run (1 min, every 5 s): min $(sort -n "$loads" | head -1), median $(sort -n "$loads" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'), max $(sort -n "$loads" | tail -1)"
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+loadavg_report
 echo "result: test $([ $status = 0 ] && echo passed || echo FAILED)"
 exit $status

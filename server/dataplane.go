@@ -158,9 +158,17 @@ func (g dataPlaneGate) check(app, env string) error {
 	if h.State == dataplane.Up {
 		return nil
 	}
-	return fmt.Errorf("%w: new rollouts of %s/%s wait for the data plane: it is %s since %s (%s); gantry status shows when it is Up again",
-		rollout.ErrConflict, app, env, h.State, h.Since.Format("15:04:05"), h.Reason)
+	return dataPlaneNotUp(fmt.Sprintf("new rollouts of %s/%s wait for the data plane: it is %s since %s (%s); gantry status shows when it is Up again",
+		app, env, h.State, h.Since.Format("15:04:05"), h.Reason))
 }
+
+// dataPlaneNotUp refuses a command while the data plane is not Up: a
+// conflict with the environment's state (HTTP 409), which says why in its
+// own words rather than rollout.ErrConflict's.
+type dataPlaneNotUp string
+
+func (e dataPlaneNotUp) Error() string        { return string(e) }
+func (e dataPlaneNotUp) Is(target error) bool { return target == rollout.ErrConflict }
 
 func (g dataPlaneGate) Deploy(ctx context.Context, req rollout.DeployRequest) (rollout.Rollout, error) {
 	if err := g.check(req.App, req.Env); err != nil {

@@ -24,17 +24,10 @@ func TestDataPlane_StaleBlocksRollouts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes")
 	}
-	killInstancesAtEnd(t)
-	data, addr := t.TempDir(), freeAddr(t)
-	stopDataPlaneAtEnd(t, data)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := startServerProc(t, data, freeAddr(t), "--stop-instances-on-exit")
-	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	applyRollingV1(ctx, t, c, addr)
+	data, srv, c := dataPlaneServer(t, "--stop-instances-on-exit")
+	applyRollingV1(ctx, t, c, freeAddr(t))
 	rec, err := dataplane.ReadRecord(data)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +47,8 @@ func TestDataPlane_StaleBlocksRollouts(t *testing.T) {
 	}
 	_, err = c.Deploy(ctx, "web", "prod", "v2")
 	var apiErr *client.Error
-	if err == nil || !strings.Contains(err.Error(), "wait for the data plane") || !strings.Contains(err.Error(), "Stale") {
+	if err == nil || !strings.Contains(err.Error(), "wait for the data plane") || !strings.Contains(err.Error(), "Stale") ||
+		strings.Contains(err.Error(), "changed since read") {
 		t.Fatalf("deploy while the data plane is Stale: %v; want it refused with the data plane's state", err)
 	}
 	if !errors.As(err, &apiErr) || apiErr.Status != 409 {

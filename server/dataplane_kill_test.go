@@ -160,19 +160,13 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills gantry server under load: about a minute")
 	}
-	killInstancesAtEnd(t)
 	kills := envInt(t, "GANTRY_DATAPLANE_KILLS", 3)
 	perRollout := envInt(t, "GANTRY_DATAPLANE_KILLS_PER_ROLLOUT", 1)
 	rate := envInt(t, "GANTRY_DATAPLANE_RATE", 300)
-	data, listen, addr := t.TempDir(), freeAddr(t), freeAddr(t)
-	stopDataPlaneAtEnd(t, data)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(kills+3)*time.Minute)
 	defer cancel()
-	srv := startServerProc(t, data, listen)
-	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, srv, c := dataPlaneServer(t)
+	listen, addr := strings.TrimPrefix(srv.url, "http://"), freeAddr(t)
 	applyRollingV1(ctx, t, c, addr)
 	firstBoot := dataPlaneBoot(t, data)
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -224,9 +218,7 @@ func TestDataPlane_Kill9ServerUnderLoad(t *testing.T) {
 			tl.kills++
 			srv = startServerProc(t, data, listen)
 			restarted := time.Now()
-			if c, err = client.New(client.Options{Server: srv.url, Token: srv.token}); err != nil {
-				t.Fatal(err)
-			}
+			c = serverClient(t, srv)
 			after, err := evidenceAfterRestart(ctx, t, c, r.ID, before, restarted)
 			if err != nil {
 				t.Errorf("kill %d: %v", killed, err)

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/client"
 	"github.com/gantry-dev/gantry/dataplane"
-	"github.com/gantry-dev/gantry/internal/pgtest"
-	"github.com/gantry-dev/gantry/leader"
 	"github.com/gantry-dev/gantry/loadgen"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -62,6 +59,28 @@ func stopDataPlaneAtEnd(t *testing.T, dataDir string) {
 			t.Logf("%s:\n%s", dataplane.LogFile, b)
 		}
 	})
+}
+
+// dataPlaneServer starts `gantry server` (with extra flags) on a new data
+// directory, to be killed or stopped by the test: its instances and its
+// data plane are stopped when the test ends.
+func dataPlaneServer(t *testing.T, extra ...string) (data string, srv *serverProc, c *client.Client) {
+	t.Helper()
+	killInstancesAtEnd(t)
+	data = t.TempDir()
+	stopDataPlaneAtEnd(t, data)
+	srv = startServerProc(t, data, freeAddr(t), extra...)
+	return data, srv, serverClient(t, srv)
+}
+
+// serverClient is an admin client of srv.
+func serverClient(t *testing.T, srv *serverProc) *client.Client {
+	t.Helper()
+	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // proxyTotal is the requests the proxy counted for app/prod, over every revision.
@@ -191,53 +210,6 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive count", name, v)
 	}
 	return n
-}
-
-// TestDataPlane_HATakeoverUnderLoad runs two servers on one PostgreSQL
-// database and one data directory, and kills the leader with SIGKILL in
-// the middle of a rolling update under load: the follower takes the lead,
-// adopts the data plane the leader started, and finishes the rollout; no
-// request fails and the proxy's counters go on.
-func TestDataPlane_HATakeoverUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real processes and PostgreSQL under load")
-	}
-	db := pgtest.Start(t).CreateDB(t, "gantry")
-	killInstancesAtEnd(t)
-	data, addr := t.TempDir(), freeAddr(t)
-	stopDataPlaneAtEnd(t, data)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	a := startServerProc(t, data, freeAddr(t), "--database", db)
-	waitRole(ctx, t, a.url, leader.Leader)
-	b := startServerProc(t, data, freeAddr(t), "--database", db)
-	waitRole(ctx, t, b.url, leader.Follower)
-	c, err := client.New(client.Options{Server: b.url, Token: a.token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := applyRollingV1(ctx, t, c, addr)
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 300, Workers: 8})
-	if r, err = c.Deploy(ctx, "web", "prod", "v2+slow-start=2s"); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(time.Duration(1000+rand.IntN(2000)) * time.Millisecond)
-	a.cmd.Process.Signal(syscall.SIGKILL)
-	a.cmd.Wait()
-	waitRole(ctx, t, b.url, leader.Leader)
-	if r, err = c.WaitRollout(ctx, r.ID, 100*time.Millisecond, nil); err != nil || r.Phase != rollout.Succeeded {
-		t.Errorf("rollout after the takeover: %v %s %s %s", err, r.Phase, r.Reason, r.Message)
-	}
-	stopLoad()
-	l.Wait()
-	if l.Failed() != 0 || l.Total() == 0 {
-		t.Errorf("takeover under load: %d of %d requests failed (last: %s), want none", l.Failed(), l.Total(), l.LastError())
-	}
-	if got := proxyTotal(ctx, t, c, "web"); got != l.Total() {
-		t.Errorf("the proxy counted %d requests, the load sent %d: counters reset or requests lost", got, l.Total())
-	}
-	t.Logf("takeover under load: %d requests, %d failed, by version %+v", l.Total(), l.Failed(), l.ByVersion())
 }
 
 // applyRollingV1 applies app web (rolling, its proxy on addr) and rolls
