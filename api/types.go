@@ -103,6 +103,10 @@ type DataPlane struct {
 	// LastCrash is the last crash of the data plane process and what it
 	// cost; nil before any.
 	LastCrash *rollout.DataPlaneCrash `json:"lastCrash,omitempty"`
+	// StandbyPID is the warm standby's process (`gantry proxy --standby`),
+	// which takes over at once if this one dies; 0: none running (turned
+	// off with --no-proxy-standby, or being started).
+	StandbyPID int `json:"standbyPid,omitempty"`
 }
 
 // RevisionStatus is one revision's instances and traffic.

@@ -5,17 +5,22 @@
 # made right after it waited for its answer, what the server reported
 # (DataPlaneRestarted's typed facts: downtime, restart time, requests in
 # flight, listeners held, connections queued) and what the load saw fail;
-# then the distribution over every kill. The server holds the proxy's
-# listening sockets, so no connection is refused while it restarts.
+# then the distribution over every kill. Each kill waits for the warm
+# standby (`gantry proxy --standby`), which takes over; STANDBY=0 runs the
+# server with --no-proxy-standby, and the server starts each replacement.
+# The standby and the server hold the proxy's listening sockets, so no
+# connection is refused meanwhile.
 #
-#   bench/proxy-crash.sh            # 10 kills at 1,000 requests/s
+#   bench/proxy-crash.sh            # 10 kills at 1,000 requests/s, standby
 #   KILLS=20 RATE=500 bench/proxy-crash.sh
+#   STANDBY=0 bench/proxy-crash.sh  # without the standby
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILLS=${KILLS:-10}
 RATE=${RATE:-1000}
+STANDBY=${STANDBY:-1}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-out=$(GANTRY_PROXY_KILLS=$KILLS GANTRY_PROXY_RATE=$RATE go test ./server/ -run 'TestDataPlane_ProxyCrashUnderLoad$' -count=1 -v -timeout 30m 2>&1) && status=0 || status=$?
-echo "$out" | grep -E 'kill [0-9]+:|proxy crashes:|--- (PASS|FAIL)|^(ok|FAIL)' | grep -v 'server: '
+out=$(GANTRY_PROXY_KILLS=$KILLS GANTRY_PROXY_RATE=$RATE GANTRY_PROXY_STANDBY=$STANDBY go test ./server/ -run 'TestDataPlane_ProxyCrashUnderLoad$' -count=1 -v -timeout 30m 2>&1) && status=0 || status=$?
+echo "$out" | grep -E 'kill [0-9]+:|proxy crashes|--- (PASS|FAIL)|^(ok|FAIL)' | grep -v 'server: '
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit $status

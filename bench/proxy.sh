@@ -8,7 +8,8 @@
 #
 # Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
 # PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
-# worker_processes; default: the number of cores), TLS (1: also compare
+# worker_processes; default: the number of cores), DPPROCS (gantry proxy
+# --procs; default PROCS), TLS (1: also compare
 # both terminating TLS with the same certificate; 0: plain HTTP only).
 set -euo pipefail
 
@@ -75,17 +76,26 @@ GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
 GANTRY=$(wait_addr "$TMP/gantry.addr")
 
-# The data plane as gantry server runs it: a `gantry proxy` process,
-# programmed with the same 95/5 split over its control socket.
+# The data plane as gantry server runs it: a `gantry proxy` process
+# (DPPROCS: its --procs, default PROCS), programmed with the same 95/5
+# split over its control socket.
+DPPROCS=${DPPROCS:-$PROCS}
 mkdir -m 700 "$TMP/dp"
-GOMAXPROCS=$PROCS "$TMP/gantry" proxy --data "$TMP/dp" 2>"$TMP/dataplane.log" &
+"$TMP/gantry" proxy --data "$TMP/dp" --procs "$DPPROCS" 2>"$TMP/dataplane.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$TMP/dp/proxy.sock" ] && break; sleep 0.05; done
 route() { echo "{\"Revision\":$1,\"Version\":\"$2\",\"Weight\":$3,\"Endpoints\":[{\"ID\":\"$2-0\",\"Addr\":\"$4\"}]}"; }
-DATAPLANE=$(curl -fsS --unix-socket "$TMP/dp/proxy.sock" -X PUT http://gantry-proxy/v1/environments/bench/prod \
-	-d "{\"App\":\"bench\",\"Name\":\"prod\",\"Version\":1,\"Routes\":[$(route 1 stable 95 "$STABLE"),$(route 2 canary 5 "$CANARY")]}" |
-	sed -n 's/.*"Addr":"\([^"]*\)".*/\1/p')
-[ -n "$DATAPLANE" ] || { echo "proxy.sh: gantry proxy was not programmed:" >&2; cat "$TMP/dataplane.log" >&2; exit 1; }
+# program ENV LISTENER: applies the 95/5 split as environment bench/ENV
+# with LISTENER settings (JSON) and prints the address it serves.
+program() {
+	local addr
+	addr=$(curl -fsS --unix-socket "$TMP/dp/proxy.sock" -X PUT "http://gantry-proxy/v1/environments/bench/$1" \
+		-d "{\"App\":\"bench\",\"Name\":\"$1\",\"Version\":1,\"Listener\":$2,\"Routes\":[$(route 1 stable 95 "$STABLE"),$(route 2 canary 5 "$CANARY")]}" |
+		sed -n 's/.*"Addr":"\([^"]*\)".*/\1/p')
+	[ -n "$addr" ] || { echo "proxy.sh: gantry proxy was not programmed:" >&2; cat "$TMP/dataplane.log" >&2; exit 1; }
+	echo "$addr"
+}
+DATAPLANE=$(program prod '{}')
 
 # The TLS case: one self-signed P-256 certificate for both proxies.
 if [ "$TLS" = 1 ]; then
@@ -96,6 +106,7 @@ if [ "$TLS" = 1 ]; then
 		-cert "$TMP/cert.pem" -key "$TMP/key.pem" >"$TMP/gantry-tls.addr" 2>"$TMP/gantry-tls.log" &
 	PIDS+=($!)
 	GANTRY_TLS=$(wait_addr "$TMP/gantry-tls.addr")
+	DATAPLANE_TLS=$(program tls "{\"CertFile\":\"$TMP/cert.pem\",\"KeyFile\":\"$TMP/key.pem\"}")
 	NGINX_TLS_PORT=$("$TMP/upstream" -free-port)
 fi
 
@@ -157,12 +168,14 @@ NAMES=(direct nginx gantry gantry-proxy)
 if [ "$TLS" = 1 ]; then
 	TARGET[nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
 	TARGET[gantry-tls]="https://$GANTRY_TLS/"
-	NAMES+=(nginx-tls gantry-tls)
+	TARGET[gproxy-tls]="https://$DATAPLANE_TLS/"
+	NAMES+=(nginx-tls gantry-tls gproxy-tls)
 	curl -kfsS -o /dev/null "${TARGET[nginx-tls]}" || { echo "proxy.sh: nginx does not answer over TLS" >&2; exit 1; }
 	curl -kfsS -o /dev/null "${TARGET[gantry-tls]}" || { echo "proxy.sh: gantry does not answer over TLS" >&2; exit 1; }
+	curl -kfsS -o /dev/null "${TARGET[gproxy-tls]}" || { echo "proxy.sh: gantry proxy does not answer over TLS" >&2; exit 1; }
 fi
 declare -A RPS P99
-echo "wrk -t$THREADS -c$CONNS -d$DURATION, $REPS interleaved repetitions; gantry GOMAXPROCS=$PROCS, nginx worker_processes $WORKERS; cores: $(nproc)"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION, $REPS interleaved repetitions; gantry (proxyrun) GOMAXPROCS=$PROCS, gantry proxy --procs $DPPROCS, nginx worker_processes $WORKERS; cores: $(nproc)"
 for rep in $(seq "$REPS"); do
 	for name in "${NAMES[@]}"; do
 		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${TARGET[$name]}" 2>&1)
@@ -186,4 +199,5 @@ awk -v g="$(median <<<"${RPS[gantry-proxy]}")" -v n="$(median <<<"${RPS[nginx]}"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$TLS" = 1 ]; then
 	awk -v g="$(median <<<"${RPS[gantry-tls]}")" -v n="$(median <<<"${RPS[nginx-tls]}")" 'BEGIN {printf "ratio gantry/nginx over TLS: %.2f\n", g / n}'
+	awk -v g="$(median <<<"${RPS[gproxy-tls]}")" -v n="$(median <<<"${RPS[nginx-tls]}")" 'BEGIN {printf "ratio gantry proxy process/nginx over TLS: %.2f\n", g / n}'
 fi

@@ -36,13 +36,17 @@ type StartOptions struct {
 	// on those sockets before it answers its control socket, accepting
 	// the connections queued meanwhile (`gantry proxy --inherit`).
 	Inherit *Inheritance
+	// Standby starts a warm standby (`gantry proxy --standby`): Start
+	// returns once it answers on StandbyFile instead of SocketFile.
+	Standby bool
 }
 
 // Start runs cmd as a data plane for dataDir in its own process group, so
 // that it outlives the caller (a server that stops or crashes leaves it
 // serving), with its log appended to dataDir's LogFile. Start returns
-// once the new process serves the control socket; exited receives its
-// exit when the caller is still alive to see it.
+// once the new process serves the control socket (the standby's, for a
+// standby); exited receives its exit when the caller is still alive to
+// see it, and is closed after that.
 func Start(ctx context.Context, cmd Command, dataDir string, opts StartOptions) (b Boot, exited <-chan error, err error) {
 	if len(cmd) == 0 {
 		return Boot{}, nil, errors.New("start the data plane: no command")
@@ -55,6 +59,10 @@ func Start(ctx context.Context, cmd Command, dataDir string, opts StartOptions) 
 	args := append(append([]string{}, cmd[1:]...), "--data", dataDir)
 	if opts.Takeover {
 		args = append(args, "--takeover")
+	}
+	sock := SocketFile
+	if opts.Standby {
+		args, sock = append(args, "--standby"), StandbyFile
 	}
 	c := exec.Command(cmd[0], args...)
 	c.Stdout, c.Stderr = logf, logf
@@ -72,14 +80,14 @@ func Start(ctx context.Context, cmd Command, dataDir string, opts StartOptions) 
 		return Boot{}, nil, fmt.Errorf("start the data plane (%s): %w", cmd[0], err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	client := NewClient(filepath.Join(dataDir, SocketFile))
+	go func() { done <- c.Wait(); close(done) }()
+	client := NewClient(filepath.Join(dataDir, sock))
 	defer client.CloseIdle()
 	deadline := time.Now().Add(startWait)
 	for {
-		st, err := client.State(ctx)
-		if err == nil && st.Boot.PID == c.Process.Pid {
-			return st.Boot, done, nil
+		l, err := client.Check(ctx)
+		if err == nil && l.Boot.PID == c.Process.Pid {
+			return l.Boot, done, nil
 		}
 		select {
 		case werr := <-done:

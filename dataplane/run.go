@@ -24,6 +24,10 @@ type RunOptions struct {
 	// Inherit reads an Inheritance (what Start passes): the state as JSON
 	// on standard input, the listening sockets from descriptor 3 on.
 	Inherit bool
+	// Standby waits as a standby (standby.go): it holds the listening
+	// sockets and tables of the data plane serving DataDir's socket and
+	// takes over when that process dies; until then it accepts nothing.
+	Standby bool
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }
@@ -60,10 +64,15 @@ func Run(ctx context.Context, opts RunOptions) error {
 		if plane, err = inherit(ctx, os.Stdin, binary, opts.Logf); err != nil {
 			return err
 		}
+	case opts.Standby:
+		var err error
+		if plane, err = standby(ctx, opts.DataDir, binary, opts.Logf); plane == nil {
+			return err // stopped before any takeover
+		}
 	default:
 		plane = New(Options{Logf: opts.Logf, Binary: binary})
 	}
-	ln, err := listenNext(sock, opts.Takeover)
+	ln, err := listenNext(sock, opts.Takeover || opts.Standby)
 	if err != nil {
 		_ = plane.Close(context.Background())
 		return err

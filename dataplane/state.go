@@ -74,6 +74,9 @@ type Boot struct {
 	// plane upgrades a data plane whose binary differs from its own.
 	// Empty when unknown (an in-process Plane).
 	Binary string
+	// Succeeded is set when this process was a standby that took over
+	// from a data plane that died; nil otherwise.
+	Succeeded *Succession `json:",omitempty"`
 }
 
 // EnvStatus is where an applied environment serves.
@@ -105,6 +108,9 @@ type State struct {
 type Liveness struct {
 	Boot     Boot
 	InFlight int64
+	// Standby is set when the answering process is a standby (its own
+	// control socket, StandbyFile); nil for the active data plane.
+	Standby *StandbyState `json:",omitempty"`
 }
 
 // Counters are the data plane's cumulative counters.

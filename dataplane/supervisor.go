@@ -51,6 +51,8 @@ type Health struct {
 	// LastCrash is what the supervisor saw of the last data plane process
 	// that died; nil before any.
 	LastCrash *Crash
+	// StandbyPID is the warm standby's process; 0 when none runs.
+	StandbyPID int
 }
 
 // Crash is what a supervisor saw of a data plane process that died and
@@ -79,11 +81,23 @@ type Crash struct {
 	// Queued is how many connections were waiting in the held sockets'
 	// accept queues when the replacement started: served late, not lost.
 	Queued int
+	// Standby: the warm standby took over (then DetectedAt is when it saw
+	// the dead one's listener stream end, Held the sockets it held);
+	// false: the supervisor started the replacement.
+	Standby bool
 }
 
-// Downtime is how long no process accepted: from the last answer of the
-// dead process (an upper bound of its death) to the replacement serving.
-func (c Crash) Downtime() time.Duration { return c.ServingAt.Sub(c.LastAnswer) }
+// Downtime is how long no process accepted. When a standby took over:
+// from the end of the dead one's listener stream (the kernel closes a
+// process's sockets as it exits) to the standby serving. Otherwise from
+// the dead one's last answer to a health check (an upper bound of its
+// death) to the replacement serving.
+func (c Crash) Downtime() time.Duration {
+	if c.Standby {
+		return c.ServingAt.Sub(c.DetectedAt)
+	}
+	return c.ServingAt.Sub(c.LastAnswer)
+}
 
 // SupervisorOptions configure Supervise.
 type SupervisorOptions struct {
@@ -103,6 +117,11 @@ type SupervisorOptions struct {
 	OnChange func(h Health)
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
+	// NoStandby keeps no warm standby (`gantry proxy --standby`, see
+	// standby.go): a crash then waits for a new process to start. False
+	// (the default): Run keeps one standby running beside the data plane,
+	// which takes over at once when the data plane dies.
+	NoStandby bool
 }
 
 // Supervisor keeps a data plane process serving a data directory's
@@ -118,6 +137,9 @@ type Supervisor struct {
 	exited   <-chan error
 	inFlight int64
 	lastOK   time.Time
+	standby  *standbyProc
+	// standbyUsed wakes keepStandby when the standby took over.
+	standbyUsed chan struct{}
 }
 
 // Supervise adopts or starts the data plane of opts.DataDir and returns
@@ -133,7 +155,7 @@ func Supervise(ctx context.Context, opts SupervisorOptions) (*Supervisor, error)
 		opts.Logf = func(string, ...any) {}
 	}
 	sock := filepath.Join(opts.DataDir, SocketFile)
-	s := &Supervisor{opts: opts, client: NewClient(sock), holder: NewHolder(sock, opts.Logf)}
+	s := &Supervisor{opts: opts, client: NewClient(sock), holder: NewHolder(sock, opts.Logf), standbyUsed: make(chan struct{}, 1)}
 	st, err := s.client.State(ctx)
 	self := SelfID()
 	switch {
@@ -168,7 +190,11 @@ func (s *Supervisor) Client() *Client { return s.client }
 func (s *Supervisor) Health() Health {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.health
+	h := s.health
+	if s.standby != nil {
+		h.StandbyPID = s.standby.boot.PID
+	}
+	return h
 }
 
 // Run watches the data plane until ctx ends, restarting it when its
@@ -180,6 +206,11 @@ func (s *Supervisor) Run(ctx context.Context) {
 	held := make(chan struct{})
 	go func() { defer close(held); s.holder.Run(ctx) }()
 	defer func() { <-held }()
+	if !s.opts.NoStandby {
+		kept := make(chan struct{})
+		go func() { defer close(kept); s.keepStandby(ctx) }()
+		defer func() { <-kept }()
+	}
 	for {
 		s.mu.Lock()
 		exited := s.exited
@@ -206,6 +237,14 @@ func (s *Supervisor) check(ctx context.Context) {
 	s.mu.Lock()
 	h := s.health
 	if err == nil {
+		if c.Boot.Succeeded != nil && c.Boot.ID != h.Boot.ID && c.Boot.Succeeded.Boot == h.Boot.ID {
+			// The standby took over before this poll saw the crash.
+			lastOK, lost := s.lastOK, s.inFlight
+			s.inFlight = c.InFlight
+			s.mu.Unlock()
+			s.succeeded(h, c, lastOK, lost, s.standbyExit(c.Boot.PID))
+			return
+		}
 		s.inFlight, s.lastOK = c.InFlight, time.Now()
 		s.mu.Unlock()
 		if h.State != Up || c.Boot.ID != h.Boot.ID {
@@ -230,6 +269,14 @@ func (s *Supervisor) check(ctx context.Context) {
 		Reason: fmt.Sprintf("data plane pid %d is gone; restarting it", h.Boot.PID)}
 	if h.State != Down {
 		s.set(down)
+	}
+	if sb := s.takeStandby(); sb != nil {
+		if l, ok := s.awaitSuccession(ctx, sb); ok {
+			s.succeeded(h, l, lastOK, lost, sb.exited)
+			return
+		}
+		s.opts.Logf("standby data plane pid %d did not take over within %v; starting a data plane", sb.boot.PID, standbyTakeover)
+		_ = syscall.Kill(sb.boot.PID, syscall.SIGKILL)
 	}
 	crash := &Crash{PID: h.Boot.PID, Boot: h.Boot.ID, LastAnswer: lastOK, DetectedAt: detected, InFlight: lost}
 	start := StartOptions{}
@@ -256,6 +303,10 @@ func (s *Supervisor) check(ctx context.Context) {
 
 // String says what happened in a sentence.
 func (c Crash) String() string {
+	if c.Standby {
+		return fmt.Sprintf("data plane pid %d died; the standby pid %d served its tables on its %d listening socket(s) %v after its stream ended; %d request(s) in flight then were lost; no connection was refused, %d waited in the backlog",
+			c.PID, c.NewPID, c.Held, c.Downtime().Round(time.Microsecond), c.InFlight, c.Queued)
+	}
 	s := fmt.Sprintf("data plane pid %d died; a new one served %v after its last answer (%v after the crash was seen), %d request(s) in flight then were lost",
 		c.PID, c.Downtime().Round(time.Millisecond), c.ServingAt.Sub(c.DetectedAt).Round(time.Millisecond), c.InFlight)
 	if c.Held > 0 {
@@ -278,6 +329,9 @@ func (s *Supervisor) set(h Health) {
 // Stop ends the data plane process (SIGTERM: it lets requests in flight
 // finish) and returns when it is gone or ctx ends.
 func (s *Supervisor) Stop(ctx context.Context) error {
+	if sb := s.takeStandby(); sb != nil {
+		stopPID(ctx, sb.boot.PID) // before the data plane: it must not take over
+	}
 	pid := s.Health().Boot.PID
 	if !Alive(pid) {
 		return nil

@@ -65,12 +65,18 @@ type DataPlaneCrash struct {
 	Boot    string `json:"boot"`
 	NewPID  int    `json:"newPid"`
 	NewBoot string `json:"newBoot"`
+	// Standby: the warm standby (`gantry proxy --standby`) took over;
+	// false: the server started the replacement.
+	Standby bool `json:"standby"`
 	// DowntimeMs is how long no process accepted connections, in
-	// milliseconds: from the dead process's last answer to a health check
-	// (an upper bound of its death) to its replacement serving.
+	// milliseconds. When a standby took over: from the end of the dead
+	// process's listener stream (its sockets close as it exits) to the
+	// standby serving. Otherwise from the dead process's last answer to a
+	// health check (an upper bound of its death) to its replacement serving.
 	DowntimeMs int64 `json:"downtimeMs"`
-	// RestartMs is the part of DowntimeMs after the server saw the crash:
-	// starting the replacement, with the tables applied.
+	// RestartMs is the part of DowntimeMs after the crash was seen:
+	// starting the replacement (or the standby taking over), with the
+	// tables applied.
 	RestartMs int64 `json:"restartMs"`
 	// InFlight are the requests in flight at its last health check: their
 	// clients got a reset or an empty reply.

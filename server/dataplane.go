@@ -24,6 +24,7 @@ func (s *Server) newRouter(ctx context.Context) (router.Router, error) {
 	d := &dataPlaneRouter{stop: s.opts.StopInstancesOnExit, event: s.recordEvent}
 	sup, err := dataplane.Supervise(ctx, dataplane.SupervisorOptions{
 		DataDir: s.opts.DataDir, Command: s.opts.ProxyCommand, Logf: s.opts.Logf, OnChange: d.changed,
+		NoStandby: s.opts.NoProxyStandby,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("data plane: %w", err)
@@ -104,7 +105,7 @@ func crashFacts(h dataplane.Health) *rollout.DataPlaneCrash {
 		return nil
 	}
 	return &rollout.DataPlaneCrash{PID: c.PID, Boot: c.Boot, NewPID: c.NewPID, NewBoot: c.NewBoot,
-		InFlight: c.InFlight, HeldListeners: c.Held, Queued: c.Queued,
+		InFlight: c.InFlight, HeldListeners: c.Held, Queued: c.Queued, Standby: c.Standby,
 		DowntimeMs: c.Downtime().Milliseconds(), RestartMs: c.ServingAt.Sub(c.DetectedAt).Milliseconds()}
 }
 
@@ -133,7 +134,7 @@ func dataPlaneStatus(r router.Router) func() *api.DataPlane {
 	return func() *api.DataPlane {
 		h := d.DataPlane()
 		return &api.DataPlane{State: h.State.String(), PID: h.Boot.PID, Boot: h.Boot.ID, Since: h.Since,
-			Reason: h.Reason, Restarts: h.Restarts, Lost: h.Lost, LastCrash: crashFacts(h)}
+			Reason: h.Reason, Restarts: h.Restarts, Lost: h.Lost, LastCrash: crashFacts(h), StandbyPID: h.StandbyPID}
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,9 +21,11 @@ import (
 
 // TestDataPlane_ProxyCrashUnderLoad kills the data plane process (`gantry
 // proxy`) with SIGKILL GANTRY_PROXY_KILLS times (default 3) under
-// GANTRY_PROXY_RATE requests/s (default 1000). The server holds a copy of
-// its listening sockets, so no connection is refused while it is gone: a
-// client connecting right after the kill is answered by the replacement.
+// GANTRY_PROXY_RATE requests/s (default 1000), each time once the warm
+// standby runs (GANTRY_PROXY_STANDBY=0: with --no-proxy-standby, the
+// server starts each replacement). The standby and the server hold copies
+// of its listening sockets, so no connection is refused while it is gone:
+// a client connecting right after the kill is answered by the replacement.
 // The only requests that fail are those in flight in the killed process,
 // at most one per load worker; each crash is reported as a
 // DataPlaneRestarted event whose typed facts name both processes, the
@@ -39,7 +43,12 @@ func TestDataPlane_ProxyCrashUnderLoad(t *testing.T) {
 	const workers = 16
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(2+kills/5)*time.Minute)
 	defer cancel()
-	srv := startServerProc(t, data, listen, "--stop-instances-on-exit")
+	standby := envInt(t, "GANTRY_PROXY_STANDBY", 1) == 1
+	args := []string{"--stop-instances-on-exit"}
+	if !standby {
+		args = append(args, "--no-proxy-standby")
+	}
+	srv := startServerProc(t, data, listen, args...)
 	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +62,9 @@ func TestDataPlane_ProxyCrashUnderLoad(t *testing.T) {
 	var answered, downtimes []time.Duration
 	for i := 1; i <= kills; i++ {
 		time.Sleep(time.Duration(500+rand.IntN(1000)) * time.Millisecond)
+		if standby {
+			waitDataPlane(ctx, t, c, func(dp *api.DataPlane) bool { return dp.StandbyPID != 0 })
+		}
 		rec, err := dataplane.ReadRecord(data)
 		if err != nil {
 			t.Fatal(err)
@@ -78,11 +90,11 @@ func TestDataPlane_ProxyCrashUnderLoad(t *testing.T) {
 		})
 		lc := dp.LastCrash
 		downtimes = append(downtimes, time.Duration(lc.DowntimeMs)*time.Millisecond)
-		if lc.HeldListeners != 1 || lc.NewPID != dp.PID || lc.NewBoot != dp.Boot || lc.Boot != rec.BootID {
+		if lc.HeldListeners != 1 || lc.NewPID != dp.PID || lc.NewBoot != dp.Boot || lc.Boot != rec.BootID || lc.Standby != standby {
 			t.Errorf("kill %d: last crash %+v, data plane pid %d boot %s, killed %+v; want its one listener held and both processes named", i, lc, dp.PID, dp.Boot, rec)
 		}
-		t.Logf("kill %d: pid %d; a new connection was answered %d ms after the kill; reported: down %d ms (restart %d ms), %d in flight, %d held, %d queued; the load saw %d failed",
-			i, rec.PID, answered[i-1].Milliseconds(), lc.DowntimeMs, lc.RestartMs, lc.InFlight, lc.HeldListeners, lc.Queued, l.Failed()-failedBefore)
+		t.Logf("kill %d: pid %d; a new connection was answered %d ms after the kill; reported: standby %v, down %d ms (restart %d ms), %d in flight, %d held, %d queued; the load saw %d failed; load average %s",
+			i, rec.PID, answered[i-1].Milliseconds(), lc.Standby, lc.DowntimeMs, lc.RestartMs, lc.InFlight, lc.HeldListeners, lc.Queued, l.Failed()-failedBefore, loadAverage())
 	}
 	time.Sleep(time.Second)
 	stopLoad()
@@ -110,8 +122,8 @@ func TestDataPlane_ProxyCrashUnderLoad(t *testing.T) {
 	if restarted != kills {
 		t.Errorf("%d DataPlaneRestarted events for %d kills", restarted, kills)
 	}
-	t.Logf("proxy crashes: %d kills at %d requests/s: %d requests, %d failed; new connection answered after the kill %s; reported downtime %s",
-		kills, rate, l.Total(), l.Failed(), spread(answered), spread(downtimes))
+	t.Logf("proxy crashes (standby %v): %d kills at %d requests/s: %d requests, %d failed; new connection answered after the kill %s; reported downtime %s; load average %s",
+		standby, kills, rate, l.Total(), l.Failed(), spread(answered), spread(downtimes), loadAverage())
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	srv.cmd.Wait()
 }
@@ -125,4 +137,14 @@ func spread(ds []time.Duration) string {
 	slices.Sort(s)
 	q := func(f float64) int64 { return s[int(f*float64(len(s)-1))].Milliseconds() }
 	return fmt.Sprintf("min %d ms, median %d ms, p90 %d ms, max %d ms (n=%d)", s[0].Milliseconds(), q(0.5), q(0.9), s[len(s)-1].Milliseconds(), len(s))
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }

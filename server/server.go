@@ -107,6 +107,10 @@ type Options struct {
 	// StopInstancesOnExit). Nil: the data plane runs inside the server and
 	// stops with it (tests, benchmarks).
 	ProxyCommand []string
+	// NoProxyStandby keeps no warm standby beside the data plane process
+	// (`gantry proxy --standby`, which takes over at once when the data
+	// plane dies); false, the default: one runs whenever ProxyCommand is set.
+	NoProxyStandby bool
 	// Token is an API token secret (from auth.NewSecret) the server
 	// registers as an admin token on every environment, named "local", for
 	// in-process clients such as the demo; empty: none.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,8 @@ func init() { register(newProxyCmd) }
 
 func newProxyCmd() *cobra.Command {
 	var dataDir, logFormat string
-	var takeover, inherit bool
+	var takeover, inherit, standby bool
+	var procs int
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Run gantry's data plane: every environment's listeners, routes and counters",
@@ -38,8 +40,14 @@ this binary without refusing or dropping a connection.`,
 			if err != nil {
 				return err
 			}
+			if procs < 0 {
+				return fmt.Errorf("--procs %d: want 0 (Go's default: GOMAXPROCS, else the cores) or a number of processors", procs)
+			}
+			if procs > 0 {
+				runtime.GOMAXPROCS(procs)
+			}
 			return dataplane.Run(ctx, dataplane.RunOptions{
-				DataDir: dataDir, Takeover: takeover, Inherit: inherit,
+				DataDir: dataDir, Takeover: takeover, Inherit: inherit, Standby: standby,
 				Logf: func(format string, args ...any) {
 					logger.Info(fmt.Sprintf(format, args...), slog.Int("pid", os.Getpid()))
 				},
@@ -48,8 +56,10 @@ this binary without refusing or dropping a connection.`,
 	}
 	cmd.Flags().StringVar(&dataDir, "data", ".gantry", "the gantry server's data directory: control socket proxy.sock and record proxy.pid")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format on stderr: text (key=value) or json (one object per line)")
+	cmd.Flags().IntVar(&procs, "procs", 0, "processors (GOMAXPROCS) the data plane's scheduler uses; 0: Go's default (the GOMAXPROCS environment variable, else the cores or the cgroup's CPU limit); see bench/README.md for what fewer cost and save")
 	cmd.Flags().BoolVar(&takeover, "takeover", false, "take the listeners and tables of the data plane running for --data (what gantry proxy upgrade starts)")
 	cmd.Flags().BoolVar(&inherit, "inherit", false, "serve the state on standard input (JSON) on the listening sockets from descriptor 3 on: what gantry server starts after a crash, with the sockets it kept open")
+	cmd.Flags().BoolVar(&standby, "standby", false, "wait as a warm standby: hold the listening sockets and tables of the data plane running for --data, accept nothing, and take over at once when it dies (gantry server keeps one running; a second machine-local copy is how you run two)")
 	cmd.AddCommand(newProxyUpgradeCmd())
 	return cmd
 }

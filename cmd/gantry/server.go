@@ -109,6 +109,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&opts.Notifications, "notifications", "", "notifications file: Slack, PagerDuty, signed webhook and Alertmanager receivers of alerts and rollout events (docs/monitoring.md)")
 	cmd.Flags().DurationVar(&opts.AlertInterval, "alert-interval", 0, "how often the alert rules sample gantry's metrics and are evaluated (default 15s)")
 	kube = kubeFlags(cmd)
+	cmd.Flags().BoolVar(&opts.NoProxyStandby, "no-proxy-standby", false, "keep no warm standby beside the data plane (gantry proxy --standby takes over at once when gantry proxy dies; it costs one idle process, about 50 MB resident)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")
 	return cmd
 }

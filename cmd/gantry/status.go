@@ -446,9 +446,16 @@ func printConditions(w io.Writer, conds []rollout.Condition) {
 // dataPlaneLine renders the data plane's health on one line.
 func dataPlaneLine(dp *api.DataPlane) string {
 	s := fmt.Sprintf("%s (gantry proxy pid %d, since %s)", dp.State, dp.PID, dp.Since.Format(time.TimeOnly))
+	if dp.StandbyPID != 0 {
+		s += fmt.Sprintf(", standby pid %d", dp.StandbyPID)
+	}
 	if c := dp.LastCrash; c != nil {
-		s += fmt.Sprintf(", restarted %d time(s); last crash: down %d ms, %d request(s) in flight lost, %d listener(s) held (%d connection(s) waited)",
-			dp.Restarts, c.DowntimeMs, c.InFlight, c.HeldListeners, c.Queued)
+		by := "a new process"
+		if c.Standby {
+			by = "the standby"
+		}
+		s += fmt.Sprintf(", restarted %d time(s); last crash: %s served after %d ms, %d request(s) in flight lost, %d listener(s) held (%d connection(s) waited)",
+			dp.Restarts, by, c.DowntimeMs, c.InFlight, c.HeldListeners, c.Queued)
 	} else if dp.Restarts > 0 {
 		s += fmt.Sprintf(", restarted %d time(s), %d request(s) lost in the last crash", dp.Restarts, dp.Lost)
 	}
