@@ -108,7 +108,7 @@ func (u *upgrader) handOver(uc *net.UnixConn) error {
 func (u *upgrader) finish() error {
 	ctx, cancel := context.WithTimeout(context.Background(), handoffTimeout)
 	defer cancel()
-	return u.plane.Close(ctx)
+	return u.plane.close(ctx, true)
 }
 
 func writeFrame(w io.Writer, b []byte) error {

@@ -341,7 +341,11 @@ func (p *Plane) proxies() []*proxy.Proxy {
 
 // Close stops every listener, letting requests in flight finish until ctx
 // ends. The Plane refuses Apply afterwards.
-func (p *Plane) Close(ctx context.Context) error {
+func (p *Plane) Close(ctx context.Context) error { return p.close(ctx, false) }
+
+// close is Close; handedOver: another process serves the same listening
+// sockets now (proxy.HandOver: kept-alive clients move to it unharmed).
+func (p *Plane) close(ctx context.Context, handedOver bool) error {
 	p.mu.Lock()
 	p.closed = true
 	envs := p.envs
@@ -358,7 +362,11 @@ func (p *Plane) Close(ctx context.Context) error {
 			if px == nil {
 				continue
 			}
-			if err := px.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+			stop := px.Shutdown
+			if handedOver {
+				stop = px.HandOver
+			}
+			if err := stop(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, fmt.Errorf("proxy %s: shutdown: %w", k, err))
 			}
 		}

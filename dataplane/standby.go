@@ -75,10 +75,13 @@ func standby(ctx context.Context, dataDir, binary string, logf func(string, ...a
 	hctx, stopHolder := context.WithCancel(ctx)
 	held := make(chan struct{})
 	go func() { defer close(held); holder.Run(hctx) }()
+	wctx, stopWatch := context.WithCancel(ctx)
+	go watchDataDir(wctx, dataDir, stopWatch, logf)
 	sctx, stopServe := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- Serve(sctx, sln, standbyHandler(boot, holder), logf) }()
 	leave := func() {
+		stopWatch()
 		stopHolder()
 		stopServe()
 		<-served
@@ -88,7 +91,7 @@ func standby(ctx context.Context, dataDir, binary string, logf func(string, ...a
 	logf("standby data plane %s (pid %d) following %s", boot.ID, boot.PID, holder.socket)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-wctx.Done(): // stopped, or the data directory was removed
 			leave()
 			return nil, nil
 		case <-holder.Gone():

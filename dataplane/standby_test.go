@@ -91,7 +91,10 @@ func TestSupervisor_Standby(t *testing.T) {
 			t.Errorf("kill %d: a new connection after the kill got %q, want a", kill, b)
 		}
 		var h Health
-		waitFor(t, func() bool { h = sup.Health(); return h.Restarts == kill && h.LastCrash != nil && h.LastCrash.PID == active.PID })
+		waitFor(t, func() bool {
+			h = sup.Health()
+			return h.Restarts == kill && h.LastCrash != nil && h.LastCrash.PID == active.PID
+		})
 		c := h.LastCrash
 		if !c.Standby || c.NewPID != standby || h.Boot.PID != standby || c.Held != 1 || c.Boot != active.ID {
 			t.Errorf("kill %d: crash %+v, data plane pid %d; want standby pid %d to have taken over pid %d's one listener", kill, *c, h.Boot.PID, standby, active.PID)

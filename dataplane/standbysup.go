@@ -39,8 +39,20 @@ func (s *Supervisor) keepStandby(ctx context.Context) {
 	for ctx.Err() == nil {
 		sb := s.currentStandby()
 		if sb == nil {
+			starting := make(chan struct{})
+			s.mu.Lock()
+			s.starting = starting
+			s.mu.Unlock()
 			var err error
-			if sb, err = s.adoptOrStartStandby(ctx, client); err != nil {
+			sb, err = s.adoptOrStartStandby(ctx, client)
+			s.mu.Lock()
+			s.starting = nil
+			if err == nil {
+				s.standby = sb
+			}
+			s.mu.Unlock()
+			close(starting)
+			if err != nil {
 				s.opts.Logf("standby data plane: %v; trying again in %v", err, backoff)
 				select {
 				case <-ctx.Done():
@@ -50,9 +62,6 @@ func (s *Supervisor) keepStandby(ctx context.Context) {
 				continue
 			}
 			backoff = standbyBackoff
-			s.mu.Lock()
-			s.standby = sb
-			s.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -117,14 +126,42 @@ func (s *Supervisor) takeStandby() *standbyProc {
 	return sb
 }
 
+// awaitStandbyStart waits for a standby being started, if any, to be
+// known: it may have read the dead process's stream before its death and
+// take over. It reports whether one was being started.
+func (s *Supervisor) awaitStandbyStart(ctx context.Context) bool {
+	s.mu.Lock()
+	starting := s.starting
+	s.mu.Unlock()
+	if starting == nil {
+		return false
+	}
+	select {
+	case <-starting:
+	case <-ctx.Done():
+	case <-time.After(standbyTakeover):
+	}
+	return true
+}
+
 // awaitSuccession waits for sb to serve the control socket after the
-// active process died; false when it did not within standbyTakeover.
-func (s *Supervisor) awaitSuccession(ctx context.Context, sb *standbyProc) (Liveness, bool) {
+// active process (boot dead) died; false when it did not within
+// standbyTakeover, or at once when sb holds nothing of the dead one (it
+// started after its last frame).
+func (s *Supervisor) awaitSuccession(ctx context.Context, sb *standbyProc, dead string) (Liveness, bool) {
+	if sb == nil {
+		return Liveness{}, false
+	}
+	standby := NewClient(filepath.Join(s.opts.DataDir, StandbyFile))
+	defer standby.CloseIdle()
 	deadline := time.Now().Add(standbyTakeover)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		l, err := s.client.Check(ctx)
 		if err == nil && l.Boot.PID == sb.boot.PID {
 			return l, true
+		}
+		if sl, err := standby.Check(ctx); err == nil && sl.Boot.PID == sb.boot.PID && sl.Standby != nil && sl.Standby.Following != dead {
+			return Liveness{}, false
 		}
 		if !Alive(sb.boot.PID) || zombie(sb.boot.PID) {
 			break

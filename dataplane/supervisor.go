@@ -138,6 +138,9 @@ type Supervisor struct {
 	inFlight int64
 	lastOK   time.Time
 	standby  *standbyProc
+	// starting is closed when the standby being started is known (nil:
+	// none being started).
+	starting chan struct{}
 	// standbyUsed wakes keepStandby when the standby took over.
 	standbyUsed chan struct{}
 }
@@ -270,13 +273,18 @@ func (s *Supervisor) check(ctx context.Context) {
 	if h.State != Down {
 		s.set(down)
 	}
-	if sb := s.takeStandby(); sb != nil {
-		if l, ok := s.awaitSuccession(ctx, sb); ok {
+	if sb := s.takeStandby(); sb != nil || s.awaitStandbyStart(ctx) {
+		if sb == nil {
+			sb = s.takeStandby()
+		}
+		if l, ok := s.awaitSuccession(ctx, sb, h.Boot.ID); ok {
 			s.succeeded(h, l, lastOK, lost, sb.exited)
 			return
 		}
-		s.opts.Logf("standby data plane pid %d did not take over within %v; starting a data plane", sb.boot.PID, standbyTakeover)
-		_ = syscall.Kill(sb.boot.PID, syscall.SIGKILL)
+		if sb != nil {
+			s.opts.Logf("standby data plane pid %d did not take over (it held nothing of pid %d, or took more than %v); starting a data plane", sb.boot.PID, h.Boot.PID, standbyTakeover)
+			_ = syscall.Kill(sb.boot.PID, syscall.SIGKILL)
+		}
 	}
 	crash := &Crash{PID: h.Boot.PID, Boot: h.Boot.ID, LastAnswer: lastOK, DetectedAt: detected, InFlight: lost}
 	start := StartOptions{}

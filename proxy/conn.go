@@ -37,10 +37,11 @@ type clientConn struct {
 	fwd     forwarded // what the upstream is told about the client
 	started time.Time
 
-	idle      atomic.Bool // waiting for a request head (Shutdown may close it)
-	fresh     atomic.Bool // no request head received yet (Shutdown waits for its first)
-	keptAlive atomic.Bool // idle between requests with nothing received (may be reclaimed)
-	linger    bool        // an error was answered with input maybe unread
+	idle      atomic.Bool   // waiting for a request head (Shutdown may close it)
+	fresh     atomic.Bool   // no request head received yet (Shutdown waits for its first)
+	keptAlive atomic.Bool   // idle between requests with nothing received (may be reclaimed)
+	heads     atomic.Uint32 // request heads received (Shutdown sees a connection stay idle)
+	linger    bool          // an error was answered with input maybe unread
 
 	// Per-request scratch space, reused so the request path does not allocate.
 	req   request
@@ -93,13 +94,16 @@ func (c *clientConn) close() {
 func (c *clientConn) serve() {
 	defer c.close()
 	for first := true; ; first = false {
+		// Shutting down, a kept-alive connection still waits for its next
+		// request: its client was told nothing (the response under way when
+		// Shutdown began said keep-alive), so the request it may be sending
+		// now is served, with Connection: close. Shutdown closes the
+		// connection when idle (HandOver: once it stays idle for idleGrace).
 		c.idle.Store(true)
-		if c.p.shutting.Load() && !first {
-			return
-		}
 		head, err := c.nextHead(first)
 		c.idle.Store(false)
 		c.fresh.Store(false)
+		c.heads.Add(1)
 		if err != nil {
 			switch {
 			case err == errHeadTooLarge:

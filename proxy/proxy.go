@@ -145,21 +145,64 @@ func (p *Proxy) WaitIdle(ctx context.Context, endpointAddr string) error {
 // returned.
 //
 // A connection accepted but whose first request has not arrived yet is
-// given freshGrace to send it (its client, unlike one on a kept-alive
+// given idleGrace to send it (its client, unlike one on a kept-alive
 // connection, would not retry); that request is served, then the
-// connection closes.
-func (p *Proxy) Shutdown(ctx context.Context) error {
+// connection closes. Idle kept-alive connections are closed at once: the
+// listener is going away (see HandOver when another process keeps
+// serving its socket).
+func (p *Proxy) Shutdown(ctx context.Context) error { return p.shutdown(ctx, false) }
+
+// HandOver is Shutdown for a listening socket that another process keeps
+// serving (an upgrade: the new process holds the same socket). A client
+// connection is closed only once it has stayed idle (no request head
+// arriving) for idleGrace since HandOver began: closing one the moment it
+// is idle would race with the request its client may be sending (a reset,
+// or an empty reply that a client retries only for an idempotent request,
+// if at all). A request that arrives meanwhile is served with Connection:
+// close, and the client's next connection is accepted by the other process.
+func (p *Proxy) HandOver(ctx context.Context) error { return p.shutdown(ctx, true) }
+
+func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 	p.shutting.Store(true)
 	p.ln.Close()
 	p.accepted.Wait()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
+	// quiet is, per connection, its head count when first seen idle and
+	// when that was; reset whenever it received a head since.
+	type seen struct {
+		heads uint32
+		at    time.Time
+	}
+	quiet := map[*clientConn]seen{}
 	var err error
 	for {
+		now := time.Now()
 		p.mu.Lock()
 		n := len(p.conns)
 		for c := range p.conns {
-			if c.idle.Load() && (!c.fresh.Load() || time.Since(c.started) > freshGrace) || err != nil {
+			if err != nil {
+				c.conn.Close()
+				continue
+			}
+			if !c.idle.Load() {
+				delete(quiet, c)
+				continue
+			}
+			if !graceKeptAlive && !c.fresh.Load() {
+				c.conn.Close()
+				continue
+			}
+			h := c.heads.Load()
+			q, ok := quiet[c]
+			if !ok || q.heads != h {
+				q = seen{heads: h, at: now}
+				if c.fresh.Load() {
+					q.at = c.started
+				}
+				quiet[c] = q
+			}
+			if now.Sub(q.at) > idleGrace {
 				c.conn.Close()
 			}
 		}
@@ -182,9 +225,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// freshGrace is how long Shutdown waits for the first request of a
-// connection it accepted.
-const freshGrace = time.Second
+// idleGrace is how long Shutdown lets an idle client connection send its
+// next request (for a new connection: its first, counted from its accept).
+const idleGrace = time.Second
 
 func (p *Proxy) acceptLoop() {
 	defer p.accepted.Done()

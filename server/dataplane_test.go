@@ -45,10 +45,15 @@ var dataPlaneStrategies = map[string]string{
 	"bluegreen": "    type: BlueGreen\n    blueGreen:\n      scaleDownDelaySeconds: 8",
 }
 
-// stopDataPlaneAtEnd stops the data plane process of dataDir when the test
-// ends (the servers of these tests are killed, not stopped).
+// stopDataPlaneAtEnd stops the data plane process of dataDir and its
+// standby (first: it would take over) when the test ends (the servers of
+// these tests are killed, not stopped).
 func stopDataPlaneAtEnd(t *testing.T, dataDir string) {
 	t.Cleanup(func() {
+		standby := dataplane.NewClient(filepath.Join(dataDir, dataplane.StandbyFile))
+		if l, err := standby.Check(context.Background()); err == nil && l.Standby != nil {
+			syscall.Kill(l.Boot.PID, syscall.SIGKILL)
+		}
 		if r, err := dataplane.ReadRecord(dataDir); err == nil && r.PID > 0 {
 			if t.Failed() && syscall.Kill(r.PID, syscall.SIGQUIT) == nil {
 				time.Sleep(500 * time.Millisecond) // its goroutines go to its log
