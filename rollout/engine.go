@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -319,6 +321,32 @@ func (e *Engine) revision(ctx context.Context, app, env string, n int) (Revision
 	return rev, nil
 }
 
+// scaleOrder orders the scaling of a plan as a Deployment does: the
+// revisions that grow first (newest first), then those that shrink
+// (oldest first), so that the sizes in between are those a Deployment's
+// controller goes through (it scales up, then down in its next sync).
+func scaleOrder(want, running map[scaleKey]int) []scaleKey {
+	keys := make([]scaleKey, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b scaleKey) int {
+		ua, ub := want[a] > running[a], want[b] > running[b]
+		switch {
+		case ua != ub && ua:
+			return -1
+		case ua != ub:
+			return 1
+		case ua && a.revision != b.revision:
+			return b.revision - a.revision
+		case a.revision != b.revision:
+			return a.revision - b.revision
+		}
+		return strings.Compare(a.group, b.group)
+	})
+	return keys
+}
+
 // act scales every revision as plan says (those it does not name to zero),
 // the stable revision's baseline group to plan.Baseline (other groups to
 // zero), and applies its traffic split.
@@ -342,7 +370,8 @@ func (e *Engine) act(ctx context.Context, r Rollout, plan Plan) error {
 		}
 	}
 	var errs []error
-	for sk, c := range want {
+	for _, sk := range scaleOrder(want, running) {
+		c := want[sk]
 		n := sk.revision
 		rev, err := e.revision(ctx, r.App, r.Env, n)
 		if err != nil {

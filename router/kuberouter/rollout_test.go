@@ -53,7 +53,7 @@ func TestRolling_matchesDeployment(t *testing.T) {
 	}
 	ours := trace.String()
 
-	deploy := deploymentTrace(t, g, 3, 1, 0)
+	deploy := deploymentTrace(t, g, 3, intstr.FromInt32(1), intstr.FromInt32(0))
 	// gantry's trace starts with revision 1 coming up from nothing; the
 	// update starts where it has 3.
 	update := ours
@@ -136,11 +136,9 @@ func crashLoop(t *testing.T, g *gantry, pod *corev1.Pod, n int32) {
 
 // deploymentTrace rolls a real Deployment from one image to another under
 // kube-controller-manager and returns its replica sequence, "old/new".
-func deploymentTrace(t *testing.T, g *gantry, replicas, surge, unavailable int) string {
+func deploymentTrace(t *testing.T, g *gantry, n int32, ms, mu intstr.IntOrString) string {
 	t.Helper()
 	ctx := context.Background()
-	n := int32(replicas)
-	ms, mu := intstr.FromInt(surge), intstr.FromInt(unavailable)
 	labels := map[string]string{"app": "reference"}
 	d := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "reference", Namespace: g.ns},
@@ -176,7 +174,7 @@ func deploymentTrace(t *testing.T, g *gantry, replicas, surge, unavailable int) 
 	waitFor(t, "the Deployment rolled", func() (bool, string) { return done(2) })
 	waitFor(t, "the old ReplicaSet at 0", func() (bool, string) {
 		s := trace.String()
-		return len(s) > 3 && s[len(s)-3:] == "0/"+strconv.Itoa(replicas), s
+		return strings.HasSuffix(s, " 0/"+strconv.Itoa(int(n))), s
 	})
 	return trace.String()
 }
