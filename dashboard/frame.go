@@ -46,7 +46,8 @@ type frame struct {
 // encoded is one environment's state or one event, as JSON.
 type encoded struct {
 	env  string
-	id   int64 // events: the store's ID
+	key  string // environments: "app/env", what the stream's deltas name
+	id   int64  // events: the store's ID
 	json []byte
 }
 
@@ -150,7 +151,7 @@ func (c *collector) collect(ctx context.Context, st Store, a API, now time.Time)
 		if err != nil {
 			return nil, fmt.Errorf("encode status of %s in %s: %w", s.App, s.Env, err)
 		}
-		f.envs = append(f.envs, encoded{env: s.Env, json: b})
+		f.envs = append(f.envs, encoded{env: s.Env, key: s.App + "/" + s.Env, json: b})
 	}
 	if err := c.readEvents(ctx, st, f); err != nil {
 		return nil, err

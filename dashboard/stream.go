@@ -65,8 +65,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	hello, _ := json.Marshal(map[string]any{"name": p.Name, "lastEvent": start})
 	writeEvent(&buf, "hello", start, hello)
+	var seen shown
 	if last != nil {
-		writeSnapshot(&buf, p, last)
+		seen.write(&buf, p, last)
 	}
 	for {
 		if _, err := w.Write(buf.Bytes()); err != nil {
@@ -93,7 +94,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				sent = max(sent, ev.id)
 			}
-			writeSnapshot(&buf, p, f)
+			seen.write(&buf, p, f)
 		}
 	}
 }
@@ -143,25 +144,6 @@ func writeEvent(buf *bytes.Buffer, name string, id int64, data []byte) {
 	buf.WriteString("\n\n")
 }
 
-// writeSnapshot writes the environments of f that p may read.
-func writeSnapshot(buf *bytes.Buffer, p auth.Principal, f *frame) {
-	buf.WriteString("event: snapshot\ndata: {\"time\":")
-	t, _ := f.time.MarshalJSON()
-	buf.Write(t)
-	buf.WriteString(",\"envs\":[")
-	first := true
-	for _, e := range f.envs {
-		if p.Role(e.env) < auth.Viewer {
-			continue
-		}
-		if !first {
-			buf.WriteByte(',')
-		}
-		first = false
-		buf.Write(e.json)
-	}
-	buf.WriteString("]}\n\n")
-}
 
 // series serves GET /dashboard/series?app=&env=: the samples of one
 // environment's traffic kept for the charts.

@@ -94,26 +94,26 @@ func BenchmarkStream_100Rollouts(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		idle := measure()
-		var bytes, snapshots atomic.Int64
+		var bytes, frames atomic.Int64
 		sctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		for range clients {
-			wg.Go(func() { readStream(sctx, s.APIURL(), &bytes, &snapshots) })
+			wg.Go(func() { readStream(sctx, s.APIURL(), &bytes, &frames) })
 		}
 		time.Sleep(2 * time.Second) // connected, the hub running
 		bytes.Store(0)
-		snapshots.Store(0)
+		frames.Store(0)
 		streaming := measure()
 		stop()
 		wg.Wait()
 		share := float64(streaming-idle) / float64(window) * 100
 		b.ReportMetric(share, "stream-%core")
 		b.ReportMetric(float64(idle)/float64(window)*100, "idle-%core")
-		if n := snapshots.Load(); n > 0 {
-			b.ReportMetric(float64(bytes.Load())/float64(n), "B/snapshot")
+		if n := frames.Load(); n > 0 {
+			b.ReportMetric(float64(bytes.Load())/float64(n), "B/frame")
 		}
-		b.Logf("%d apps rolling out, %d stream clients: server CPU %.2f%% of one core with them, %.2f%% without; stream %.2f%%; %d snapshots of %d bytes each",
-			apps, clients, float64(streaming)/float64(window)*100, float64(idle)/float64(window)*100, share, snapshots.Load(), bytes.Load()/max(1, snapshots.Load()))
+		b.Logf("%d apps rolling out, %d stream clients: server CPU %.2f%% of one core with them, %.2f%% without; stream %.2f%%; %d frames of %d bytes each",
+			apps, clients, float64(streaming)/float64(window)*100, float64(idle)/float64(window)*100, share, frames.Load(), bytes.Load()/max(1, frames.Load()))
 	}
 }
 
@@ -155,8 +155,9 @@ func waitAll(b *testing.B, ctx context.Context, c *client.Client, ids []int64, o
 	}
 }
 
-// readStream reads the stream until ctx ends, counting its bytes and snapshots.
-func readStream(ctx context.Context, base string, bytes, snapshots *atomic.Int64) {
+// readStream reads the stream until ctx ends, counting its bytes and
+// frames (the first snapshot, then deltas).
+func readStream(ctx context.Context, base string, bytes, frames *atomic.Int64) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	res, err := http.DefaultClient.Do(req)
@@ -169,8 +170,8 @@ func readStream(ctx context.Context, base string, bytes, snapshots *atomic.Int64
 	for sc.Scan() {
 		line := sc.Bytes()
 		bytes.Add(int64(len(line) + 1))
-		if string(line) == "event: snapshot" {
-			snapshots.Add(1)
+		if string(line) == "event: snapshot" || string(line) == "event: delta" {
+			frames.Add(1)
 		}
 	}
 }

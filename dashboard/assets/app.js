@@ -75,12 +75,29 @@ function connect() {
   if (source) source.close();
   source = new EventSource('/api/v1/stream');
   source.addEventListener('hello', () => setConn(true));
-  source.addEventListener('snapshot', e => {
-    const s = JSON.parse(e.data);
-    state.envs = s.envs;
-    state.snapshotAt = s.time;
+  // The first frame of a stream is a whole snapshot; later ones are
+  // deltas: the changed environments, the removed keys, and the order
+  // when it changed (dashboard/delta.go).
+  let byKey = new Map(), keys = [];
+  const keyOf = e => e.app + '/' + e.env;
+  const show = time => {
+    state.envs = keys.map(k => byKey.get(k)).filter(Boolean);
+    state.snapshotAt = time;
     setConn(true);
     if (state.view && state.view.update) state.view.update();
+  };
+  source.addEventListener('snapshot', e => {
+    const s = JSON.parse(e.data);
+    byKey = new Map(s.envs.map(x => [keyOf(x), x]));
+    keys = s.envs.map(keyOf);
+    show(s.time);
+  });
+  source.addEventListener('delta', e => {
+    const d = JSON.parse(e.data);
+    for (const x of d.changed || []) byKey.set(keyOf(x), x);
+    for (const k of d.removed || []) byKey.delete(k);
+    if (d.keys) keys = d.keys;
+    show(d.time);
   });
   source.addEventListener('event', e => {
     const ev = JSON.parse(e.data);
