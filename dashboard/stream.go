@@ -144,7 +144,6 @@ func writeEvent(buf *bytes.Buffer, name string, id int64, data []byte) {
 	buf.WriteString("\n\n")
 }
 
-
 // series serves GET /dashboard/series?app=&env=: the samples of one
 // environment's traffic kept for the charts.
 func (h *handler) series(w http.ResponseWriter, r *http.Request) {
