@@ -182,6 +182,9 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 		run.served = now
 	}
 	v = run.an.Observe(obs)
+	if e.opts.OnVerdict != nil {
+		e.opts.OnVerdict(r.App, r.Env, v)
+	}
 	e.keepLive(r.ID, run, obs, v)
 	e.saveAnalysis(ctx, r.ID, run.an)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v), Judging: true,

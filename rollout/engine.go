@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/analysis"
 	"github.com/gantry-dev/gantry/internal/outage"
 	"github.com/gantry-dev/gantry/spec"
 )
@@ -46,6 +47,10 @@ type Options struct {
 	// restarts; nil: the Store's, when it implements AnalysisStateStore,
 	// otherwise the evidence lives in memory only.
 	AnalysisStates AnalysisStateStore
+	// OnVerdict, when set, is given the verdict of each analysis
+	// observation of a rollout of app/env (for counters); it must not
+	// block. Nil: none.
+	OnVerdict func(app, env string, v analysis.Verdict)
 	// Logf receives diagnostics; nil: silent.
 	Logf func(format string, args ...any)
 }

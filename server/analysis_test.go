@@ -138,6 +138,34 @@ environments:
 	if !found {
 		t.Errorf("no step was completed on evidence; events: %+v", evs)
 	}
+	checkRolloutMetrics(t, e)
+}
+
+// checkRolloutMetrics wants /metrics to show the promoted canary's
+// analysis verdicts and the time of each of its steps (0: the start, then
+// setWeight and pause), the last one ended by the success.
+func checkRolloutMetrics(t *testing.T, e *env) {
+	t.Helper()
+	steps := map[string]uint64{}
+	deadline := time.Now().Add(20 * time.Second)
+	for steps["2 ended"] == 0 && time.Now().Before(deadline) { // the success event follows the phase
+		time.Sleep(50 * time.Millisecond)
+		for _, m := range scrape(t, e)["gantry_rollout_step_duration_seconds"].GetMetric() {
+			steps[label(m, "step")+" "+label(m, "outcome")] = m.GetHistogram().GetSampleCount()
+		}
+	}
+	for _, k := range []string{"0 next", "1 next", "2 ended"} {
+		if steps[k] != 1 {
+			t.Errorf("gantry_rollout_step_duration_seconds{step outcome=%q}: %d samples, want 1 (all: %v)", k, steps[k], steps)
+		}
+	}
+	verdicts := map[string]float64{}
+	for _, m := range scrape(t, e)["gantry_analysis_verdicts_total"].GetMetric() {
+		verdicts[label(m, "verdict")] += m.GetCounter().GetValue()
+	}
+	if verdicts["Promote"] < 1 || verdicts["Rollback"] != 0 {
+		t.Errorf("gantry_analysis_verdicts_total by verdict = %v, want Promote at least once and no Rollback", verdicts)
+	}
 }
 
 func containsAll(s string, subs ...string) bool {

@@ -132,6 +132,7 @@ func (s *Server) lead(ctx context.Context) (err error) {
 		SmokeTests: &smokeTester{router: router, baseDir: opts.BaseDir, client: &http.Client{}},
 		Flags:      flagSetter{s.flags},
 		Interval:   opts.Interval,
+		OnVerdict:  s.rollouts.verdict,
 		Logf:       opts.Logf,
 		// The analysis' evidence goes to the state store itself (events
 		// go through the audit wrapper, which keeps no evidence).

@@ -144,6 +144,8 @@ type Server struct {
 	checks *queryChecks
 	// notifier sends alerts and rollout events; nil without a notifications file.
 	notifier *notify.Notifier
+	// rollouts counts analysis verdicts and times rollout steps for /metrics.
+	rollouts *rolloutMetrics
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -227,7 +229,8 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	if s.tokens, s.audit, err = s.openAuth(ctx, s.store); err != nil {
 		return nil, err
 	}
-	var events rollout.Store = logEvents(audit.Events(s.store, s.audit), opts.Logger)
+	s.rollouts = newRolloutMetrics()
+	var events rollout.Store = measuredEvents{logEvents(audit.Events(s.store, s.audit), opts.Logger), s.rollouts}
 	if notifications != nil {
 		s.notifier = notify.New(notify.Options{Config: notifications, Logf: opts.Logf})
 		events = notifyingStore{events, s.notifier}
@@ -239,7 +242,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	var reg *prometheus.Registry
-	s.metrics, reg = newMetrics(s.flags, runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s})
+	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s})...)
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}
