@@ -106,7 +106,13 @@ func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
 	if l.Total() == 0 {
 		t.Fatal("the load sent no request")
 	}
+	// A response reaches the client just before the proxy records its
+	// request: wait until the status API has counted every one sent.
 	want := revisionTraffic(t, e)
+	for settle := time.Now().Add(10 * time.Second); want["1"].Requests < l.Total() && time.Now().Before(settle); {
+		time.Sleep(50 * time.Millisecond)
+		want = revisionTraffic(t, e)
+	}
 	if want["1"].Requests == 0 {
 		t.Fatalf("status API: revision 1 served nothing: %+v", want)
 	}
