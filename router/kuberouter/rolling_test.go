@@ -53,7 +53,11 @@ func TestRolling_casesMatchDeployment(t *testing.T) {
 			case tc.exact && sizes(update) != sizes(deploy):
 				t.Errorf("gantry's rolling update went\n  %s\nthe Deployment's\n  %s", update, deploy)
 			case !tc.exact:
-				lo, hi := tc.replicas-tc.unavailable.IntValue(), tc.replicas+tc.surge.IntValue()
+				// Percentages as Kubernetes takes them: maxSurge rounded up,
+				// maxUnavailable down.
+				surge, _ := intstr.GetScaledValueFromIntOrPercent(&tc.surge, tc.replicas, true)
+				unavailable, _ := intstr.GetScaledValueFromIntOrPercent(&tc.unavailable, tc.replicas, false)
+				lo, hi := tc.replicas-unavailable, tc.replicas+surge
 				for _, tr := range []string{update, deploy} {
 					if err := withinBounds(sizes(tr), lo, hi); err != nil {
 						t.Errorf("%s: %v", tr, err)
