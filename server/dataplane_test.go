@@ -3,10 +3,12 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,44 +105,44 @@ func proxyTotal(ctx context.Context, t *testing.T, c *client.Client, app string)
 }
 
 // TestDataPlane_UpgradeAndCrashUnderLoad replaces the data plane with
-// `gantry proxy upgrade` under load (no request fails, the rollout engine
-// sees the new boot ID), then kills it with SIGKILL: the server starts a
-// new one, records DataPlaneDown and DataPlaneRestarted, and traffic
-// flows again.
+// `gantry proxy upgrade` under load, GANTRY_UPGRADES times (default 2) at
+// GANTRY_UPGRADE_RATE requests/s (default 300; bench/proxy-upgrade.sh runs
+// 10 at 1,000/s): no request fails, the rollout engine sees the new boot
+// ID; then it kills it with SIGKILL: the server starts a new one, records
+// DataPlaneDown and DataPlaneRestarted, and traffic flows again.
 func TestDataPlane_UpgradeAndCrashUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real processes under load")
 	}
-	killInstancesAtEnd(t)
-	data, listen, addr := t.TempDir(), freeAddr(t), freeAddr(t)
-	stopDataPlaneAtEnd(t, data)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	upgrades, rate := envInt(t, "GANTRY_UPGRADES", 2), envInt(t, "GANTRY_UPGRADE_RATE", 300)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(4+upgrades/10)*time.Minute)
 	defer cancel()
-	srv := startServerProc(t, data, listen, "--stop-instances-on-exit")
-	c, err := client.New(client.Options{Server: srv.url, Token: srv.token})
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, srv, c := dataPlaneServer(t, "--stop-instances-on-exit")
+	addr := freeAddr(t)
 	applyRollingV1(ctx, t, c, addr)
 	before, _ := dataplane.ReadRecord(data)
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
-	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: 300, Workers: 8})
+	began := time.Now()
+	l := loadgen.Start(loadCtx, loadgen.Options{URL: "http://" + addr + "/", Rate: rate, Workers: 32})
 	time.Sleep(time.Second)
-	for range 2 {
+	for i := range upgrades {
+		failed, start := l.Failed(), time.Now()
 		out, err := runGantry(ctx, "proxy", "upgrade", "--data", data)
 		if err != nil {
 			t.Fatalf("gantry proxy upgrade: %v\n%s", err, out)
 		}
-		t.Logf("%s", out)
-		time.Sleep(500 * time.Millisecond)
+		t.Logf("upgrade %d: %s in %s; %d requests failed meanwhile", i+1, strings.TrimSpace(out), time.Since(start).Round(time.Millisecond), l.Failed()-failed)
+		time.Sleep(time.Duration(500+rand.IntN(1000)) * time.Millisecond)
 	}
 	time.Sleep(time.Second)
 	stopLoad()
 	l.Wait()
+	took := time.Since(began)
 	if l.Failed() != 0 || l.Total() == 0 {
 		t.Errorf("upgrades under load: %d of %d requests failed (last: %s), want none", l.Failed(), l.Total(), l.LastError())
 	}
+	t.Logf("table: upgrades %d; requests %d in %s (%.0f/s); failed %d", upgrades, l.Total(), took.Round(time.Second), float64(l.Total())/took.Seconds(), l.Failed())
 	after, _ := dataplane.ReadRecord(data)
 	if after.PID == before.PID || after.BootID == before.BootID || alive(before.PID) {
 		t.Errorf("after the upgrades: data plane %+v (before %+v, alive %v); want a new process, the old one gone", after, before, alive(before.PID))
