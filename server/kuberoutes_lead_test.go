@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -86,15 +85,11 @@ func TestServer_LeadWithARefusedRouter(t *testing.T) {
 	}
 
 	c, _ = runKubeServer(t, dataDir, kubeconfig, ns)
-	waitUntil(t, "a RouterUnavailable event for web/prod", func() (bool, string) {
-		evs, err := c.Events(ctx, "web", "prod", 0, 0)
-		for _, e := range evs {
-			if e.Reason == rollout.ReasonRouterUnavailable && e.Type == rollout.Warning && strings.Contains(e.Message, "httproutes") {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%d events, %v", len(evs), err)
-	})
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if e := waitEventAfter(wctx, t, c, rollout.ReasonRouterUnavailable, 0); e.Type != rollout.Warning || !strings.Contains(e.Message, "httproutes") {
+		t.Errorf("RouterUnavailable event: %s %q; want a Warning naming the missing httproutes permission", e.Type, e.Message)
+	}
 	if _, err := c.Deploy(ctx, "web", "prod", "v1"); err == nil || !strings.Contains(err.Error(), "wait for its router") || !strings.Contains(err.Error(), "httproutes") {
 		t.Fatalf("deploy web while its router refuses it: %v; want it refused, naming the router's missing permission", err)
 	}
@@ -102,8 +97,6 @@ func TestServer_LeadWithARefusedRouter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
 	if r, err := c.WaitRollout(wctx, s.ID, 100*time.Millisecond, nil); err != nil || r.Phase != rollout.Succeeded {
 		t.Fatalf("shop's rollout beside the refused web: %s %s (%v); want Succeeded", r.Phase, r.Message, err)
 	}
@@ -112,27 +105,15 @@ func TestServer_LeadWithARefusedRouter(t *testing.T) {
 	if _, err := roles.Update(ctx, role, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The server opens web again at most every 5 s.
 	var w rollout.Rollout
-	waitUntil(t, "web deployable once the Role is whole again", func() (bool, string) {
-		w, err = c.Deploy(ctx, "web", "prod", "v1")
-		return err == nil, fmt.Sprint(err)
-	})
+	for w, err = c.Deploy(ctx, "web", "prod", "v1"); err != nil; w, err = c.Deploy(ctx, "web", "prod", "v1") {
+		if wctx.Err() != nil {
+			t.Fatalf("web not deployable once the Role is whole again: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if r, err := c.WaitRollout(wctx, w.ID, 100*time.Millisecond, nil); err != nil || r.Phase != rollout.Succeeded {
 		t.Fatalf("web's rollout once the Role is whole again: %s %s (%v); want Succeeded", r.Phase, r.Message, err)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s; now: %s", what, state)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -15,6 +15,30 @@ import (
 	"github.com/gantry-dev/gantry/rollout"
 )
 
+// canaryAt opens the environment with two pods of revisions 1 and 2 and
+// waits for the split {1: 100-w, 2: w}.
+func (s *suite) canaryAt(w int) {
+	s.t.Helper()
+	s.open(false)
+	s.addPods(1, 2)
+	s.addPods(2, 2)
+	s.setTraffic(rollout.Traffic{Weights: shift(w)})
+	s.waitSplit(fmt.Sprintf("%d/%d", 100-w, w), false, s.asked(shift(w)))
+}
+
+// blueWithPreview opens the environment with a preview, blue (revision 1,
+// blue pods) taking the traffic and the preview on green (revision 2,
+// green pods).
+func (s *suite) blueWithPreview(blue, green int) {
+	s.t.Helper()
+	s.open(true)
+	s.addPods(1, blue)
+	s.addPods(2, green)
+	s.setTraffic(rollout.Traffic{Weights: map[int]int{1: 100}, Preview: 2})
+	s.waitSplit("blue", false, Split{1: 100})
+	s.waitSplit("the preview on green", true, Split{2: 100})
+}
+
 // shift returns the weights {1: 100-w, 2: w}.
 func shift(w int) map[int]int { return map[int]int{1: 100 - w, 2: w} }
 
@@ -63,12 +87,7 @@ func testRolling(t *testing.T, s *suite) {
 // the switch moves everything at once: no state between the router's
 // writes sends traffic to both, or to neither.
 func testBlueGreen(t *testing.T, s *suite) {
-	s.open(true)
-	s.addPods(1, 2)
-	s.addPods(2, 2)
-	s.setTraffic(rollout.Traffic{Weights: map[int]int{1: 100}, Preview: 2})
-	s.waitSplit("blue before the switch", false, Split{1: 100})
-	s.waitSplit("the preview on green", true, Split{2: 100})
+	s.blueWithPreview(2, 2)
 	w := s.record()
 	s.setTraffic(rollout.Traffic{Weights: map[int]int{2: 100}})
 	states, labels := w.states(s)
@@ -94,11 +113,7 @@ func testBlueGreen(t *testing.T, s *suite) {
 // testIdempotent: applying the same traffic, Open and instances again
 // writes nothing.
 func testIdempotent(t *testing.T, s *suite) {
-	s.open(false)
-	s.addPods(1, 2)
-	s.addPods(2, 2)
-	s.setTraffic(rollout.Traffic{Weights: shift(20)})
-	s.waitSplit("80/20", false, s.asked(shift(20)))
+	s.canaryAt(20)
 	before := s.snapshot()
 	s.setTraffic(rollout.Traffic{Weights: shift(20)})
 	s.open(false)
@@ -112,11 +127,7 @@ func testIdempotent(t *testing.T, s *suite) {
 // testRemoved: a revision whose weight went to 0 and whose pods went
 // takes nothing when a third revision comes.
 func testRemoved(t *testing.T, s *suite) {
-	s.open(false)
-	s.addPods(1, 2)
-	s.addPods(2, 2)
-	s.setTraffic(rollout.Traffic{Weights: shift(50)})
-	s.waitSplit("50/50", false, s.asked(shift(50)))
+	s.canaryAt(50)
 	s.setTraffic(rollout.Traffic{Weights: map[int]int{1: 0, 2: 100}})
 	s.waitSplit("revision 1 at 0", false, Split{2: 100})
 	s.deletePods(1)
@@ -150,12 +161,7 @@ func testMaintenance(t *testing.T, s *suite) {
 // leaves the split as it finds it, writing nothing, until it is told the
 // traffic; then it routes as told.
 func testRestart(t *testing.T, s *suite) {
-	s.open(true)
-	s.addPods(1, 3)
-	s.addPods(2, 1)
-	s.setTraffic(rollout.Traffic{Weights: map[int]int{1: 100}, Preview: 2})
-	s.waitSplit("blue", false, Split{1: 100})
-	s.waitSplit("the preview on green", true, Split{2: 100})
+	s.blueWithPreview(3, 1)
 	before := s.snapshot()
 	s.r = s.h.Restart()
 	s.open(true)

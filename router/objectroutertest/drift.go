@@ -23,11 +23,7 @@ func testDrift(t *testing.T, s *suite) {
 	if s.h.Events == nil {
 		t.Skip("the harness collects no events")
 	}
-	s.open(false)
-	s.addPods(1, 2)
-	s.addPods(2, 2)
-	s.setTraffic(rollout.Traffic{Weights: shift(20)})
-	s.waitSplit("80/20", false, s.asked(shift(20)))
+	s.canaryAt(20)
 	ctx := context.Background()
 	foreign, err := s.h.Client.CoreV1().Services(s.h.Namespace).Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-by-hand"},
