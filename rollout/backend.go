@@ -124,6 +124,15 @@ type Instance struct {
 	CPUMillis int64 `json:"cpuMillis"`
 	// RSSBytes is resident memory.
 	RSSBytes int64 `json:"rssBytes"`
+	// OpenFiles is the number of file descriptors the instance's processes
+	// hold; nil when the backend does not know.
+	OpenFiles *int64 `json:"openFiles,omitempty"`
+	// DiskReadBytes and DiskWriteBytes are the bytes the instance's live
+	// processes caused to be read from and written to storage, since each
+	// started (/proc/PID/io read_bytes and write_bytes); nil when the
+	// backend does not know.
+	DiskReadBytes  *uint64 `json:"diskReadBytes,omitempty"`
+	DiskWriteBytes *uint64 `json:"diskWriteBytes,omitempty"`
 	// Health is the body of the last liveness probe response (often
 	// application/health+json); empty when none.
 	Health string `json:"health,omitempty"`

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 func TestMetrics_routeLabels(t *testing.T) {
@@ -64,5 +66,37 @@ func TestMetrics_routeLabels(t *testing.T) {
 	}
 	if d := mfs["gantry_metrics_dropped_series_total"]; d == nil || d.GetMetric()[0].GetCounter().GetValue() != 0 {
 		t.Errorf("gantry_metrics_dropped_series_total: %v, want 0 for app web", d)
+	}
+	checkInstanceFilesAndHost(t, e)
+}
+
+// checkInstanceFilesAndHost wants every local instance's open files and
+// disk I/O (once the backend has sampled them) and the loopback device's
+// traffic in /metrics.
+func checkInstanceFilesAndHost(t *testing.T, e *env) {
+	t.Helper()
+	var mfs map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if mfs = scrape(t, e); len(mfs["gantry_instance_open_files"].GetMetric()) == 3 {
+			break
+		}
+	}
+	for _, name := range []string{"gantry_instance_open_files", "gantry_instance_disk_read_bytes_total", "gantry_instance_disk_written_bytes_total"} {
+		if n := len(mfs[name].GetMetric()); n != 3 {
+			t.Errorf("%s: %d series, want one per instance (3)", name, n)
+		}
+	}
+	for _, m := range mfs["gantry_instance_open_files"].GetMetric() {
+		// A serving instance holds at least its listener and its standard streams.
+		if v := m.GetGauge().GetValue(); v < 4 {
+			t.Errorf("gantry_instance_open_files{instance=%q} = %v, want at least 4", label(m, "instance"), v)
+		}
+	}
+	lo := false
+	for _, m := range mfs["gantry_host_network_receive_bytes_total"].GetMetric() {
+		lo = lo || label(m, "device") == "lo" && m.GetCounter().GetValue() > 0
+	}
+	if !lo {
+		t.Errorf("gantry_host_network_receive_bytes_total has no traffic on lo: %v", mfs["gantry_host_network_receive_bytes_total"])
 	}
 }

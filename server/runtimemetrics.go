@@ -68,7 +68,7 @@ func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc} {
 		ch <- d
 	}
-	for _, d := range routeDescs {
+	for _, d := range append(routeDescs, instanceFileDescs...) {
 		ch <- d
 	}
 }
@@ -159,6 +159,7 @@ func collectInstances(ch chan<- prometheus.Metric, app, env string, b *envBacken
 		ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(in.RSSBytes), lv...)
 		ch <- prometheus.MustNewConstMetric(restartsDesc, prometheus.CounterValue, float64(in.Restarts), lv...)
 		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, ready, lv...)
+		collectInstanceFiles(ch, in, lv)
 	}
 }
 

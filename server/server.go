@@ -242,7 +242,7 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	var reg *prometheus.Registry
-	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s})...)
+	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s}, hostCollector{})...)
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}

@@ -63,6 +63,41 @@ func statOf(p procfs.Proc) (procStat, error) {
 type groupUsage struct {
 	ticks    uint64
 	rssBytes int64
+	pids     []int
+}
+
+// groupFiles is what a process group holds open and has read and written
+// to storage; ok false when a process's could not be read (then none is
+// reported rather than a part).
+type groupFiles struct {
+	openFiles             int64
+	readBytes, writeBytes uint64
+	ok                    bool
+}
+
+// filesOf reads /proc/PID/fd and /proc/PID/io of the group's processes.
+func filesOf(pids []int) groupFiles {
+	fs, err := procFS()
+	if err != nil || len(pids) == 0 {
+		return groupFiles{}
+	}
+	var g groupFiles
+	for _, pid := range pids {
+		p, err := fs.Proc(pid)
+		if err != nil {
+			continue // exited since the scan
+		}
+		n, ferr := p.FileDescriptorsLen()
+		io, ierr := p.IO()
+		if ferr != nil || ierr != nil {
+			return groupFiles{}
+		}
+		g.openFiles += int64(n)
+		g.readBytes += io.ReadBytes
+		g.writeBytes += io.WriteBytes
+	}
+	g.ok = true
+	return g
 }
 
 // scanGroups reads every process in /proc and sums CPU time and resident
@@ -85,6 +120,7 @@ func scanGroups() map[int]groupUsage {
 		g := groups[s.pgrp]
 		g.ticks += s.ticks
 		g.rssBytes += s.rssPages * pageSize
+		g.pids = append(g.pids, s.pid)
 		groups[s.pgrp] = g
 	}
 	return groups

@@ -6,7 +6,9 @@ import (
 
 // sample reads /proc every StatsInterval and updates each running
 // instance's CPUMillis (utime+stime of its process group over the
-// interval) and RSSBytes (resident memory of its process group).
+// interval), RSSBytes (resident memory of its process group), OpenFiles
+// and DiskReadBytes/DiskWriteBytes (/proc/PID/fd and /proc/PID/io of its
+// processes; left unset when they cannot be read).
 func (b *Backend) sample() {
 	defer b.wg.Done()
 	t := time.NewTicker(b.opts.StatsInterval)
@@ -36,6 +38,9 @@ func (b *Backend) sample() {
 				continue
 			}
 			in.info.RSSBytes = g.rssBytes
+			if f := filesOf(g.pids); f.ok {
+				in.info.OpenFiles, in.info.DiskReadBytes, in.info.DiskWriteBytes = &f.openFiles, &f.readBytes, &f.writeBytes
+			}
 			if !in.lastSample.IsZero() && g.ticks >= in.lastTicks {
 				elapsed := now.Sub(in.lastSample).Seconds()
 				if elapsed > 0 {
