@@ -19,8 +19,9 @@ cd "$(dirname "$0")/.."
 KILLS=${KILLS:-10}
 RATE=${RATE:-1000}
 STANDBY=${STANDBY:-1}
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+. bench/loadavg.sh
+loadavg_start
 out=$(GANTRY_PROXY_KILLS=$KILLS GANTRY_PROXY_RATE=$RATE GANTRY_PROXY_STANDBY=$STANDBY go test ./server/ -run 'TestDataPlane_ProxyCrashUnderLoad$' -count=1 -v -timeout 30m 2>&1) && status=0 || status=$?
 echo "$out" | grep -E 'kill [0-9]+:|proxy crashes|--- (PASS|FAIL)|^(ok|FAIL)' | grep -v 'server: '
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+loadavg_report
 exit $status

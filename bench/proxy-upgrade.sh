@@ -14,8 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UPGRADES=${UPGRADES:-10}
 RATE=${RATE:-1000}
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+. bench/loadavg.sh
+loadavg_start
 out=$(GANTRY_UPGRADES=$UPGRADES GANTRY_UPGRADE_RATE=$RATE go test ./dataplane/ -run 'TestUpgrade_UnderLoad$' -count=1 -v -timeout 10m 2>&1) && status=0 || status=$?
 echo "$out" | grep -E 'upgrade [0-9]+:|upgrades:|failed across|--- (PASS|FAIL)|^(ok|FAIL)'
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+loadavg_report
 exit $status
