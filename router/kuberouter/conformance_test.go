@@ -37,6 +37,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, tc := range routers {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case in a namespace of its own
 			objectroutertest.Run(t, func(t *testing.T) objectroutertest.Harness {
 				env := k8stestenv.Require(t)
 				ns := env.Namespace(t, "gantry-conformance")
