@@ -9,7 +9,8 @@
 # Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
 # PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
 # worker_processes; default: the number of cores), DPPROCS (gantry proxy
-# --procs; default PROCS), TLS (1: also compare
+# --procs; default PROCS), ROUTES (route templates the gantry (proxyrun)
+# proxy counts requests by, as spec.metrics.routes; default 0), TLS (1: also compare
 # both terminating TLS with the same certificate; 0: plain HTTP only).
 set -euo pipefail
 
@@ -19,6 +20,7 @@ THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 PROCS=${PROCS:-$(nproc)}
 TLS=${TLS:-1}
+ROUTES=${ROUTES:-0}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
@@ -71,7 +73,7 @@ PIDS+=($!)
 STABLE=$(wait_addr "$TMP/stable.addr")
 CANARY=$(wait_addr "$TMP/canary.addr")
 
-GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
+GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
 GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
 GANTRY=$(wait_addr "$TMP/gantry.addr")
@@ -102,7 +104,7 @@ if [ "$TLS" = 1 ]; then
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
 		-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
-	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 \
+	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" \
 		-cert "$TMP/cert.pem" -key "$TMP/key.pem" >"$TMP/gantry-tls.addr" 2>"$TMP/gantry-tls.log" &
 	PIDS+=($!)
 	GANTRY_TLS=$(wait_addr "$TMP/gantry-tls.addr")

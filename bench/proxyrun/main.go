@@ -31,6 +31,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
 	cert := flag.String("cert", "", "terminate TLS with this PEM certificate file (with -key); empty: plain HTTP")
 	key := flag.String("key", "", "PEM private key file of -cert")
+	routes := flag.Int("routes", 0, "count requests per route too, with this many route templates (/ and /api/rN/{id}); 0: none")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -46,14 +47,14 @@ func main() {
 	if *cert != "" || *key != "" {
 		tlsFiles = &proxy.TLSFiles{CertFile: *cert, KeyFile: *key}
 	}
-	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles); err != nil {
+	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles, *routes); err != nil {
 		fmt.Fprintln(os.Stderr, "proxyrun:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles) error {
+func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles, routes int) error {
 	if stable == "" || canary == "" {
 		return fmt.Errorf("-stable and -canary are required (host:port of each upstream)")
 	}
@@ -75,10 +76,18 @@ func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles)
 	if err != nil {
 		return err
 	}
-	p.SetTable(proxy.Table{Revisions: []proxy.Route{
+	t := proxy.Table{Revisions: []proxy.Route{
 		{Revision: 1, Version: "stable", Weight: w1, Endpoints: []proxy.Endpoint{{ID: "stable-0", Addr: stable}}},
 		{Revision: 2, Version: "canary", Weight: w2, Endpoints: []proxy.Endpoint{{ID: "canary-0", Addr: canary}}},
-	}})
+	}}
+	for i := range routes {
+		if i == 0 {
+			t.RouteTemplates = append(t.RouteTemplates, "/")
+		} else {
+			t.RouteTemplates = append(t.RouteTemplates, fmt.Sprintf("/api/r%d/{id}", i))
+		}
+	}
+	p.SetTable(t)
 	fmt.Println(p.Addr())
 
 	sig := make(chan os.Signal, 1)
