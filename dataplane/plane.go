@@ -116,6 +116,7 @@ func (p *Plane) Apply(_ context.Context, e Environment) (EnvStatus, error) {
 		opts := proxyOptions(e.Listener)
 		opts.Addr, opts.Name, opts.StickyCookie, opts.Logf = orFree(e.Listen), k.String(), e.StickyCookie, p.logf
 		opts.Listener = p.takeInherited(k.String())
+		opts.Table = mainTable(e)
 		px, err := proxy.Listen(opts)
 		if err != nil {
 			return EnvStatus{}, fmt.Errorf("environment %s: open proxy on %s (environments[].proxy.listen): %w", e.Name, opts.Addr, err)
@@ -159,7 +160,8 @@ func (p *Plane) openPreview(k envKey, cur, next *env) error {
 	old := next.preview
 	next.preview = nil
 	if want != "" {
-		opts := proxy.Options{Addr: want, Name: k.String() + " preview", Logf: p.logf, Listener: p.takeInherited(k.String() + " preview")}
+		opts := proxy.Options{Addr: want, Name: k.String() + " preview", Logf: p.logf, Listener: p.takeInherited(k.String() + " preview"),
+			Table: table(next.state.Preview.Routes)}
 		px, err := proxy.Listen(opts)
 		if err != nil {
 			return fmt.Errorf("environment %s: open preview listener on %s (spec.strategy.blueGreen.previewListen): %w", k.env, want, err)
@@ -181,16 +183,21 @@ func (p *Plane) takeInherited(key string) net.Listener {
 
 // setTables gives e's proxies the tables of its state.
 func setTables(e *env) {
-	routes := e.state.Routes
-	if e.state.Maintenance {
-		routes = nil
-	}
-	t := table(routes)
-	t.RouteTemplates = e.state.RouteTemplates
-	e.proxy.SetTable(t)
+	e.proxy.SetTable(mainTable(e.state.Environment))
 	if e.preview != nil {
 		e.preview.SetTable(table(e.state.Preview.Routes))
 	}
+}
+
+// mainTable is the main listener's table for e (no route in maintenance).
+func mainTable(e Environment) proxy.Table {
+	routes := e.Routes
+	if e.Maintenance {
+		routes = nil
+	}
+	t := table(routes)
+	t.RouteTemplates = e.RouteTemplates
+	return t
 }
 
 // table converts routes into a proxy table.

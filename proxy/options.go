@@ -19,6 +19,11 @@ type Options struct {
 	// connections waiting in its backlog are not refused. The Proxy owns it
 	// and closes it on Shutdown. Nil: bind Addr.
 	Listener net.Listener
+	// Table is served from the first connection accepted (SetTable
+	// replaces it): connections waiting in an inherited Listener's
+	// backlog are accepted at once and must find the routes, not a 503.
+	// Zero: no route until SetTable.
+	Table Table
 	// Name labels the proxy in log lines, such as "gemini-api/production".
 	// Empty: "proxy".
 	Name string

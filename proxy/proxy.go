@@ -71,6 +71,9 @@ func Listen(opts Options) (*Proxy, error) {
 	}
 	p.noRoute = p.statsFor(statsKey{}, "")
 	p.routing.Store(&routing{})
+	if len(opts.Table.Revisions) > 0 {
+		p.SetTable(opts.Table)
+	}
 	p.accepted.Add(1)
 	go p.acceptLoop()
 	return p, nil
