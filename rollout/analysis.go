@@ -128,11 +128,16 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 		if err != nil {
 			return v, false, err
 		}
-		an, err := e.restoreAnalysis(ctx, r.ID, cfg)
+		an, counters, err := e.restoreAnalysis(ctx, r.ID, cfg)
 		if err != nil {
 			return v, false, fmt.Errorf("analysis: %w", err)
 		}
 		run = &analysisRun{an: an, everReady: map[string]bool{}, result: AnalysisResult{Message: "starting", Judging: true}, served: now}
+		if counters != nil {
+			// Continue from the last reading before the restart: what the
+			// data plane served meanwhile is the first interval.
+			run.prev, run.prevBase = counters.Prev, counters.Base
+		}
 		e.cache.Lock()
 		e.analyses[r.ID] = run
 		e.cache.Unlock()
@@ -186,7 +191,7 @@ func (e *Engine) analyze(ctx context.Context, r Rollout, target Revision, instan
 		e.opts.OnVerdict(r.App, r.Env, v)
 	}
 	e.keepLive(r.ID, run, obs, v)
-	e.saveAnalysis(ctx, r.ID, run.an)
+	e.saveAnalysis(ctx, r.ID, run)
 	run.result = AnalysisResult{Promote: v.Action == analysis.Promote, Message: verdictMessage(v), Judging: true,
 		Idle: now.Sub(run.served) >= IdleAfter}
 	return v, true, nil
@@ -205,30 +210,49 @@ type AnalysisStateStore interface {
 	GetAnalysisState(ctx context.Context, rolloutID int64) ([]byte, error)
 }
 
+// storedAnalysis is what the engine keeps of a rollout's analysis: the
+// evidence and the counters of the last reading, so that after a restart
+// the first reading counts what the data plane served while gantry was
+// down (the counters' Origin tells whether it restarted too) instead of
+// only setting a new starting point. Evidence stored without counters
+// (by an older gantry) still restores.
+type storedAnalysis struct {
+	analysis.State
+	Counters *storedCounters `json:"counters,omitempty"`
+}
+
+// storedCounters are an analysisRun's prev and prevBase.
+type storedCounters struct {
+	Prev map[int]RevisionMetrics `json:"prev"`
+	Base RevisionMetrics         `json:"base"`
+}
+
 // restoreAnalysis returns the analyzer of rollout id: the stored evidence
-// when there is any that fits cfg, otherwise a new analyzer. Evidence
-// that cannot be read is logged and a new test begins, which stays valid.
-func (e *Engine) restoreAnalysis(ctx context.Context, id int64, cfg analysis.Config) (*analysis.Analyzer, error) {
+// when there is any that fits cfg, with the counters of its last reading
+// (nil when none were stored), otherwise a new analyzer. Evidence that
+// cannot be read is logged and a new test begins, which stays valid.
+func (e *Engine) restoreAnalysis(ctx context.Context, id int64, cfg analysis.Config) (*analysis.Analyzer, *storedCounters, error) {
 	if st := e.analysisStates(); st != nil {
 		b, err := st.GetAnalysisState(ctx, id)
 		switch {
 		case err == nil:
-			var s analysis.State
+			var s storedAnalysis
 			if err := json.Unmarshal(b, &s); err != nil {
 				e.opts.Logf("rollout %d: stored analysis unreadable, starting a new test: %v", id, err)
 				break
 			}
-			an, err := analysis.Restore(cfg, s)
+			an, err := analysis.Restore(cfg, s.State)
 			if err != nil {
 				e.opts.Logf("rollout %d: stored analysis does not fit, starting a new test: %v", id, err)
 				break
 			}
-			return an, nil
+			return an, s.Counters, nil
 		case !errors.Is(err, ErrNotFound):
 			e.opts.Logf("rollout %d: read stored analysis, starting a new test: %v", id, err)
 		}
 	}
-	return analysis.New(cfg)
+	an, err := analysis.New(cfg)
+	return an, nil, err
 }
 
 // analysisStates is where the evidence is kept; nil: in memory only.
@@ -240,14 +264,14 @@ func (e *Engine) analysisStates() AnalysisStateStore {
 	return st
 }
 
-// saveAnalysis stores an's evidence when the store keeps it; a failure is
-// logged, and the next observation tries again.
-func (e *Engine) saveAnalysis(ctx context.Context, id int64, an *analysis.Analyzer) {
+// saveAnalysis stores run's evidence and last counters when the store
+// keeps them; a failure is logged, and the next observation tries again.
+func (e *Engine) saveAnalysis(ctx context.Context, id int64, run *analysisRun) {
 	st := e.analysisStates()
 	if st == nil {
 		return
 	}
-	b, err := json.Marshal(an.State())
+	b, err := json.Marshal(storedAnalysis{State: run.an.State(), Counters: &storedCounters{Prev: run.prev, Base: run.prevBase}})
 	if err == nil {
 		err = st.PutAnalysisState(ctx, id, b)
 	}
