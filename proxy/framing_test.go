@@ -193,6 +193,8 @@ func TestProxy_RequestFraming(t *testing.T) {
 			status: 200, gets: getsCanonical, line: "GET /?q HTTP/1.1", headers: []string{"Host: good.example:8080"}},
 		{name: "absolute form with userinfo", req: "GET http://u:p@good.example/ HTTP/1.1\r\nHost: good.example\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "absolute form other scheme", req: "GET ftp://good.example/ HTTP/1.1\r\nHost: good.example\r\n\r\n", status: 400, reason: ReasonTarget},
+		{name: "absolute form percent-encoded host", req: "GET http://good%2eexample/ HTTP/1.1\r\nHost: good.example\r\n\r\n", status: 400, reason: ReasonTarget},
+		{name: "host percent-encoded", req: "GET / HTTP/1.1\r\nHost: good%2eexample\r\n\r\n", status: 400, reason: ReasonHost},
 		{name: "absolute form empty authority", req: "GET http:///x HTTP/1.1\r\nHost: good.example\r\n\r\n", status: 400, reason: ReasonTarget},
 		{name: "no host", req: "GET / HTTP/1.1\r\n\r\n", status: 400, reason: ReasonHost},
 		{name: "two hosts", req: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", status: 400, reason: ReasonHost},

@@ -70,6 +70,12 @@ func validTarget(t []byte) bool {
 // authority without userinfo (RFC 9110 §7.2, RFC 3986 §3.2.2):
 // a reg-name, IPv4 address or bracketed IP literal, and an optional port of
 // digits. Empty is valid (an empty authority).
+//
+// A reg-name with percent-encoding is refused, as nginx refuses it in a
+// request line: no DNS name holds one, and a backend that decodes it (Go's
+// net/url does for an absolute-form target) would see another host than
+// the one the proxy routed on. Inside a bracketed IP literal "%" stays
+// allowed for an IPv6 zone ("[fe80::1%25eth0]").
 func validHost(h []byte) bool {
 	host, port := h, []byte(nil)
 	if len(h) > 0 && h[0] == '[' {
@@ -105,7 +111,7 @@ func validHost(h []byte) bool {
 		}
 	}
 	for _, c := range host {
-		if !isUnreservedChar(c) && !isSubDelim(c) && c != '%' {
+		if !isUnreservedChar(c) && !isSubDelim(c) {
 			return false
 		}
 	}
