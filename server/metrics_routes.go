@@ -19,7 +19,7 @@ var (
 		"Request durations by revision and route template, one bucket per fourfold: 100µs, 400µs, 1.6ms .. 105s (coarser than gantry_request_duration_seconds, to keep per-route series cheap).",
 		routeLabels, nil)
 	droppedSeriesDesc = prometheus.NewDesc("gantry_metrics_dropped_series_total",
-		"Label values refused because a bound was reached, by source: route (route templates beyond the 100 a listener counts; their requests count as other).",
+		"Label values refused because a bound was reached, by source: route (route templates beyond the 100 a listener counts; their requests count as other) or instance (series of instances' own metrics, in scrapes refused for exceeding spec.metrics.scrape's limits).",
 		[]string{"app", "env", "source"}, nil)
 )
 

@@ -18,6 +18,10 @@ type MetricsSpec struct {
 	// regular expressions are refused, so the label stays bounded.
 	// Empty: no per-route counters.
 	Routes []string `json:"routes,omitempty"`
+	// Scrape makes gantry scrape the metrics the instances serve
+	// themselves and re-expose them with app, env, revision, version and
+	// instance labels (scrape.go). Nil: instances are not scraped.
+	Scrape *ScrapeSpec `json:"scrape,omitempty"`
 }
 
 func (m *MetricsSpec) clone() *MetricsSpec {
@@ -26,6 +30,10 @@ func (m *MetricsSpec) clone() *MetricsSpec {
 	}
 	c := *m
 	c.Routes = slices.Clone(m.Routes)
+	if m.Scrape != nil {
+		sc := *m.Scrape
+		c.Scrape = &sc
+	}
 	return &c
 }
 
@@ -37,12 +45,14 @@ func (m *MetricsSpec) RouteTemplates() []string {
 	return m.Routes
 }
 
-// metrics checks spec.metrics: every route template parses, none repeats
-// another's paths, at most routelabel.MaxTemplates.
+// metrics checks spec.metrics: the scrape's settings; every route
+// template parses, none repeats another's paths, at most
+// routelabel.MaxTemplates.
 func (v *validator) metrics(path string, m *MetricsSpec) {
 	if m == nil {
 		return
 	}
+	v.scrape(joinField(path, "scrape"), m.Scrape)
 	rpath := joinField(path, "routes")
 	if n := len(m.Routes); n > routelabel.MaxTemplates {
 		v.add(fmt.Sprintf("%s[%d]", rpath, routelabel.MaxTemplates), "%d route templates: at most %d, so the route label stays bounded; merge routes into templates with {name} segments, such as /users/{id}", n, routelabel.MaxTemplates)
