@@ -9,9 +9,12 @@
 # Environment: DURATION (default 10s), CONNS (64), THREADS (2), REPS (3),
 # PROCS (CPU cores each proxy may use: gantry's GOMAXPROCS and nginx's
 # worker_processes; default: the number of cores), DPPROCS (gantry proxy
-# --procs; default PROCS), ROUTES (route templates the gantry (proxyrun)
-# proxy counts requests by, as spec.metrics.routes; default 0), TLS (1: also compare
-# both terminating TLS with the same certificate; 0: plain HTTP only).
+# --procs; default PROCS), ROUTES (> 0: also run both gantry variants with
+# everything on, as "gantry+" and "gproxy+": requests counted per route
+# template too, ROUTES templates as spec.metrics.routes, and the counters
+# read every second as gantry server's /metrics scrape does; default 0), TLS
+# (1: also compare both terminating TLS with the same certificate; 0: plain
+# HTTP only).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -73,7 +76,7 @@ PIDS+=($!)
 STABLE=$(wait_addr "$TMP/stable.addr")
 CANARY=$(wait_addr "$TMP/canary.addr")
 
-GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
+GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
 GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
 GANTRY=$(wait_addr "$TMP/gantry.addr")
@@ -87,17 +90,43 @@ mkdir -m 700 "$TMP/dp"
 PIDS+=($!)
 for _ in $(seq 100); do [ -S "$TMP/dp/proxy.sock" ] && break; sleep 0.05; done
 route() { echo "{\"Revision\":$1,\"Version\":\"$2\",\"Weight\":$3,\"Endpoints\":[{\"ID\":\"$2-0\",\"Addr\":\"$4\"}]}"; }
-# program ENV LISTENER: applies the 95/5 split as environment bench/ENV
-# with LISTENER settings (JSON) and prints the address it serves.
+# program ENV LISTENER [FIELDS [DIR]]: applies the 95/5 split as environment
+# bench/ENV with LISTENER settings (JSON) and more FIELDS of the desired state
+# to the gantry proxy of DIR (default $TMP/dp), and prints the address it serves.
 program() {
 	local addr
-	addr=$(curl -fsS --unix-socket "$TMP/dp/proxy.sock" -X PUT "http://gantry-proxy/v1/environments/bench/$1" \
-		-d "{\"App\":\"bench\",\"Name\":\"$1\",\"Version\":1,\"Listener\":$2,\"Routes\":[$(route 1 stable 95 "$STABLE"),$(route 2 canary 5 "$CANARY")]}" |
+	addr=$(curl -fsS --unix-socket "${4:-$TMP/dp}/proxy.sock" -X PUT "http://gantry-proxy/v1/environments/bench/$1" \
+		-d "{\"App\":\"bench\",\"Name\":\"$1\",\"Version\":1,\"Listener\":$2,${3:+$3,}\"Routes\":[$(route 1 stable 95 "$STABLE"),$(route 2 canary 5 "$CANARY")]}" |
 		sed -n 's/.*"Addr":"\([^"]*\)".*/\1/p')
 	[ -n "$addr" ] || { echo "proxy.sh: gantry proxy was not programmed:" >&2; cat "$TMP/dataplane.log" >&2; exit 1; }
 	echo "$addr"
 }
 DATAPLANE=$(program prod '{}')
+
+# Everything on (ROUTES > 0): a second proxyrun and a second gantry proxy
+# count requests per route template too (/ and /api/rN/{id}, as proxyrun
+# -routes) and have all their counters read every second, as gantry
+# server's /metrics does on each scrape: proxyrun reads its own, the data
+# plane's are read over its control socket (GET /v1/counters) by a loop
+# that runs all along (an idle proxy answers it in microseconds).
+declare -A PROXY_PIDS # each target's proxy process
+if [ "$ROUTES" -gt 0 ]; then
+	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" -read-stats 1s \
+		>"$TMP/gantry-on.addr" 2>"$TMP/gantry-on.log" &
+	PIDS+=($!)
+	PROXY_PIDS[gantry+]=$!
+	GANTRY_ON=$(wait_addr "$TMP/gantry-on.addr")
+	mkdir -m 700 "$TMP/dp-on"
+	"$TMP/gantry" proxy --data "$TMP/dp-on" --procs "$DPPROCS" 2>"$TMP/dataplane-on.log" &
+	PIDS+=($!)
+	PROXY_PIDS[gproxy+]=$!
+	for _ in $(seq 100); do [ -S "$TMP/dp-on/proxy.sock" ] && break; sleep 0.05; done
+	templates='"/"'
+	for i in $(seq $((ROUTES - 1))); do templates+=",\"/api/r$i/{id}\""; done
+	DATAPLANE_ON=$(program prod '{}' "\"RouteTemplates\":[$templates]" "$TMP/dp-on")
+	while curl -fsS -o /dev/null --unix-socket "$TMP/dp-on/proxy.sock" http://gantry-proxy/v1/counters; do sleep 1; done &
+	PIDS+=($!)
+fi
 
 # The TLS case: one self-signed P-256 certificate for both proxies.
 if [ "$TLS" = 1 ]; then
@@ -167,6 +196,11 @@ curl -fsS -o /dev/null "http://$GANTRY/" || { echo "proxy.sh: gantry proxy does 
 
 declare -A TARGET=([direct]="http://$STABLE/" [nginx]="http://127.0.0.1:$NGINX_PORT/" [gantry]="http://$GANTRY/" [gantry-proxy]="http://$DATAPLANE/")
 NAMES=(direct nginx gantry gantry-proxy)
+if [ "$ROUTES" -gt 0 ]; then
+	TARGET[gantry+]="http://$GANTRY_ON/"
+	TARGET[gproxy+]="http://$DATAPLANE_ON/"
+	NAMES+=(gantry+ gproxy+)
+fi
 if [ "$TLS" = 1 ]; then
 	TARGET[nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
 	TARGET[gantry-tls]="https://$GANTRY_TLS/"
@@ -198,6 +232,12 @@ kill "$GANTRY_PID" 2>/dev/null && wait "$GANTRY_PID" 2>/dev/null || true
 sed 's/^/gantry stats: /' "$TMP/gantry.log" | grep -i "revision" || true
 awk -v g="$(median <<<"${RPS[gantry]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry/nginx: %.2f\n", g / n}'
 awk -v g="$(median <<<"${RPS[gantry-proxy]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry proxy process (data plane, programmed over its socket)/nginx: %.2f\n", g / n}'
+if [ "$ROUTES" -gt 0 ]; then
+	for v in gantry:gantry+ gantry-proxy:gproxy+; do
+		awk -v on="$(median <<<"${RPS[${v#*:}]}")" -v off="$(median <<<"${RPS[${v%:*}]}")" -v n="$(median <<<"${RPS[nginx]}")" -v name="${v%:*}" \
+			'BEGIN {printf "ratio %s with everything on (%d route templates, counters read every second)/nginx: %.2f (off: %.2f; on/off %.2f)\n", name, '"$ROUTES"', on / n, off / n, on / off}'
+	done
+fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$TLS" = 1 ]; then
 	awk -v g="$(median <<<"${RPS[gantry-tls]}")" -v n="$(median <<<"${RPS[nginx-tls]}")" 'BEGIN {printf "ratio gantry/nginx over TLS: %.2f\n", g / n}'

@@ -5,6 +5,7 @@
 //
 //	proxyrun -addr 127.0.0.1:0 -stable 127.0.0.1:9001 -canary 127.0.0.1:9002 -weights 95/5
 //	proxyrun ... -cert cert.pem -key key.pem   # terminate TLS
+//	proxyrun ... -routes 20 -read-stats 1s       # per-route counters, read as /metrics does
 package main
 
 import (
@@ -32,6 +33,7 @@ func main() {
 	cert := flag.String("cert", "", "terminate TLS with this PEM certificate file (with -key); empty: plain HTTP")
 	key := flag.String("key", "", "PEM private key file of -cert")
 	routes := flag.Int("routes", 0, "count requests per route too, with this many route templates (/ and /api/rN/{id}); 0: none")
+	readStats := flag.Duration("read-stats", 0, "read every counter (per revision, per route, rejections) this often, as gantry server's /metrics does on each scrape; 0: never")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -47,14 +49,14 @@ func main() {
 	if *cert != "" || *key != "" {
 		tlsFiles = &proxy.TLSFiles{CertFile: *cert, KeyFile: *key}
 	}
-	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles, *routes); err != nil {
+	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles, *routes, *readStats); err != nil {
 		fmt.Fprintln(os.Stderr, "proxyrun:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles, routes int) error {
+func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles, routes int, readStats time.Duration) error {
 	if stable == "" || canary == "" {
 		return fmt.Errorf("-stable and -canary are required (host:port of each upstream)")
 	}
@@ -89,6 +91,13 @@ func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles,
 	}
 	p.SetTable(t)
 	fmt.Println(p.Addr())
+	if readStats > 0 {
+		go func() {
+			for range time.Tick(readStats) {
+				_, _, _ = p.Stats(), p.RouteStats(), p.Rejections()
+			}
+		}()
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
