@@ -50,6 +50,39 @@ type Details struct {
 	Error string `json:"error,omitempty"`
 	// DataPlane is a crash of the data plane process (DataPlaneRestarted).
 	DataPlane *DataPlaneCrash `json:"dataPlane,omitempty"`
+	// Drift is what a router set back after someone else changed an
+	// object it wrote (DriftCorrected), one fact per object field. When
+	// writing some of it back failed, Error says why and the router tries
+	// again at its next resync.
+	Drift []DriftFact `json:"drift,omitempty"`
+}
+
+// DriftFact is one change someone else made to an object a router wrote,
+// and what the router did about it.
+type DriftFact struct {
+	// Kind, Namespace and Name name the object ("HTTPRoute", "prod", "web").
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Field is the field path that differed ("spec.selector"); "" when the
+	// object was deleted and Recreated.
+	Field string `json:"field,omitempty"`
+	// Was is the value found, Now the value set back, both as the router
+	// renders them ("app=web,revision=1"; "stable 80, canary 20").
+	Was string `json:"was,omitempty"`
+	Now string `json:"now,omitempty"`
+	// Recreated: the object was deleted and the router created it again.
+	Recreated bool `json:"recreated,omitempty"`
+}
+
+// String renders the fact for people ("Service prod/web: spec.selector
+// was a; set back to b").
+func (f DriftFact) String() string {
+	obj := f.Kind + " " + f.Namespace + "/" + f.Name
+	if f.Recreated {
+		return obj + " was deleted; created again"
+	}
+	return obj + ": " + f.Field + " was " + f.Was + "; set back to " + f.Now
 }
 
 // DataPlaneCrash is what a crash of the data plane process (`gantry

@@ -331,20 +331,28 @@ func (b *Backend) checkDrift(obj any) {
 		return
 	}
 	app, env := rs.Labels[LabelApp], rs.Labels[LabelEnv]
-	b.event(app, env, rollout.Warning, rollout.ReasonDriftCorrected,
-		fmt.Sprintf("ReplicaSet %s/%s (revision %s) was scaled to %d outside gantry; set back to %d", rs.Namespace, rs.Name, rs.Labels[LabelRevision], *rs.Spec.Replicas, want))
+	fact := rollout.DriftFact{Kind: "ReplicaSet", Namespace: rs.Namespace, Name: rs.Name, Field: "spec.replicas",
+		Was: strconv.Itoa(int(*rs.Spec.Replicas)), Now: strconv.Itoa(want)}
+	b.eventWith(app, env, rollout.Warning, rollout.ReasonDriftCorrected,
+		fmt.Sprintf("ReplicaSet %s/%s (revision %s) was scaled to %d outside gantry; set back to %d", rs.Namespace, rs.Name, rs.Labels[LabelRevision], *rs.Spec.Replicas, want),
+		&rollout.Details{Drift: []rollout.DriftFact{fact}})
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := b.setReplicas(ctx, rs.Namespace, rs.Name, want); err != nil {
-			b.event(app, env, rollout.Warning, rollout.ReasonDriftCorrected, fmt.Sprintf("could not set back: %v", err))
+			b.eventWith(app, env, rollout.Warning, rollout.ReasonDriftCorrected, fmt.Sprintf("could not set back: %v", err),
+				&rollout.Details{Drift: []rollout.DriftFact{fact}, Error: err.Error()})
 		}
 	}()
 }
 
 func (b *Backend) event(app, env string, typ rollout.EventType, reason rollout.Reason, msg string) {
+	b.eventWith(app, env, typ, reason, msg, nil)
+}
+
+func (b *Backend) eventWith(app, env string, typ rollout.EventType, reason rollout.Reason, msg string, d *rollout.Details) {
 	if b.opts.Event != nil {
-		b.opts.Event(rollout.Event{Time: time.Now(), App: app, Env: env, Type: typ, Reason: reason, Message: msg, Actor: "gantry"})
+		b.opts.Event(rollout.Event{Time: time.Now(), App: app, Env: env, Type: typ, Reason: reason, Message: msg, Actor: "gantry", Details: d})
 	}
 }
 

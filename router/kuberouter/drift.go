@@ -16,12 +16,12 @@ const DefaultResync = 10 * time.Second
 // drift collects what a resync found changed by someone else and set
 // back; nil while the router itself changes the traffic (then a
 // difference is the change asked, not drift).
-type drift struct{ fixed []string }
+type drift struct{ fixed []rollout.DriftFact }
 
 // add records one correction; on a nil drift it does nothing.
-func (d *drift) add(format string, args ...any) {
+func (d *drift) add(f rollout.DriftFact) {
 	if d != nil {
-		d.fixed = append(d.fixed, fmt.Sprintf(format, args...))
+		d.fixed = append(d.fixed, f)
 	}
 }
 
@@ -77,19 +77,24 @@ func (r *Router) resyncEnv(k envKey) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := r.kind.apply(ctx, r, &next)
-	if len(next.drift.fixed) == 0 && err == nil {
+	fixed := next.drift.fixed
+	if len(fixed) == 0 {
+		// Nothing to set back, or a failed read: tried again next time.
 		return
 	}
-	msg := strings.Join(next.drift.fixed, "; ")
+	parts := make([]string, len(fixed))
+	for i, f := range fixed {
+		parts[i] = f.String()
+	}
+	msg := strings.Join(parts, "; ")
+	details := &rollout.Details{Drift: fixed}
 	if err != nil {
-		if msg == "" {
-			// Nothing set back; a failed read is tried again next time.
-			return
-		}
 		msg += fmt.Sprintf("; could not set it all back: %v", err)
+		details.Error = err.Error()
 	}
 	if r.opts.Event != nil {
 		r.opts.Event(rollout.Event{Time: time.Now(), App: k.app, Env: k.env, Type: rollout.Warning,
-			Reason: rollout.ReasonDriftCorrected, Message: "changed by someone else: " + msg, Actor: "gantry"})
+			Reason: rollout.ReasonDriftCorrected, Message: "changed by someone else: " + msg, Actor: "gantry",
+			Details: details})
 	}
 }

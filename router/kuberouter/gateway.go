@@ -141,7 +141,7 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 			if err != nil {
 				return fmt.Errorf("create HTTPRoute %s/%s: %w", st.ns, name, err)
 			}
-			st.drift.add("HTTPRoute %s/%s was deleted; created again", st.ns, name)
+			st.drift.add(rollout.DriftFact{Kind: "HTTPRoute", Namespace: st.ns, Name: name, Recreated: true})
 			return nil
 		}
 		if err != nil {
@@ -158,7 +158,7 @@ func (k gatewayKind) apply(ctx context.Context, r *Router, st *envState) error {
 			return nil
 		}
 		for _, f := range changed {
-			st.drift.add("HTTPRoute %s/%s: %s was %s; set back to %s", st.ns, name, f.field, f.was, f.want)
+			st.drift.add(rollout.DriftFact{Kind: "HTTPRoute", Namespace: st.ns, Name: name, Field: f.field, Was: f.was, Now: f.want})
 		}
 		cur.Spec = want
 		if _, err := routes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {

@@ -140,7 +140,7 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 			if err != nil {
 				return fmt.Errorf("create Ingress %s/%s: %w", st.ns, name, err)
 			}
-			st.drift.add("Ingress %s/%s was deleted; created again", st.ns, name)
+			st.drift.add(rollout.DriftFact{Kind: "Ingress", Namespace: st.ns, Name: name, Recreated: true})
 			return nil
 		}
 		if err != nil {
@@ -157,7 +157,7 @@ func (nginxKind) ensureIngress(ctx context.Context, r *Router, st *envState, nam
 			return nil
 		}
 		for _, f := range changed {
-			st.drift.add("Ingress %s/%s: %s was %s; set back to %s", st.ns, name, f.field, f.was, f.want)
+			st.drift.add(rollout.DriftFact{Kind: "Ingress", Namespace: st.ns, Name: name, Field: f.field, Was: f.was, Now: f.want})
 		}
 		cur.Spec = want
 		if cur.Annotations == nil {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	kube "github.com/gantry-dev/gantry/backend/kubernetes"
+	"github.com/gantry-dev/gantry/rollout"
 )
 
 // ensureService creates or updates a gantry Service of st's environment
@@ -40,7 +41,7 @@ func (r *Router) ensureService(ctx context.Context, st *envState, name string, s
 			if err != nil {
 				return fmt.Errorf("create Service %s/%s: %w", ns, name, err)
 			}
-			st.drift.add("Service %s/%s was deleted; created again", ns, name)
+			st.drift.add(rollout.DriftFact{Kind: "Service", Namespace: ns, Name: name, Recreated: true})
 			return nil
 		}
 		if err != nil {
@@ -52,7 +53,8 @@ func (r *Router) ensureService(ctx context.Context, st *envState, name string, s
 		if keep || maps.Equal(cur.Spec.Selector, sel) {
 			return nil
 		}
-		st.drift.add("Service %s/%s: spec.selector was %s; set back to %s", ns, name, labelsString(cur.Spec.Selector), labelsString(sel))
+		st.drift.add(rollout.DriftFact{Kind: "Service", Namespace: ns, Name: name, Field: "spec.selector",
+			Was: labelsString(cur.Spec.Selector), Now: labelsString(sel)})
 		cur.Spec.Selector = sel
 		if _, err := svcs.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("switch Service %s/%s: %w", ns, name, err)

@@ -3,7 +3,6 @@ package objectroutertest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,12 +36,17 @@ func testDrift(t *testing.T, s *suite) {
 	s.waitFor(fmt.Sprintf("a DriftCorrected event naming %s and %s", object, field), func() (bool, string) {
 		var seen []string
 		for _, e := range s.h.Events() {
-			if e.Reason == rollout.ReasonDriftCorrected {
-				if e.Type == rollout.Warning && strings.Contains(e.Message, object) && strings.Contains(e.Message, field) {
-					return true, ""
-				}
-				seen = append(seen, e.Message)
+			if e.Reason != rollout.ReasonDriftCorrected {
+				continue
 			}
+			if e.Type == rollout.Warning && e.Details != nil {
+				for _, f := range e.Details.Drift {
+					if f.Namespace+"/"+f.Name == object && f.Field == field && f.Was != f.Now && f.Now != "" {
+						return true, ""
+					}
+				}
+			}
+			seen = append(seen, fmt.Sprintf("%s %+v", e.Type, e.Details))
 		}
 		return false, fmt.Sprintf("%q", seen)
 	})
@@ -80,7 +84,7 @@ func (s *suite) editByHand() (object, field string) {
 			s.t.Fatalf("%d HTTPRoutes in the namespace, want the router's one", len(o.Routes))
 		}
 		for name := range o.Routes {
-			object, field = ns+"/"+name, "backendRefs"
+			object, field = ns+"/"+name, "spec.rules[].backendRefs"
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				r, err := s.h.Gateway.GatewayV1().HTTPRoutes(ns).Get(ctx, name, metav1.GetOptions{})
 				if err != nil {
@@ -100,7 +104,7 @@ func (s *suite) editByHand() (object, field string) {
 			if ing.Annotations[annCanary] != "true" {
 				continue
 			}
-			object, field = ns+"/"+name, annCanaryWeight
+			object, field = ns+"/"+name, "metadata.annotations["+annCanaryWeight+"]"
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				ing, err := s.h.Client.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
 				if err != nil {
