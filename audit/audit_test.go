@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -179,5 +180,45 @@ func TestCatchUp(t *testing.T) {
 	rs, err = s.ListAudit(t.Context(), audit.Filter{})
 	if err != nil || len(rs) != 5 || rs[4].Target != "rollout 4 event 4" {
 		t.Fatalf("audit = %+v, %v; want 5 records, the last rollout 4's UnhealthyInstances", rs, err)
+	}
+}
+
+// cancelOnAppend cancels its context right after the wrapped store has
+// stored an event, as a server stopping while a rollout ends does.
+type cancelOnAppend struct {
+	rollout.Store
+	cancel context.CancelFunc
+}
+
+func (c cancelOnAppend) AppendEvent(ctx context.Context, e rollout.Event) (rollout.Event, error) {
+	stored, err := c.Store.AppendEvent(ctx, e)
+	c.cancel()
+	return stored, err
+}
+
+// TestEvents_auditsAStoredDecisionAfterCancel: a decision stored just
+// before the caller's context ends is still audited.
+func TestEvents_auditsAStoredDecisionAfterCancel(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gantry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	store := audit.Events(cancelOnAppend{Store: s, cancel: cancel}, audit.New(audit.Options{Store: s}))
+	stored, err := store.AppendEvent(ctx, rollout.Event{Time: time.Now(), App: "a", Env: "production", RolloutID: 3,
+		Type: rollout.Normal, Reason: "RolloutSucceeded", From: rollout.Progressing, To: rollout.Succeeded, Actor: "gantry"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the context was not cancelled after the event was stored")
+	}
+	rs, err := s.ListAudit(t.Context(), audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].EventID != stored.ID || rs[0].Action != "RolloutSucceeded" {
+		t.Fatalf("audit records %+v; want the RolloutSucceeded decision of event %d", rs, stored.ID)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -23,12 +24,21 @@ type eventStore struct {
 
 var _ rollout.Store = (*eventStore)(nil)
 
+// recordTimeout bounds writing the audit record of a stored decision.
+const recordTimeout = 10 * time.Second
+
+// AppendEvent stores e and, when it is a decision, audits it. Once the
+// event is stored its record is written even if ctx ends meanwhile (a
+// server stopping while a rollout ends cancels it): otherwise the log would
+// lack a stored decision until a later start's CatchUp.
 func (s *eventStore) AppendEvent(ctx context.Context, e rollout.Event) (rollout.Event, error) {
 	stored, err := s.Store.AppendEvent(ctx, e)
 	if err != nil || !Decision(stored) {
 		return stored, err
 	}
-	s.log.Record(ctx, decisionRecord(stored))
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	s.log.Record(rctx, decisionRecord(stored))
 	return stored, nil
 }
 
