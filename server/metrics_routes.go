@@ -16,12 +16,18 @@ var (
 		"Requests the proxy finished, by revision, route template (spec.metrics.routes; other for paths no template matches) and status class (a class appears with its first request).",
 		append(routeLabels[:6:6], "code_class"), nil)
 	routeDurationDesc = prometheus.NewDesc("gantry_route_request_duration_seconds",
-		"Request durations by revision and route template, one bucket per fourfold: 100µs, 400µs, 1.6ms .. 105s (coarser than gantry_request_duration_seconds, to keep per-route series cheap).",
+		"Request durations by revision and route template: classic buckets 6.4ms, 25.6ms, 102.4ms, 409.6ms and 1.6384s (few, to keep per-route series cheap), and a native histogram (schema 1) for scrapers that negotiate protobuf.",
 		routeLabels, nil)
 	droppedSeriesDesc = prometheus.NewDesc("gantry_metrics_dropped_series_total",
 		"Label values refused because a bound was reached, by source: route (route templates beyond the 100 a listener counts; their requests count as other) or instance (series of instances' own metrics, in scrapes refused for exceeding spec.metrics.scrape's limits).",
 		[]string{"app", "env", "source"}, nil)
 )
+
+// routeBounds are the classic bucket bounds of
+// gantry_route_request_duration_seconds, as the proxy's bucket indexes:
+// 100µs·4^k for k = 3..7, 6.4ms..1.6384s, a subset of
+// gantry_request_duration_seconds's bounds.
+var routeBounds = []int{24, 32, 40, 48, 56}
 
 // routeDescs are the descriptors collectRoutes reports.
 var routeDescs = []*prometheus.Desc{routeRequestsDesc, routeDurationDesc, droppedSeriesDesc}
@@ -33,15 +39,14 @@ func collectRoutes(ch chan<- prometheus.Metric, e proxyrouter.EnvStats, exported
 		if !exported[s.Revision] {
 			continue
 		}
-		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group, s.Route}
+		lp := labelPairs(routeLabels, []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group, s.Route})
 		for _, cc := range routeClasses(s) {
 			if cc.n == 0 {
 				continue // as a CounterVec: a class's series appears with its first request
 			}
-			ch <- prometheus.MustNewConstMetric(routeRequestsDesc, prometheus.CounterValue, float64(cc.n), append(lv, cc.class)...)
+			ch <- valueMetric{routeRequestsDesc, withLabel(lp, "code_class", cc.class), prometheus.CounterValue, float64(cc.n)}
 		}
-		count, buckets := latencyBucketsEvery(s.Latency, 2*latencyStride)
-		ch <- prometheus.MustNewConstHistogram(routeDurationDesc, count, s.Latency.Sum.Seconds(), buckets, lv...)
+		ch <- latencyMetric{routeDurationDesc, lp, &s.Latency, routeBounds}
 	}
 	if len(e.Routes) > 0 || e.DroppedRouteLabels > 0 {
 		ch <- prometheus.MustNewConstMetric(droppedSeriesDesc, prometheus.CounterValue, float64(e.DroppedRouteLabels), e.App, e.Env, "route")

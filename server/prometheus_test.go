@@ -22,6 +22,12 @@ import (
 // Prometheus evaluates the rule files, if any, every second.
 func startPrometheus(t *testing.T, e *env, ruleFiles ...string) string {
 	t.Helper()
+	return startPrometheusWith(t, e, nil, ruleFiles...)
+}
+
+// startPrometheusWith is startPrometheus with more command-line flags.
+func startPrometheusWith(t *testing.T, e *env, flags []string, ruleFiles ...string) string {
+	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
 		t.Skip("prometheus is not installed (Debian: apt-get install prometheus; .ci/run installs it): skipping the scrape by a real Prometheus")
@@ -43,8 +49,8 @@ scrape_configs:
 	}
 	addr := daemontest.FreeAddr(t)
 	base := "http://" + addr
-	daemontest.Start(t, dir, bin, []string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--web.listen-address=" + addr, "--log.level=warn"}, base)
+	daemontest.Start(t, dir, bin, append([]string{"--config.file=" + cfgPath, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr, "--log.level=warn"}, flags...), base)
 	return base
 }
 
@@ -149,5 +155,46 @@ func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
 	ready := promQuery(t, base, `sum by (version) (gantry_instance_ready{app="web"})`, "version")
 	if ready["v1"] != 3 {
 		t.Errorf("PromQL ready instances of v1: %v, want 3", ready)
+	}
+}
+
+// A Prometheus that scrapes native histograms (it then negotiates
+// protobuf) reads gantry's latency histograms as native ones, per
+// revision and per route: their counts agree with the status API and
+// their quantiles are computable.
+func TestMetrics_realPrometheusNativeHistograms(t *testing.T) {
+	e := startServerWith(t, strings.Replace(appSpec("127.0.0.1:0", 60), "  terminationGracePeriodSeconds: 5\n",
+		"  terminationGracePeriodSeconds: 5\n  metrics: {routes: [\"/\", \"/users/{id}\"]}\n", 1))
+	base := startPrometheusWith(t, e, []string{"--enable-feature=native-histograms"})
+	awaitScrape(t, base)
+	l, stop := e.load(t) // GET /: route "/"
+	time.Sleep(3 * time.Second)
+	stop()
+	if l.Total() == 0 {
+		t.Fatal("the load sent no request")
+	}
+	want := revisionTraffic(t, e)
+	for settle := time.Now().Add(10 * time.Second); want["1"].Requests < l.Total() && time.Now().Before(settle); {
+		time.Sleep(50 * time.Millisecond)
+		want = revisionTraffic(t, e)
+	}
+	var count, routeCount map[string]float64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		count = promQuery(t, base, `sum by (version) (histogram_count(gantry_request_duration_seconds{app="web",env="prod"}))`, "version")
+		routeCount = promQuery(t, base, `sum by (route) (histogram_count(gantry_route_request_duration_seconds{app="web",env="prod"}))`, "route")
+		if uint64(count["v1"]) == want["1"].Requests && uint64(routeCount["/"]) == want["1"].Requests || time.Now().After(deadline) {
+			break
+		}
+	}
+	if uint64(count["v1"]) != want["1"].Requests || uint64(routeCount["/"]) != want["1"].Requests {
+		t.Fatalf("native histogram counts: v1 %v, route / %v; status API %d requests", count, routeCount, want["1"].Requests)
+	}
+	for _, q := range []string{"0.5", "0.95", "0.99"} {
+		for metric, by := range map[string]string{"gantry_request_duration_seconds": "version", "gantry_route_request_duration_seconds": "route"} {
+			got := promQuery(t, base, `histogram_quantile(`+q+`, sum by (`+by+`) (rate(`+metric+`{app="web"}[1m])))`, by)
+			if v := got[map[string]string{"version": "v1", "route": "/"}[by]]; !(v > 0 && v < 60) {
+				t.Errorf("PromQL quantile %s of the native %s: %v, want a latency in (0, 60s)", q, metric, got)
+			}
+		}
 	}
 }

@@ -107,15 +107,14 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 	exported := make(map[int]bool, len(keep))
 	for _, s := range keep {
 		exported[s.Revision] = true
-		lv := []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group}
+		lp := labelPairs(revisionLabels, []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group})
 		for _, cc := range routeClasses(proxy.RouteStats{Requests: s.Requests, Status2xx: s.Status2xx, Status3xx: s.Status3xx,
 			Status4xx: s.Status4xx, Status5xx: s.Status5xx, ClientClosed: s.ClientClosed}) {
-			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(cc.n), append(lv, cc.class)...)
+			ch <- valueMetric{requestsDesc, withLabel(lp, "code_class", cc.class), prometheus.CounterValue, float64(cc.n)}
 		}
-		ch <- prometheus.MustNewConstMetric(proxyErrorsDesc, prometheus.CounterValue, float64(s.ProxyErrors), lv...)
-		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(s.InFlight), lv...)
-		count, buckets := latencyBuckets(s.Latency)
-		ch <- prometheus.MustNewConstHistogram(durationDesc, count, s.Latency.Sum.Seconds(), buckets, lv...)
+		ch <- valueMetric{proxyErrorsDesc, lp, prometheus.CounterValue, float64(s.ProxyErrors)}
+		ch <- valueMetric{inFlightDesc, lp, prometheus.GaugeValue, float64(s.InFlight)}
+		ch <- latencyMetric{durationDesc, lp, &s.Latency, revisionBounds}
 	}
 	for _, r := range e.Rejections {
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(r.Count), e.App, e.Env, r.Reason.String())
@@ -123,29 +122,11 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 	collectRoutes(ch, e, exported)
 }
 
-// latencyStride keeps one bucket bound per doubling of the proxy's
-// log-linear histogram (four buckets per doubling): 21 bounds, 100µs..105s.
-const latencyStride = 4
-
-// latencyBuckets converts a proxy histogram to Prometheus's cumulative
-// buckets, keyed by upper bound in seconds.
-func latencyBuckets(h proxy.Histogram) (uint64, map[float64]uint64) {
-	return latencyBucketsEvery(h, latencyStride)
-}
-
-// latencyBucketsEvery is latencyBuckets keeping one bound every stride
-// buckets of the proxy's histogram.
-func latencyBucketsEvery(h proxy.Histogram, stride int) (uint64, map[float64]uint64) {
-	buckets := make(map[float64]uint64, proxy.HistogramBuckets/stride+1)
-	var cum uint64
-	for b := 0; b < proxy.HistogramBuckets-1; b++ {
-		cum += h.Counts[b]
-		if b%stride == 0 {
-			buckets[proxy.UpperBound(b).Seconds()] = cum
-		}
-	}
-	return cum + h.Counts[proxy.HistogramBuckets-1], buckets
-}
+// revisionBounds are the classic bucket bounds of
+// gantry_request_duration_seconds, as the proxy's bucket indexes: one per
+// doubling of its log-linear histogram (four buckets per doubling), 21
+// bounds, 100µs..105s.
+var revisionBounds = everyNth(4)
 
 // collectInstances reports the backend's stats of one environment's instances.
 func collectInstances(ch chan<- prometheus.Metric, app, env string, b *envBackends) {

@@ -3,12 +3,16 @@ package server
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gantry-dev/gantry/alerting"
 	"github.com/gantry-dev/gantry/proxy"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 )
@@ -23,10 +27,10 @@ func (f fixedStats) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// BenchmarkScrape_100apps3revisions20routes times one GET /metrics of 100
-// apps with 3 revisions each and 20 route templates (21 labels with other),
-// every histogram bucket filled; it reports the body's size.
-func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
+// scrapeFixture is 100 apps with 3 revisions each and 20 route templates
+// (21 labels with other), every bucket of every histogram filled, two
+// status classes per route.
+func scrapeFixture() *prometheus.Registry {
 	var envs fixedStats
 	for a := 0; a < 100; a++ {
 		e := proxyrouter.EnvStats{App: fmt.Sprintf("app%03d", a), Env: "prod"}
@@ -49,16 +53,69 @@ func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(envs)
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	b.ReportAllocs()
-	var size int64
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-		if w.Code != 200 {
-			b.Fatalf("GET /metrics: %d", w.Code)
-		}
-		size, _ = io.Copy(io.Discard, w.Body)
+	return reg
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkScrape_100apps3revisions20routes times one GET /metrics of
+// scrapeFixture over a real socket, as Prometheus asks for it: the text
+// format (Prometheus's default scrape protocols), the text format gzipped
+// (Prometheus sends Accept-Encoding: gzip), and protobuf (what Prometheus
+// negotiates when it scrapes native histograms). It reports the bytes on
+// the wire and the process's CPU time per scrape (server and client: the
+// figure the machine's load does not inflate). alerting is the embedded
+// alerting history's sample of the same registry (alerting.Gather and
+// History.Add), once per --alert-interval.
+func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
+	reg := scrapeFixture()
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	for _, c := range []struct{ name, accept, encoding string }{
+		{"text", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "identity"},
+		{"text-gzip", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "gzip"},
+		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,*/*;q=0.1", "gzip"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			req.Header.Set("Accept", c.accept)
+			req.Header.Set("Accept-Encoding", c.encoding) // the transport then leaves the body as sent
+			client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+			var size int64
+			cpu := cpuTime()
+			for b.Loop() {
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("GET /metrics: %d", resp.StatusCode)
+				}
+			}
+			b.ReportMetric(float64(size), "bytes/scrape")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/scrape")
+		})
 	}
-	b.ReportMetric(float64(size), "bytes/scrape")
+	b.Run("alerting", func(b *testing.B) {
+		h := alerting.NewHistory(0, 0)
+		var n int
+		cpu := cpuTime()
+		for b.Loop() {
+			s, err := alerting.Gather(reg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.Add(time.Now(), s)
+			n = len(s)
+		}
+		b.ReportMetric(float64(n), "samples")
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/sample")
+	})
 }

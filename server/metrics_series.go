@@ -1,0 +1,185 @@
+package server
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/gantry-dev/gantry/proxy"
+)
+
+// The metric types below are what the proxy's collectors report at scrape
+// time, in place of client_golang's const metrics: the label pairs of one
+// revision or route are built once and shared by its series, empty label
+// values are left out (Prometheus drops empty labels anyway), and a latency
+// histogram is written straight from the proxy's buckets (no map, no sort).
+// With 100 apps × 3 revisions × 20 routes a scrape writes tens of
+// thousands of series, so their cost per series is the scrape's cost.
+
+// labelPairs returns names and values as label pairs sorted by name,
+// without the pairs whose value is empty.
+func labelPairs(names, values []string) []*dto.LabelPair {
+	out := make([]*dto.LabelPair, 0, len(names))
+	for i, n := range names {
+		if values[i] != "" {
+			out = append(out, &dto.LabelPair{Name: &n, Value: &values[i]})
+		}
+	}
+	slices.SortFunc(out, func(a, b *dto.LabelPair) int { return strings.Compare(*a.Name, *b.Name) })
+	return out
+}
+
+// withLabel returns pairs plus name=value, sorted by name, in a new slice
+// (pairs is shared by other series).
+func withLabel(pairs []*dto.LabelPair, name, value string) []*dto.LabelPair {
+	out := make([]*dto.LabelPair, 0, len(pairs)+1)
+	lp := &dto.LabelPair{Name: &name, Value: &value}
+	i, _ := slices.BinarySearchFunc(pairs, name, func(p *dto.LabelPair, n string) int { return strings.Compare(*p.Name, n) })
+	out = append(append(append(out, pairs[:i]...), lp), pairs[i:]...)
+	return out
+}
+
+// valueMetric is a counter or gauge read at scrape time.
+type valueMetric struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	typ    prometheus.ValueType
+	value  float64
+}
+
+// Desc implements prometheus.Metric.
+func (m valueMetric) Desc() *prometheus.Desc { return m.desc }
+
+// Write implements prometheus.Metric.
+func (m valueMetric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	v := m.value
+	if m.typ == prometheus.CounterValue {
+		out.Counter = &dto.Counter{Value: &v}
+	} else {
+		out.Gauge = &dto.Gauge{Value: &v}
+	}
+	return nil
+}
+
+// Native histograms of the proxy's latencies: schema 1 (two buckets per
+// doubling, bounds at powers of √2 seconds) and a zero bucket up to 100µs,
+// the proxy's first bucket. Each of the proxy's buckets (four per doubling)
+// is counted whole in the native bucket holding its geometric middle, so a
+// native bucket only grows and a quantile is off by at most one of the
+// proxy's buckets (≤ 25%) plus the native bucket's own width.
+const (
+	nativeSchema        = 1
+	nativeZeroThreshold = 100e-6 // seconds: proxy.UpperBound(0)
+)
+
+// nativeIndex is, per proxy bucket (from 1), the index of the native bucket
+// it is counted in; the zero bucket takes bucket 0.
+var nativeIndex = func() [proxy.HistogramBuckets]int32 {
+	var idx [proxy.HistogramBuckets]int32
+	scale := math.Exp2(nativeSchema)
+	for b := 1; b < proxy.HistogramBuckets; b++ {
+		lo := proxy.UpperBound(b - 1).Seconds()
+		mid := lo * 1.1 // the overflow bucket: just above its lower bound
+		if b < proxy.HistogramBuckets-1 {
+			mid = math.Sqrt(lo * proxy.UpperBound(b).Seconds())
+		}
+		idx[b] = int32(math.Ceil(math.Log2(mid) * scale))
+	}
+	return idx
+}()
+
+// latencyMetric is a histogram of one revision's or route's latencies
+// read at scrape time: cumulative classic buckets at the proxy bucket
+// indexes of bounds and, for scrapers that negotiate protobuf, the native
+// histogram of the same observations. In the text format only the classic
+// buckets (and _sum, _count) appear.
+type latencyMetric struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	h      *proxy.Histogram
+	bounds []int // proxy bucket indexes, ascending
+}
+
+// Desc implements prometheus.Metric.
+func (m latencyMetric) Desc() *prometheus.Desc { return m.desc }
+
+// Write implements prometheus.Metric.
+func (m latencyMetric) Write(out *dto.Metric) error {
+	out.Label = m.labels
+	h := m.h
+	classic := make([]dto.Bucket, len(m.bounds))
+	var (
+		count, cum uint64
+		next       int // m.bounds[next] is the next classic bound
+		spans      []*dto.BucketSpan
+		deltas     []int64
+		idx        int32 = math.MinInt32 // native bucket being summed
+		end        int32                 // index past the last bucket of spans
+		n, prev    int64                 // idx's count, the previous bucket's
+	)
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		if len(spans) > 0 && idx == end {
+			*spans[len(spans)-1].Length++
+		} else {
+			off := idx - end // the first span's offset is its index
+			spans = append(spans, &dto.BucketSpan{Offset: &off, Length: new(uint32(1))})
+		}
+		end = idx + 1
+		deltas = append(deltas, n-prev)
+		prev, n = n, 0
+	}
+	for b, c := range h.Counts {
+		count += c
+		if b > 0 && c > 0 {
+			if nativeIndex[b] != idx {
+				flush()
+				idx = nativeIndex[b]
+			}
+			n += int64(c)
+		}
+		if next < len(m.bounds) && m.bounds[next] == b {
+			cum = count
+			bound := proxy.UpperBound(b).Seconds()
+			classic[next] = dto.Bucket{UpperBound: &bound, CumulativeCount: new(cum)}
+			next++
+		}
+	}
+	flush()
+	sum := h.Sum.Seconds()
+	hist := &dto.Histogram{
+		SampleCount:   &count,
+		SampleSum:     &sum,
+		Bucket:        make([]*dto.Bucket, len(classic)),
+		Schema:        new(int32(nativeSchema)),
+		ZeroThreshold: new(float64(nativeZeroThreshold)),
+		ZeroCount:     new(h.Counts[0]),
+		PositiveSpan:  spans,
+		PositiveDelta: deltas,
+	}
+	for i := range classic {
+		hist.Bucket[i] = &classic[i]
+	}
+	if len(spans) == 0 {
+		// An empty native histogram still needs a span to be read as one.
+		hist.PositiveSpan = []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(0))}}
+	}
+	out.Histogram = hist
+	return nil
+}
+
+// everyNth returns the proxy bucket indexes 0, n, 2n, … below the overflow
+// bucket.
+func everyNth(n int) []int {
+	var out []int
+	for b := 0; b < proxy.HistogramBuckets-1; b += n {
+		out = append(out, b)
+	}
+	return out
+}
