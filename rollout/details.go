@@ -55,6 +55,8 @@ type Details struct {
 	// writing some of it back failed, Error says why and the router tries
 	// again at its next resync.
 	Drift []DriftFact `json:"drift,omitempty"`
+	// Scrape is what a scrape of an instance's own metrics found (ScrapeFailed).
+	Scrape *ScrapeFacts `json:"scrape,omitempty"`
 }
 
 // DriftFact is one change someone else made to an object a router wrote,

@@ -110,6 +110,10 @@ const (
 	// ReasonUnrecordedInstanceStopped: a process a stopped server started
 	// but never recorded was found and stopped.
 	ReasonUnrecordedInstanceStopped Reason = "UnrecordedInstanceStopped"
+	// ReasonScrapeFailed: a scrape of an instance's own metrics
+	// (spec.metrics.scrape) kept nothing: refused for a bound, or the
+	// instance down or serving garbage (details.scrape).
+	ReasonScrapeFailed Reason = "ScrapeFailed"
 	// ReasonDriftCorrected: something other than gantry changed an object
 	// gantry owns (a ReplicaSet's replicas), and gantry set it back.
 	ReasonDriftCorrected Reason = "DriftCorrected"
@@ -218,6 +222,7 @@ var Reasons = []ReasonInfo{
 	{ReasonInstanceAdopted, "Instances", Normal, "A process left by an earlier gantry server is supervised again."},
 	{ReasonInstanceLost, "Instances", Warning, "A recorded process ended while no gantry server was running."},
 	{ReasonUnrecordedInstanceStopped, "Instances", Warning, "A process started by a server that stopped before recording it was found and stopped."},
+	{ReasonScrapeFailed, "Instances", Warning, "A scrape of an instance's own metrics (`spec.metrics.scrape`) kept nothing: `details.scrape` gives the instance and either the bound its exposition broke (`refusal`: `TooManySeries`, `TooManyLabelValues` with the metric and label, or `BodyTooLarge`; the count and the limit) or the error (down, non-200, not the text format). Recorded when a scrape starts failing or fails differently, not at every scrape."},
 	{ReasonDataPlaneDown, "Data plane", Warning, "The `gantry proxy` process serving the environment's listeners is gone; the server restarts it. New rollouts are refused until it is up."},
 	{ReasonDataPlaneStale, "Data plane", Warning, "The `gantry proxy` process lives but does not answer its control socket. New rollouts are refused until it answers."},
 	{ReasonDataPlaneRestarted, "Data plane", Warning, "The server started a new `gantry proxy` after one died, and programmed it again; the message says how long it was down and how many requests in flight were lost."},

@@ -15,7 +15,8 @@
 //	/db      a request that needs the database: 503 under db-down
 //	/echo    echoes the request body
 //	/ws      WebSocket echo of text and binary messages
-//	/...     anything else: 200 with {"version","instance","path"}
+//	/metrics Prometheus metrics: http_requests_total, http_request_duration_seconds, validations_total{result}
+//	/...     anything else: 200 with {"version","instance","path","validation"}, counted in validations_total
 //
 // On SIGTERM or SIGINT it stops accepting connections, finishes the
 // requests in flight and exits 0.

@@ -36,6 +36,11 @@ type Knobs struct {
 	CPUBurn float64
 	// DBDown makes the database unreachable: /health warns, /db fails.
 	DBDown bool
+	// Invalid is the share of the validations of requests to / and other
+	// plain paths that fail (validations_total{result="failed"} on
+	// /metrics), from 0 to 1, while the requests are still answered 200:
+	// a business regression only the business counter shows.
+	Invalid float64
 }
 
 // knob describes one knob: its name, accepted form, and how it is set.
@@ -100,6 +105,11 @@ var knobList = []knob{
 	{"db-down", "no value, or true/false", func(k *Knobs, v string) error {
 		b, err := parseFlag(v)
 		k.DBDown = b
+		return err
+	}},
+	{"invalid", "a fraction from 0 to 1, such as invalid=0.5", func(k *Knobs, v string) error {
+		f, err := parseFraction(v)
+		k.Invalid = f
 		return err
 	}},
 }
@@ -175,6 +185,7 @@ func (k Knobs) String() string {
 	add("mem-growth", k.MemGrowth != 0, strconv.FormatInt(k.MemGrowth, 10)+"B/s")
 	add("cpu-burn", k.CPUBurn != 0, strconv.FormatFloat(k.CPUBurn, 'g', -1, 64))
 	add("db-down", k.DBDown, "")
+	add("invalid", k.Invalid != 0, strconv.FormatFloat(k.Invalid, 'g', -1, 64))
 	return strings.Join(parts, ",")
 }
 

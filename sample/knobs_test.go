@@ -24,6 +24,7 @@ func TestSplitVersion(t *testing.T) {
 		{"v3+mem-growth=1MB/s", "v3", Knobs{MemGrowth: 1000 * 1000}},
 		{"v3+mem-growth=4096", "v3", Knobs{MemGrowth: 4096}},
 		{"v3+cpu-burn=0.5", "v3", Knobs{CPUBurn: 0.5}},
+		{"v3+invalid=0.5", "v3", Knobs{Invalid: 0.5}},
 		{"v3+ errors = 1 , db-down ", "v3", Knobs{Errors: 1, DBDown: true}},
 	}
 	for _, tt := range tests {

@@ -11,11 +11,13 @@ import (
 
 // metrics are the sample's own Prometheus metrics, served on /metrics, as
 // a workload instrumented with client_golang would export them: requests
-// by version and status code, and their latency.
+// by version and status code, their latency, and a business counter:
+// validations by result.
 type metrics struct {
-	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	validations *prometheus.CounterVec
 }
 
 func newMetrics(version string) *metrics {
@@ -26,7 +28,11 @@ func newMetrics(version string) *metrics {
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "http_request_duration_seconds",
 		Help: "Time to serve a request.", ConstLabels: constant,
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, nil)
-	m.reg.MustRegister(m.requests, m.duration)
+	m.validations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "validations_total",
+		Help: "Validations of plain requests, by result: passed or failed (the invalid knob).", ConstLabels: constant}, []string{"result"})
+	m.validations.WithLabelValues("passed")
+	m.validations.WithLabelValues("failed")
+	m.reg.MustRegister(m.requests, m.duration, m.validations)
 	return m
 }
 

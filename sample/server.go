@@ -77,8 +77,13 @@ func (s *server) faulty(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *server) hello(w http.ResponseWriter, r *http.Request) {
+	result := "passed"
+	if k := s.cfg.Knobs.Invalid; k > 0 && rand.Float64() < k {
+		result = "failed"
+	}
+	s.metrics.validations.WithLabelValues(result).Inc()
 	writeJSON(w, http.StatusOK, "application/json", map[string]string{
-		"version": s.cfg.Version, "instance": s.cfg.Instance, "path": r.URL.Path,
+		"version": s.cfg.Version, "instance": s.cfg.Instance, "path": r.URL.Path, "validation": result,
 	})
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/gantry-dev/gantry/dashboard"
 	"github.com/gantry-dev/gantry/featureflag"
 	"github.com/gantry-dev/gantry/leader"
+	"github.com/gantry-dev/gantry/metrics/appmetrics"
 	"github.com/gantry-dev/gantry/notify"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -146,6 +147,8 @@ type Server struct {
 	notifier *notify.Notifier
 	// rollouts counts analysis verdicts and times rollout steps for /metrics.
 	rollouts *rolloutMetrics
+	// appMetrics scrapes the instances' own metrics (spec.metrics.scrape).
+	appMetrics *appmetrics.Scraper
 
 	// mu guards the leader's parts below, set when this server starts
 	// leading (in New, or in Run after following); nil until then.
@@ -242,7 +245,8 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
 	var reg *prometheus.Registry
-	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s}, hostCollector{})...)
+	s.appMetrics = s.newAppMetrics()
+	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s}, hostCollector{}, appMetricsCollector{s})...)
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}
@@ -368,6 +372,11 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			s.runQueryChecks(ctx)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runAppMetrics(ctx)
 		}()
 		if s.alerts != nil {
 			wg.Add(1)
