@@ -197,6 +197,7 @@ func mainTable(e Environment) proxy.Table {
 	}
 	t := table(routes)
 	t.RouteTemplates = e.RouteTemplates
+	t.ActiveUsersWindow, t.UserCookie = e.UsersWindow, e.UserCookie
 	return t
 }
 
@@ -303,6 +304,7 @@ func (p *Plane) Counters(_ context.Context, app, name string) (Counters, error) 
 		}
 		if app == "" { // the exporters' read; the rollout engine's skips the routes
 			ec.Routes, ec.DroppedRouteLabels = e.proxy.RouteStats(), e.proxy.DroppedRouteLabels()
+			ec.Users = e.proxy.ActiveUsers()
 		}
 		c.Environments = append(c.Environments, ec)
 	}

@@ -39,6 +39,11 @@ type Environment struct {
 	// RouteTemplates, when set, count the main listener's requests per
 	// route template too (proxy.Table.RouteTemplates); empty: not per route.
 	RouteTemplates []string `json:",omitempty"`
+	// UsersWindow and UserCookie count the main listener's active users
+	// (proxy.Table.ActiveUsersWindow and UserCookie); zero: client
+	// addresses over 5 minutes.
+	UsersWindow time.Duration `json:",omitempty"`
+	UserCookie  string        `json:",omitempty"`
 	// Listener configures the main listener; a change takes effect when the
 	// listener is next opened (a changed Listen).
 	Listener router.Listener
@@ -137,6 +142,10 @@ type EnvCounters struct {
 	// DroppedRouteLabels counts route templates not counted because the
 	// listener already counted routelabel.MaxTemplates of them.
 	DroppedRouteLabels uint64 `json:",omitempty"`
+	// Users are the main listener's sketches of each revision's distinct
+	// users over the last window (proxy.ActiveUsers): revisions with users
+	// only, and only in a read of every environment.
+	Users []proxy.UserStats `json:",omitempty"`
 }
 
 // Origin names the origin of an environment's counters: a change means

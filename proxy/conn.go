@@ -42,6 +42,7 @@ type clientConn struct {
 	keptAlive atomic.Bool   // idle between requests with nothing received (may be reclaimed)
 	heads     atomic.Uint32 // request heads received (Shutdown sees a connection stay idle)
 	linger    bool          // an error was answered with input maybe unread
+	user      uint64        // hash of the client's address as a user (users.go); 0: not yet
 
 	// Per-request scratch space, reused so the request path does not allocate.
 	req   request

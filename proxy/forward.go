@@ -34,6 +34,7 @@ func (c *clientConn) forward(start time.Time) bool {
 	}
 	st := t.route.stats
 	st.inFlight.Add(1)
+	c.countUser(st, start)
 	var setCookie []byte
 	if t.route != stuck {
 		setCookie = t.route.setCookie
@@ -120,6 +121,7 @@ func (c *clientConn) connectFailed(r *route, err error, start time.Time, paths *
 	}
 	st := r.stats
 	st.inFlight.Add(1)
+	c.countUser(st, start)
 	keep := c.req.keepAlive() && !c.req.hasBody() && !c.p.shutting.Load()
 	c.br.Discard(len(c.req.head))
 	o := outcome{status: code, proxyError: true}

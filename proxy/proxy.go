@@ -100,6 +100,7 @@ func (p *Proxy) SetTable(t Table) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rt := p.compile(t)
+	p.setUsersWindow(t)
 	p.routing.Store(rt)
 	live := make(map[*endpoint]bool, rt.endpoints)
 	for _, r := range rt.routes {

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"github.com/gantry-dev/gantry/metrics/activeusers"
 )
 
 // RevisionStats are the cumulative counters of one revision since the proxy
@@ -51,6 +53,7 @@ type revStats struct {
 	proxyErrors  atomic.Uint64
 	inFlight     atomic.Int64
 	latency      liveHistogram
+	users        activeusers.Window // distinct users over the table's window (users.go)
 }
 
 // outcome is how one request ended, as recorded in the stats.

@@ -3,6 +3,7 @@ package proxy
 import (
 	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/gantry-dev/gantry/metrics/routelabel"
 )
@@ -20,6 +21,15 @@ type Table struct {
 	// are counted over the proxy's life (RouteStats, DroppedRouteLabels).
 	// Empty: no per-route counters.
 	RouteTemplates []string
+	// ActiveUsersWindow is the window ActiveUsers counts each revision's
+	// distinct users over, from activeusers.MinWindow to MaxWindow (out of
+	// bounds: logged, and the default used). Zero: activeusers.DefaultWindow
+	// (5 minutes).
+	ActiveUsersWindow time.Duration
+	// UserCookie names a cookie whose value identifies a user (such as the
+	// app's session cookie) for ActiveUsers; requests without it count by
+	// client address. Empty: users are client addresses.
+	UserCookie string
 }
 
 // Route is one revision's place in the table.
@@ -58,6 +68,8 @@ type routing struct {
 	endpoints int
 	// paths maps request paths to route labels; nil without templates.
 	paths *routelabel.Matcher
+	// userCookie is Table.UserCookie.
+	userCookie string
 }
 
 // route is a compiled Route.
@@ -149,7 +161,7 @@ func contains(list []*endpoint, e *endpoint) bool {
 // compile builds the routing for t. Callers hold p.mu; endpoints are shared
 // with the previous routing when their address is unchanged.
 func (p *Proxy) compile(t Table) *routing {
-	rt := &routing{}
+	rt := &routing{userCookie: t.UserCookie}
 	for _, r := range t.Revisions {
 		stats := p.statsFor(statsKey{r.Revision, r.Group}, r.Version)
 		if r.Weight <= 0 || len(r.Endpoints) == 0 {

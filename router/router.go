@@ -64,6 +64,12 @@ type Environment struct {
 	// by route template too (spec.metrics.routes); routers that cannot
 	// count per route ignore them.
 	RouteTemplates []string
+	// UsersWindow and UserCookie say how the environment's active users
+	// are counted (spec.metrics.activeUsers: the window, and the cookie
+	// whose value names a user); zero: client addresses over 5 minutes.
+	// Routers that do not count users ignore them.
+	UsersWindow time.Duration
+	UserCookie  string
 	// Preview asks for a second listener that serves only the revision
 	// rollout.Traffic.Preview names, before it takes real traffic. Which
 	// rollouts need one is the strategy's business, not the router's.

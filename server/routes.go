@@ -45,6 +45,7 @@ func (r *routes) open(app spec.App) error {
 		re := router.Environment{
 			App: app.Metadata.Name, Name: e.Name,
 			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie, RouteTemplates: resolved.Metrics.RouteTemplates(),
+			UsersWindow: resolved.Metrics.UsersWindow(), UserCookie: resolved.Metrics.UserCookie(),
 			Preview: d.Preview, PreviewListen: d.PreviewListen,
 			Listener: listener(e.Proxy),
 		}

@@ -65,7 +65,7 @@ type runtimeCollector struct{ s *Server }
 // Describe implements prometheus.Collector.
 func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{requestsDesc, proxyErrorsDesc, inFlightDesc, durationDesc, rejectedDesc,
-		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc} {
+		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc, activeUsersDesc} {
 		ch <- d
 	}
 	for _, d := range append(routeDescs, instanceFileDescs...) {
@@ -120,6 +120,7 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(r.Count), e.App, e.Env, r.Reason.String())
 	}
 	collectRoutes(ch, e, exported)
+	collectUsers(ch, e, exported)
 }
 
 // revisionBounds are the classic bucket bounds of

@@ -22,6 +22,10 @@ type MetricsSpec struct {
 	// themselves and re-expose them with app, env, revision, version and
 	// instance labels (scrape.go). Nil: instances are not scraped.
 	Scrape *ScrapeSpec `json:"scrape,omitempty"`
+	// ActiveUsers says who counts as a user in gantry_active_users and
+	// over what window (activeusers.go). Nil: client addresses over 5
+	// minutes.
+	ActiveUsers *ActiveUsersSpec `json:"activeUsers,omitempty"`
 }
 
 func (m *MetricsSpec) clone() *MetricsSpec {
@@ -33,6 +37,10 @@ func (m *MetricsSpec) clone() *MetricsSpec {
 	if m.Scrape != nil {
 		sc := *m.Scrape
 		c.Scrape = &sc
+	}
+	if m.ActiveUsers != nil {
+		u := *m.ActiveUsers
+		c.ActiveUsers = &u
 	}
 	return &c
 }
@@ -53,6 +61,7 @@ func (v *validator) metrics(path string, m *MetricsSpec) {
 		return
 	}
 	v.scrape(joinField(path, "scrape"), m.Scrape)
+	v.activeUsers(joinField(path, "activeUsers"), m.ActiveUsers)
 	rpath := joinField(path, "routes")
 	if n := len(m.Routes); n > routelabel.MaxTemplates {
 		v.add(fmt.Sprintf("%s[%d]", rpath, routelabel.MaxTemplates), "%d route templates: at most %d, so the route label stays bounded; merge routes into templates with {name} segments, such as /users/{id}", n, routelabel.MaxTemplates)
