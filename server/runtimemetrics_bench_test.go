@@ -1,10 +1,12 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gantry-dev/gantry/alerting"
+	"github.com/gantry-dev/gantry/dataplane"
 	"github.com/gantry-dev/gantry/proxy"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 )
@@ -31,6 +34,13 @@ func (f fixedStats) Collect(ch chan<- prometheus.Metric) {
 // (21 labels with other), every bucket of every histogram filled, two
 // status classes per route.
 func scrapeFixture() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(scrapeEnvs())
+	return reg
+}
+
+// scrapeEnvs are scrapeFixture's counters.
+func scrapeEnvs() fixedStats {
 	var envs fixedStats
 	for a := 0; a < 100; a++ {
 		e := proxyrouter.EnvStats{App: fmt.Sprintf("app%03d", a), Env: "prod"}
@@ -51,9 +61,7 @@ func scrapeFixture() *prometheus.Registry {
 		}
 		envs = append(envs, e)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(envs)
-	return reg
+	return envs
 }
 
 // cpuTime is the process's user and system CPU time so far.
@@ -71,7 +79,9 @@ func cpuTime() time.Duration {
 // the wire and the process's CPU time per scrape (server and client: the
 // figure the machine's load does not inflate). alerting is the embedded
 // alerting history's sample of the same registry (alerting.Gather and
-// History.Add), once per --alert-interval.
+// History.Add), once per --alert-interval: its CPU time and the memory the
+// history keeps per sample (30 minutes at the default 15s interval are 120
+// samples).
 func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 	reg := scrapeFixture()
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -103,19 +113,53 @@ func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/scrape")
 		})
 	}
+	// With the data plane process (gantry proxy), each scrape first reads
+	// every counter over its control socket (GET /v1/counters, JSON):
+	// encoded by the proxy process, decoded by the server.
+	b.Run("dataplane-counters", func(b *testing.B) {
+		envs := scrapeEnvs()
+		var size int
+		cpu := cpuTime()
+		for b.Loop() {
+			body, err := json.Marshal(dataplane.Counters{Environments: envs})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var c dataplane.Counters
+			if err := json.Unmarshal(body, &c); err != nil {
+				b.Fatal(err)
+			}
+			size = len(body)
+		}
+		b.ReportMetric(float64(size), "bytes/scrape")
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/scrape")
+	})
 	b.Run("alerting", func(b *testing.B) {
 		h := alerting.NewHistory(0, 0)
 		var n int
-		cpu := cpuTime()
-		for b.Loop() {
+		var heap [2]runtime.MemStats
+		ts := time.Now()
+		add := func() {
 			s, err := alerting.Gather(reg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			h.Add(time.Now(), s)
+			ts = ts.Add(15 * time.Second)
+			h.Add(ts, s)
 			n = len(s)
 		}
-		b.ReportMetric(float64(n), "samples")
+		add() // the series themselves
+		runtime.GC()
+		runtime.ReadMemStats(&heap[0])
+		cpu := cpuTime()
+		for b.Loop() {
+			add()
+		}
 		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/sample")
+		runtime.GC()
+		runtime.ReadMemStats(&heap[1])
+		b.ReportMetric(float64(n), "series")
+		b.ReportMetric(float64(int64(heap[1].HeapAlloc)-int64(heap[0].HeapAlloc))/float64(b.N)/1e6, "kept-MB/sample")
+		runtime.KeepAlive(h)
 	})
 }
