@@ -38,7 +38,10 @@ func runIn(t *testing.T, dir string, env []string, args ...string) (stdout, stde
 func TestCLI_FindAndSteer(t *testing.T) {
 	env, _ := startServer(t)
 	dir := t.TempDir()
-	canary := "  strategy:\n    type: Canary\n    canary: {steps: [{pause: {}}, {setWeight: 100}]}\n"
+	// The second pause keeps the staging rollout in progress after resume,
+	// for the abort that follows (without it the rollout may already have
+	// succeeded).
+	canary := "  strategy:\n    type: Canary\n    canary: {steps: [{pause: {}}, {setWeight: 50}, {pause: {}}, {setWeight: 100}]}\n"
 	specText, _ := os.ReadFile(sampleSpec(t, "web", 1, canary, "staging", "production"))
 	os.WriteFile(filepath.Join(dir, "gantry.yaml"), specText, 0o644)
 
