@@ -73,12 +73,15 @@ echo "building ..." >&2
 PIDS+=($!)
 "$TMP/upstream" -body "hello from canary" >"$TMP/canary.addr" &
 PIDS+=($!)
+UPSTREAM_PIDS="${PIDS[0]} ${PIDS[1]}"
+declare -A PROXY_PIDS=([direct]="") # each target's proxy processes
 STABLE=$(wait_addr "$TMP/stable.addr")
 CANARY=$(wait_addr "$TMP/canary.addr")
 
 GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 >"$TMP/gantry.addr" 2>"$TMP/gantry.log" &
 GANTRY_PID=$!
 PIDS+=($GANTRY_PID)
+PROXY_PIDS[gantry]=$GANTRY_PID
 GANTRY=$(wait_addr "$TMP/gantry.addr")
 
 # The data plane as gantry server runs it: a `gantry proxy` process
@@ -88,6 +91,8 @@ DPPROCS=${DPPROCS:-$PROCS}
 mkdir -m 700 "$TMP/dp"
 "$TMP/gantry" proxy --data "$TMP/dp" --procs "$DPPROCS" 2>"$TMP/dataplane.log" &
 PIDS+=($!)
+PROXY_PIDS[gantry-proxy]=$!
+PROXY_PIDS[gproxy-tls]=$!
 for _ in $(seq 100); do [ -S "$TMP/dp/proxy.sock" ] && break; sleep 0.05; done
 route() { echo "{\"Revision\":$1,\"Version\":\"$2\",\"Weight\":$3,\"Endpoints\":[{\"ID\":\"$2-0\",\"Addr\":\"$4\"}]}"; }
 # program ENV LISTENER [FIELDS [DIR]]: applies the 95/5 split as environment
@@ -109,7 +114,6 @@ DATAPLANE=$(program prod '{}')
 # server's /metrics does on each scrape: proxyrun reads its own, the data
 # plane's are read over its control socket (GET /v1/counters) by a loop
 # that runs all along (an idle proxy answers it in microseconds).
-declare -A PROXY_PIDS # each target's proxy process
 if [ "$ROUTES" -gt 0 ]; then
 	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" -read-stats 1s \
 		>"$TMP/gantry-on.addr" 2>"$TMP/gantry-on.log" &
@@ -136,6 +140,7 @@ if [ "$TLS" = 1 ]; then
 	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -routes "$ROUTES" \
 		-cert "$TMP/cert.pem" -key "$TMP/key.pem" >"$TMP/gantry-tls.addr" 2>"$TMP/gantry-tls.log" &
 	PIDS+=($!)
+	PROXY_PIDS[gantry-tls]=$!
 	GANTRY_TLS=$(wait_addr "$TMP/gantry-tls.addr")
 	DATAPLANE_TLS=$(program tls "{\"CertFile\":\"$TMP/cert.pem\",\"KeyFile\":\"$TMP/key.pem\"}")
 	NGINX_TLS_PORT=$("$TMP/upstream" -free-port)
@@ -187,6 +192,7 @@ http {
 CONF
 "$NGINX" -c "$TMP/nginx.conf" -e "$TMP/nginx/error.log" &
 PIDS+=($!)
+NGINX_PID=$!
 for _ in $(seq 100); do
 	curl -fsS -o /dev/null "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null && break
 	sleep 0.1
@@ -201,6 +207,14 @@ if [ "$ROUTES" -gt 0 ]; then
 	TARGET[gproxy+]="http://$DATAPLANE_ON/"
 	NAMES+=(gantry+ gproxy+)
 fi
+if [ "${EVPROXY:-0}" = 1 ]; then
+	(cd "$ROOT" && go build -o "$TMP/evproxy" ./bench/evproxy)
+	"$TMP/evproxy" -stable "$STABLE" -canary "$CANARY" -loops "$PROCS" ${EVFLAGS:-} >"$TMP/evproxy.addr" &
+	PIDS+=($!)
+	PROXY_PIDS[evproxy]=$!
+	TARGET[evproxy]="http://$(wait_addr "$TMP/evproxy.addr")/"
+	NAMES+=(evproxy)
+fi
 if [ "$TLS" = 1 ]; then
 	TARGET[nginx-tls]="https://127.0.0.1:$NGINX_TLS_PORT/"
 	TARGET[gantry-tls]="https://$GANTRY_TLS/"
@@ -211,14 +225,31 @@ if [ "$TLS" = 1 ]; then
 	curl -kfsS -o /dev/null "${TARGET[gproxy-tls]}" || { echo "proxy.sh: gantry proxy does not answer over TLS" >&2; exit 1; }
 fi
 declare -A RPS P99
+# With CPU=1, each run also prints the CPU time per request of the proxy,
+# the upstreams and wrk, and the machine's idle and steal share: where the
+# cores went (/proc/PID/stat and /proc/stat, in clock ticks).
+CPU=${CPU:-0}
+PROXY_PIDS[nginx]="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+PROXY_PIDS[nginx-tls]=${PROXY_PIDS[nginx]}
+ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo $t; }
+machine() { awk '$1 == "cpu" {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6, $9}' /proc/stat; }
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, $REPS interleaved repetitions; gantry (proxyrun) GOMAXPROCS=$PROCS, gantry proxy --procs $DPPROCS, nginx worker_processes $WORKERS; cores: $(nproc)"
 for rep in $(seq "$REPS"); do
 	for name in "${NAMES[@]}"; do
-		out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${TARGET[$name]}" 2>&1)
+		p0=$(ticks ${PROXY_PIDS[$name]}) u0=$(ticks $UPSTREAM_PIDS) m0=$(machine)
+		out=$(/usr/bin/time -f "wrk-cpu %U %S" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${TARGET[$name]}" 2>&1)
+		p1=$(ticks ${PROXY_PIDS[$name]}) u1=$(ticks $UPSTREAM_PIDS) m1=$(machine)
 		rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
 		p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 		errs=$(awk '/Non-2xx|Socket errors/ {printf "%s ", $0}' <<<"$out")
 		printf "run %d %-10s %10.0f req/s  p99 %-8s %s\n" "$rep" "$name" "$rps" "$p99" "$errs"
+		if [ "$CPU" = 1 ]; then
+			reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+			awk -v r="$reqs" -v p=$((p1 - p0)) -v u=$((u1 - u0)) -v m0="$m0" -v m1="$m1" -v w="$(awk '/^wrk-cpu/ {print $2 + $3}' <<<"$out")" 'BEGIN {
+				split(m0, a, " "); split(m1, b, " "); t = b[1] - a[1]
+				printf "      cpu µs/request: proxy %.1f, upstreams %.1f, wrk %.1f; machine idle %.0f%%, steal %.0f%%\n",
+					p * 1e4 / r, u * 1e4 / r, w * 1e6 / r, 100 * (b[2] - a[2]) / t, 100 * (b[3] - a[3]) / t }'
+		fi
 		RPS[$name]+="$rps "
 		P99[$name]+="$p99 "
 	done
@@ -231,6 +262,15 @@ done
 kill "$GANTRY_PID" 2>/dev/null && wait "$GANTRY_PID" 2>/dev/null || true
 sed 's/^/gantry stats: /' "$TMP/gantry.log" | grep -i "revision" || true
 awk -v g="$(median <<<"${RPS[gantry]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry/nginx: %.2f\n", g / n}'
+# Each repetition's own ratios (runs next to each other see about the same
+# load), for every proxy against nginx: their median is steadier than the
+# ratio of medians on a machine whose load drifts.
+for name in "${NAMES[@]}"; do
+	case $name in direct | nginx | nginx-tls) continue ;; esac
+	base=nginx
+	case $name in *tls) base=nginx-tls ;; esac
+	printf "per-run ratios %s/%s: %s\n" "$name" "$base" "$(paste -d/ <(tr ' ' '\n' <<<"${RPS[$name]}" | grep .) <(tr ' ' '\n' <<<"${RPS[$base]}" | grep .) | bc -l | awk '{printf "%.2f ", $1}')"
+done
 awk -v g="$(median <<<"${RPS[gantry-proxy]}")" -v n="$(median <<<"${RPS[nginx]}")" 'BEGIN {printf "ratio gantry proxy process (data plane, programmed over its socket)/nginx: %.2f\n", g / n}'
 if [ "$ROUTES" -gt 0 ]; then
 	for v in gantry:gantry+ gantry-proxy:gproxy+; do

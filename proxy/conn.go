@@ -44,6 +44,15 @@ type clientConn struct {
 	linger    bool          // an error was answered with input maybe unread
 	user      uint64        // hash of the client's address as a user (users.go); 0: not yet
 
+	// serveRounds' state: the first head is still awaited; the round's
+	// callback and how it ended; the deadline of a head arriving in
+	// pieces; when a request forwarded outside the round began.
+	first    bool
+	roundFn  func(fd uintptr) bool
+	roundEnd int
+	headBy   time.Time
+	reqStart time.Time
+
 	// Per-request scratch space, reused so the request path does not allocate.
 	req   request
 	resp  response
@@ -51,7 +60,8 @@ type clientConn struct {
 }
 
 func newClientConn(p *Proxy, c net.Conn) *clientConn {
-	cc := &clientConn{p: p, conn: c, rio: newRawIO(c), started: time.Now()}
+	cc := &clientConn{p: p, conn: c, rio: newRawIO(c), started: time.Now(), first: true}
+	cc.roundFn = cc.round
 	cc.rio.writeTimeout = p.opts.ClientWriteTimeout
 	cc.rw = cc.rio
 	if p.tlsConfig != nil {
@@ -94,6 +104,10 @@ func (c *clientConn) close() {
 // serve reads requests and forwards them until the connection ends.
 func (c *clientConn) serve() {
 	defer c.close()
+	if c.tls == nil && c.rio.raw != nil {
+		c.serveRounds()
+		return
+	}
 	for first := true; ; first = false {
 		// Shutting down, a kept-alive connection still waits for its next
 		// request: its client was told nothing (the response under way when
@@ -102,27 +116,127 @@ func (c *clientConn) serve() {
 		// connection when idle (HandOver: once it stays idle for idleGrace).
 		c.idle.Store(true)
 		head, err := c.nextHead(first)
-		c.idle.Store(false)
-		c.fresh.Store(false)
-		c.heads.Add(1)
-		if err != nil {
-			switch {
-			case err == errHeadTooLarge:
-				c.reject(ReasonHeadTooLarge)
-			case err == errMalformed:
-				c.reject(ReasonRequestLine)
-			case errors.Is(err, os.ErrDeadlineExceeded) && c.br.Buffered() > 0:
-				c.reject(ReasonHeadTimeout)
-			}
-			return // EOF, idle timeout, or reset: the client is gone
+		if !c.headRead(err) {
+			return
 		}
 		start := time.Now()
-		if reason := c.req.parse(head, c.p.opts.StickyCookie); reason != reasonNone {
-			c.reject(reason)
+		if !c.parse(head) || !c.forward(start) {
 			return
 		}
-		if !c.forward(start) {
+	}
+}
+
+// headRead records that the wait for a request head ended, with err, and
+// answers a head that cannot be served. It reports whether there is a
+// head to serve.
+func (c *clientConn) headRead(err error) bool {
+	c.idle.Store(false)
+	c.fresh.Store(false)
+	c.heads.Add(1)
+	switch {
+	case err == nil:
+		return true
+	case err == errHeadTooLarge:
+		c.reject(ReasonHeadTooLarge)
+	case err == errMalformed:
+		c.reject(ReasonRequestLine)
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.br.Buffered() > 0:
+		c.reject(ReasonHeadTimeout)
+	}
+	return false // EOF, idle timeout, or reset: the client is gone
+}
+
+// parse parses head into c.req, answering a request it refuses.
+func (c *clientConn) parse(head []byte) bool {
+	if reason := c.req.parse(head, c.p.opts.StickyCookie); reason != reasonNone {
+		c.reject(reason)
+		return false
+	}
+	return true
+}
+
+// serveRounds is serve for a plain connection with a file descriptor. It
+// reads heads and forwards bodiless requests inside one RawConn.Read round
+// of the client socket, which resets the poller's readiness only when it
+// begins: between requests it waits for the socket without trying a read
+// first (a read that fails with EAGAIN, as net.Conn.Read and a new round
+// must make, since a request that arrived before the reset would raise no
+// new event). That wait is safe only when no byte can have arrived unseen:
+// the last read left the socket empty, and the round has not been left
+// since. A request whose body (or upgraded stream) is read from the client
+// is served outside the round, the ordinary way, and a new round begins.
+func (c *clientConn) serveRounds() {
+	opts := &c.p.opts
+	for {
+		c.rio.readTimeout = opts.IdleTimeout
+		if c.first {
+			c.rio.readBy = c.started.Add(opts.HeaderTimeout)
+		}
+		c.rio.armRead() // the round's wait keeps the deadline set here
+		c.rio.readBy = time.Time{}
+		c.roundEnd = roundFailed
+		err := c.rio.raw.Read(c.roundFn)
+		switch c.roundEnd {
+		case roundFailed: // the wait failed: a timeout, or closed
+			c.headRead(err)
 			return
+		case roundDone:
+			return
+		}
+		// roundOutside: c.req holds a request that reads the client.
+		if !c.forward(c.reqStart) {
+			return
+		}
+	}
+}
+
+// How a round of serveRounds ended.
+const (
+	roundFailed  = iota // its wait failed
+	roundDone           // the connection is done
+	roundOutside        // c.req is to be forwarded outside the round
+)
+
+// round is the callback of serveRounds' RawConn.Read: it serves what the
+// socket has and reports false to wait for more.
+func (c *clientConn) round(fd uintptr) bool {
+	rio := c.rio
+	rio.inRound, rio.fd = true, fd
+	defer func() { rio.inRound = false }()
+	c.keptAlive.Store(false)
+	for {
+		c.idle.Store(true)
+		head, err := c.nextHead(c.first)
+		if err == errWouldBlock {
+			c.keptAlive.Store(!c.first && c.br.Buffered() == 0)
+			return false
+		}
+		c.first = false
+		if !c.headRead(err) {
+			c.roundEnd = roundDone
+			return true
+		}
+		start := time.Now()
+		if !c.parse(head) {
+			c.roundEnd = roundDone
+			return true
+		}
+		if r := &c.req; r.body.chunked || r.body.contentLength > 0 || r.upgrade != nil {
+			c.roundEnd, c.reqStart = roundOutside, start
+			return true
+		}
+		if !c.forward(start) {
+			c.roundEnd = roundDone
+			return true
+		}
+		if c.br.Buffered() == 0 && rio.drained {
+			// Nothing unread: wait for the next request (the idle timeout
+			// from now) without a read that would find nothing.
+			c.idle.Store(true)
+			rio.readTimeout = c.p.opts.IdleTimeout
+			rio.armRead()
+			c.keptAlive.Store(true)
+			return false
 		}
 	}
 }
@@ -147,9 +261,18 @@ func (c *clientConn) nextHead(first bool) ([]byte, error) {
 		}
 	}
 	if b, _ := c.br.Peek(c.br.Buffered()); !first && headEnd(b, 0) < 0 {
-		rio.readBy = time.Now().Add(opts.HeaderTimeout)
+		// Kept across calls: in a round, a head that arrives in pieces is
+		// read by several calls, all bounded by its first byte's deadline.
+		if c.headBy.IsZero() {
+			c.headBy = time.Now().Add(opts.HeaderTimeout)
+		}
+		rio.readBy = c.headBy
 	}
-	return readHead(c.br)
+	head, err := readHead(c.br)
+	if err != errWouldBlock {
+		c.headBy = time.Time{}
+	}
+	return head, err
 }
 
 // reject answers a request refused for the client's fault, counts it apart

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"net"
 	"syscall"
@@ -36,6 +37,14 @@ type rawIO struct {
 	readTimeout, writeTimeout time.Duration
 	readBy                    time.Time
 	readDL, writeDL           time.Time // the deadlines currently set
+
+	// inRound is set while the connection's own code runs inside a
+	// RawConn.Read round of fd (see clientConn.serveRounds): Read then
+	// makes one raw read and returns errWouldBlock instead of waiting.
+	// drained reports whether the last such read left the socket empty.
+	inRound bool
+	fd      uintptr
+	drained bool
 
 	// The state of the read and of the write under way (one of each may
 	// run at once, in a tunnel).
@@ -97,6 +106,9 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if r.raw == nil {
 		return r.conn.Read(p)
 	}
+	if r.inRound {
+		return r.readInRound(p)
+	}
 	r.rp, r.rn, r.rerr = p, 0, nil
 	err := r.raw.Read(r.rfn)
 	r.rp = nil
@@ -109,6 +121,30 @@ func (r *rawIO) Read(p []byte) (int, error) {
 	if r.rn == 0 {
 		return 0, io.EOF
 	}
+	return r.rn, nil
+}
+
+// errWouldBlock is what Read returns in a round when the socket has
+// nothing to read: the round's owner waits for it to become readable.
+var errWouldBlock = errors.New("read would block")
+
+// readInRound reads p once from the socket without waiting.
+func (r *rawIO) readInRound(p []byte) (int, error) {
+	r.rp, r.rn, r.rerr = p, 0, nil
+	ready := r.read(r.fd)
+	r.rp = nil
+	switch {
+	case !ready:
+		r.drained = true
+		return 0, errWouldBlock
+	case r.rerr != nil:
+		return 0, r.rerr
+	case r.rn == 0:
+		return 0, io.EOF
+	}
+	// A stream socket's read returns less than asked only when its queue
+	// is empty.
+	r.drained = r.rn < len(p)
 	return r.rn, nil
 }
 
