@@ -30,7 +30,7 @@ lat_seconds_sum 0.3
 lat_seconds_count 2
 `
 
-func serve(t *testing.T, body func() string) string {
+func serve(t testing.TB, body func() string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" {
