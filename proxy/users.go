@@ -99,21 +99,30 @@ func (c *clientConn) userHash() uint64 {
 	return c.user
 }
 
-// cookie returns the value of the request's cookie name, or nil.
-func (r *request) cookie(name string) []byte {
+// headerValues calls f with the value of each header line named name
+// (lowercase, with its colon: "cookie:") until f returns true. The head
+// was validated by parse: a name is matched, not checked again.
+func (r *request) headerValues(name string, f func(value []byte) bool) {
 	for i := r.firstHdr; i < len(r.head); {
 		var line []byte
 		line, i = nextLine(r.head, i)
 		if len(line) == 0 {
-			break
+			return
 		}
-		if n, value, _ := splitHeader(line); kindOf(n) == hCookie {
-			if v := findCookie(value, name); v != nil {
-				return v
-			}
+		if len(line) > len(name) && eqFold(line[:len(name)], name) && f(trimOWS(line[len(name):])) {
+			return
 		}
 	}
-	return nil
+}
+
+// cookie returns the value of the request's cookie name, or nil.
+func (r *request) cookie(name string) []byte {
+	var v []byte
+	r.headerValues("cookie:", func(value []byte) bool {
+		v = findCookie(value, name)
+		return v != nil
+	})
+	return v
 }
 
 // forwardedClient returns the client that the trusted proxies in front
@@ -121,16 +130,7 @@ func (r *request) cookie(name string) []byte {
 // them (the first entry when all are); nil without X-Forwarded-For.
 func (r *request) forwardedClient(trusted []netip.Prefix) []byte {
 	var client, first []byte
-	for i := r.firstHdr; i < len(r.head); {
-		var line []byte
-		line, i = nextLine(r.head, i)
-		if len(line) == 0 {
-			break
-		}
-		n, value, _ := splitHeader(line)
-		if kindOf(n) != hXForwardedFor {
-			continue
-		}
+	r.headerValues("x-forwarded-for:", func(value []byte) bool {
 		for len(value) > 0 {
 			var entry []byte
 			if j := bytes.IndexByte(value, ','); j >= 0 {
@@ -148,7 +148,8 @@ func (r *request) forwardedClient(trusted []netip.Prefix) []byte {
 				client = entry
 			}
 		}
-	}
+		return false
+	})
 	if client == nil {
 		return first
 	}

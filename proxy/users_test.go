@@ -142,3 +142,25 @@ func TestRequest_forwardedClientAllocs(t *testing.T) {
 		t.Errorf("forwardedClient and cookie allocate %.0f times; want 0", n)
 	}
 }
+
+// BenchmarkClientConn_countUser measures the request path's hook: a
+// client already counted, by address (hash cached per connection) and
+// behind a trusted proxy (X-Forwarded-For parsed and hashed per request).
+func BenchmarkClientConn_countUser(b *testing.B) {
+	p := startProxy(b, Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Logf: func(string, ...any) {}})
+	st := p.noRoute
+	start := time.Now()
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+	}{{"address", false}, {"forwarded", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := &clientConn{p: p, fwd: forwarded{ip: []byte("192.0.2.10"), trusted: tc.trusted}}
+			c.req.parse([]byte("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\nX-Forwarded-For: 203.0.113.5, 10.1.2.3\r\n\r\n"), "")
+			b.ReportAllocs()
+			for b.Loop() {
+				c.countUser(st, start)
+			}
+		})
+	}
+}

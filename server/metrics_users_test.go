@@ -14,16 +14,30 @@ import (
 
 	"github.com/gantry-dev/gantry/internal/loopback"
 	"github.com/gantry-dev/gantry/metrics/activeusers"
+	"github.com/gantry-dev/gantry/server"
 )
 
 // TestMetrics_activeUsers holds a canary at 50% and sends requests from
-// 240 loopback source addresses through the real proxy: gantry_active_users
-// estimates, per revision, the distinct addresses each served.
+// 240 loopback source addresses through the real proxy, in the server's
+// process and in a `gantry proxy` process: gantry_active_users estimates,
+// per revision, the distinct addresses each served.
 func TestMetrics_activeUsers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs real instances")
 	}
-	e := startServerWith(t, usersSpec())
+	t.Run("in process", func(t *testing.T) { checkActiveUsers(t, nil) })
+	t.Run("gantry proxy", func(t *testing.T) {
+		checkActiveUsers(t, func(o *server.Options) {
+			o.ProxyCommand, o.NoProxyStandby = []string{gantryBin, "proxy"}, true
+			stopDataPlaneAtEnd(t, o.DataDir)
+		})
+	})
+}
+
+// checkActiveUsers runs TestMetrics_activeUsers on a server with options
+// changed by set (nil: none).
+func checkActiveUsers(t *testing.T, set func(*server.Options)) {
+	e := startServerOpts(t, usersSpec(), set)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := e.c.Deploy(ctx, "web", "prod", "v2"); err != nil {

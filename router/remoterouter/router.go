@@ -51,6 +51,8 @@ type Router struct {
 
 	mu   sync.Mutex
 	envs map[envKey]*envRoute
+	// users carries active users across data plane processes (users.go).
+	users userCarry
 }
 
 var (

@@ -119,6 +119,7 @@ func (r *Router) AllStats() []dataplane.EnvCounters {
 		r.logf("read counters: %v", err)
 		return nil
 	}
+	r.users.merge(c, time.Now())
 	return c.Environments
 }
 
