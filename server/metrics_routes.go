@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gantry-dev/gantry/proxy"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
@@ -44,7 +45,7 @@ func collectRoutes(ch chan<- prometheus.Metric, e proxyrouter.EnvStats, exported
 			if cc.n == 0 {
 				continue // as a CounterVec: a class's series appears with its first request
 			}
-			ch <- valueMetric{routeRequestsDesc, withLabel(lp, "code_class", cc.class), prometheus.CounterValue, float64(cc.n)}
+			ch <- valueMetric{routeRequestsDesc, withLabel(lp, cc.label), prometheus.CounterValue, float64(cc.n)}
 		}
 		ch <- latencyMetric{routeDurationDesc, lp, &s.Latency, routeBounds}
 	}
@@ -55,15 +56,23 @@ func collectRoutes(ch chan<- prometheus.Metric, e proxyrouter.EnvStats, exported
 
 // classCount is one status class's count.
 type classCount struct {
-	class string
+	label *dto.LabelPair // code_class=the class
 	n     uint64
 }
 
+// classLabels are the code_class label pairs, shared by every series.
+var classLabels = func() (out [6]*dto.LabelPair) {
+	for i, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "client_closed"} {
+		out[i] = &dto.LabelPair{Name: new("code_class"), Value: &c}
+	}
+	return out
+}()
+
 // routeClasses splits a route's requests by status class.
-func routeClasses(s proxy.RouteStats) []classCount {
+func routeClasses(s proxy.RouteStats) [6]classCount {
 	informational := s.Requests - s.Status2xx - s.Status3xx - s.Status4xx - s.Status5xx - s.ClientClosed
-	return []classCount{
-		{"1xx", informational}, {"2xx", s.Status2xx}, {"3xx", s.Status3xx}, {"4xx", s.Status4xx},
-		{"5xx", s.Status5xx}, {"client_closed", s.ClientClosed},
+	return [6]classCount{
+		{classLabels[0], informational}, {classLabels[1], s.Status2xx}, {classLabels[2], s.Status3xx},
+		{classLabels[3], s.Status4xx}, {classLabels[4], s.Status5xx}, {classLabels[5], s.ClientClosed},
 	}
 }

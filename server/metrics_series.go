@@ -32,12 +32,11 @@ func labelPairs(names, values []string) []*dto.LabelPair {
 	return out
 }
 
-// withLabel returns pairs plus name=value, sorted by name, in a new slice
-// (pairs is shared by other series).
-func withLabel(pairs []*dto.LabelPair, name, value string) []*dto.LabelPair {
+// withLabel returns pairs plus lp, sorted by name, in a new slice (pairs is
+// shared by other series).
+func withLabel(pairs []*dto.LabelPair, lp *dto.LabelPair) []*dto.LabelPair {
 	out := make([]*dto.LabelPair, 0, len(pairs)+1)
-	lp := &dto.LabelPair{Name: &name, Value: &value}
-	i, _ := slices.BinarySearchFunc(pairs, name, func(p *dto.LabelPair, n string) int { return strings.Compare(*p.Name, n) })
+	i, _ := slices.BinarySearchFunc(pairs, lp.GetName(), func(p *dto.LabelPair, n string) int { return strings.Compare(*p.Name, n) })
 	out = append(append(append(out, pairs[:i]...), lp), pairs[i:]...)
 	return out
 }
@@ -76,6 +75,18 @@ const (
 	nativeZeroThreshold = 100e-6 // seconds: proxy.UpperBound(0)
 )
 
+// Shared by every histogram written (never written to).
+var (
+	histSchema        int32   = nativeSchema
+	histZeroThreshold float64 = nativeZeroThreshold
+	upperBounds               = func() (out [proxy.HistogramBuckets]float64) {
+		for b := range out {
+			out[b] = proxy.UpperBound(b).Seconds()
+		}
+		return out
+	}()
+)
+
 // nativeIndex is, per proxy bucket (from 1), the index of the native bucket
 // it is counted in; the zero bucket takes bucket 0.
 var nativeIndex = func() [proxy.HistogramBuckets]int32 {
@@ -111,15 +122,20 @@ func (m latencyMetric) Desc() *prometheus.Desc { return m.desc }
 func (m latencyMetric) Write(out *dto.Metric) error {
 	out.Label = m.labels
 	h := m.h
+	v := &struct { // the values the histogram points to
+		count, zero uint64
+		sum         float64
+	}{zero: h.Counts[0], sum: h.Sum.Seconds()}
+	cum := make([]uint64, len(m.bounds))
 	classic := make([]dto.Bucket, len(m.bounds))
+	ptrs := make([]*dto.Bucket, len(m.bounds))
 	var (
-		count, cum uint64
-		next       int // m.bounds[next] is the next classic bound
-		spans      []*dto.BucketSpan
-		deltas     []int64
-		idx        int32 = math.MinInt32 // native bucket being summed
-		end        int32                 // index past the last bucket of spans
-		n, prev    int64                 // idx's count, the previous bucket's
+		next    int // m.bounds[next] is the next classic bound
+		spans   []*dto.BucketSpan
+		deltas  []int64
+		idx     int32 = math.MinInt32 // native bucket being summed
+		end     int32                 // index past the last bucket of spans
+		n, prev int64                 // idx's count, the previous bucket's
 	)
 	flush := func() {
 		if n == 0 {
@@ -136,7 +152,7 @@ func (m latencyMetric) Write(out *dto.Metric) error {
 		prev, n = n, 0
 	}
 	for b, c := range h.Counts {
-		count += c
+		v.count += c
 		if b > 0 && c > 0 {
 			if nativeIndex[b] != idx {
 				flush()
@@ -145,26 +161,22 @@ func (m latencyMetric) Write(out *dto.Metric) error {
 			n += int64(c)
 		}
 		if next < len(m.bounds) && m.bounds[next] == b {
-			cum = count
-			bound := proxy.UpperBound(b).Seconds()
-			classic[next] = dto.Bucket{UpperBound: &bound, CumulativeCount: new(cum)}
+			cum[next] = v.count
+			classic[next] = dto.Bucket{UpperBound: &upperBounds[b], CumulativeCount: &cum[next]}
+			ptrs[next] = &classic[next]
 			next++
 		}
 	}
 	flush()
-	sum := h.Sum.Seconds()
 	hist := &dto.Histogram{
-		SampleCount:   &count,
-		SampleSum:     &sum,
-		Bucket:        make([]*dto.Bucket, len(classic)),
-		Schema:        new(int32(nativeSchema)),
-		ZeroThreshold: new(float64(nativeZeroThreshold)),
-		ZeroCount:     new(h.Counts[0]),
+		SampleCount:   &v.count,
+		SampleSum:     &v.sum,
+		Bucket:        ptrs,
+		Schema:        &histSchema,
+		ZeroThreshold: &histZeroThreshold,
+		ZeroCount:     &v.zero,
 		PositiveSpan:  spans,
 		PositiveDelta: deltas,
-	}
-	for i := range classic {
-		hist.Bucket[i] = &classic[i]
 	}
 	if len(spans) == 0 {
 		// An empty native histogram still needs a span to be read as one.

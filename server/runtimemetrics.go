@@ -110,7 +110,7 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 		lp := labelPairs(revisionLabels, []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group})
 		for _, cc := range routeClasses(proxy.RouteStats{Requests: s.Requests, Status2xx: s.Status2xx, Status3xx: s.Status3xx,
 			Status4xx: s.Status4xx, Status5xx: s.Status5xx, ClientClosed: s.ClientClosed}) {
-			ch <- valueMetric{requestsDesc, withLabel(lp, "code_class", cc.class), prometheus.CounterValue, float64(cc.n)}
+			ch <- valueMetric{requestsDesc, withLabel(lp, cc.label), prometheus.CounterValue, float64(cc.n)}
 		}
 		ch <- valueMetric{proxyErrorsDesc, lp, prometheus.CounterValue, float64(s.ProxyErrors)}
 		ch <- valueMetric{inFlightDesc, lp, prometheus.GaugeValue, float64(s.InFlight)}
