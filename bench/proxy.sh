@@ -128,7 +128,8 @@ if [ "$ROUTES" -gt 0 ]; then
 	templates='"/"'
 	for i in $(seq $((ROUTES - 1))); do templates+=",\"/api/r$i/{id}\""; done
 	DATAPLANE_ON=$(program prod '{}' "\"RouteTemplates\":[$templates]" "$TMP/dp-on")
-	while curl -fsS -o /dev/null --unix-socket "$TMP/dp-on/proxy.sock" http://gantry-proxy/v1/counters; do sleep 1; done &
+	while curl -fsS -o /dev/null --unix-socket "$TMP/dp-on/proxy.sock" http://gantry-proxy/v1/counters ||
+		{ echo "proxy.sh: gproxy+'s counters could not be read: it runs without its scrapes from here on" >&2; false; }; do sleep 1; done &
 	PIDS+=($!)
 fi
 
