@@ -2,6 +2,7 @@ package appmetrics
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -24,8 +25,10 @@ var (
 // unchecked collector (it describes nothing: the names come from the
 // instances). A metric that another target, earlier by app, env, revision
 // and instance, exports with another type is left out for this target,
-// and all targets' series of a name take the first one's help, so that
-// the registry's consistency checks always pass.
+// and all targets' series of a name take the first one's help; a family
+// whose flattened names collide with an earlier one's (a histogram h and
+// another family h_sum) is left out too: so the registry's consistency
+// checks always pass.
 func (s *Scraper) Collector() prometheus.Collector { return collector{s} }
 
 type collector struct{ s *Scraper }
@@ -56,6 +59,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, mf := range ts.Families {
 			f, ok := byName[mf.GetName()]
 			if !ok {
+				if suffixCollision(mf, func(name string) (dto.MetricType, bool) {
+					g, ok := byName[name]
+					return g.typ, ok
+				}) {
+					continue
+				}
 				f = family{prometheus.NewDesc(mf.GetName(), mf.GetHelp(), nil, nil), mf.GetType()}
 				byName[mf.GetName()] = f
 			}
@@ -82,4 +91,29 @@ func (r rawMetric) Write(out *dto.Metric) error {
 	out.Label, out.Counter, out.Gauge, out.Untyped, out.Summary, out.Histogram =
 		r.m.Label, r.m.Counter, r.m.Gauge, r.m.Untyped, r.m.Summary, r.m.Histogram
 	return nil
+}
+
+// suffixCollision says whether mf collides, as Prometheus's registry
+// checks, with a family already taken (typeOf finds one by name): a
+// name_count, name_sum or name_bucket beside a summary or histogram name.
+func suffixCollision(mf *dto.MetricFamily, typeOf func(name string) (dto.MetricType, bool)) bool {
+	name, typ := mf.GetName(), mf.GetType()
+	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+		base, ok := strings.CutSuffix(name, suffix)
+		if !ok {
+			continue
+		}
+		if t, ok := typeOf(base); ok && (t == dto.MetricType_HISTOGRAM || t == dto.MetricType_SUMMARY && suffix != "_bucket") {
+			return true
+		}
+	}
+	if typ != dto.MetricType_HISTOGRAM && typ != dto.MetricType_SUMMARY {
+		return false
+	}
+	for _, suffix := range []string{"_count", "_sum", "_bucket"} {
+		if _, ok := typeOf(name + suffix); ok && (typ == dto.MetricType_HISTOGRAM || suffix != "_bucket") {
+			return true
+		}
+	}
+	return false
 }

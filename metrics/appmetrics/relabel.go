@@ -20,16 +20,25 @@ const ExportedPrefix = "exported_"
 // t's labels (app, env, revision, version, instance, and group when set)
 // added and sorted; an exposed label of the same name renamed with
 // ExportedPrefix (again, until free); a reserved metric name
-// (reserved(name) true; nil: none) renamed the same way; timestamps
+// (reserved(name) true; nil: none) renamed the same way, until the name
+// is neither reserved nor another family's; timestamps
 // dropped (the samples are as of gantry's scrape); a series repeated in
 // the exposition kept once. fams is not modified.
 func Relabel(fams []*dto.MetricFamily, t Target, reserved func(name string) bool) []*dto.MetricFamily {
 	targetLabels := t.labels()
+	names := make(map[string]bool, len(fams))
+	for _, mf := range fams {
+		names[mf.GetName()] = true
+	}
 	out := make([]*dto.MetricFamily, 0, len(fams))
 	for _, mf := range fams {
 		name := mf.GetName()
-		for reserved != nil && reserved(name) {
+		if reserved != nil && reserved(name) {
 			name = ExportedPrefix + name
+			for names[name] || reserved(name) { // go_x and exported_go_x both exported
+				name = ExportedPrefix + name
+			}
+			names[name] = true
 		}
 		nf := &dto.MetricFamily{Name: proto.String(name), Help: mf.Help, Type: mf.Type}
 		seen := map[string]bool{}

@@ -3,11 +3,12 @@ package appmetrics
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -30,13 +31,11 @@ type Target struct {
 // URL is the address scraped.
 func (t Target) URL() string { return "http://" + t.Addr + t.Config.WithDefaults().Path }
 
-// acceptHeader asks for Prometheus's text format (protobuf is decoded too
-// when a server sends it anyway).
+// acceptHeader asks for Prometheus's text format, the only one read.
 const acceptHeader = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 
 // Fetch scrapes t once: GET its URL within its timeout, read at most
-// MaxBodyBytes, and parse the exposition (Prometheus text format, or
-// delimited protobuf). Names must be Prometheus's classic ones
+// MaxBodyBytes, and parse the exposition (Prometheus's text format). Names must be Prometheus's classic ones
 // ([a-zA-Z_:][a-zA-Z0-9_:]*), which every Prometheus stores.
 func Fetch(ctx context.Context, client *http.Client, t Target) ([]*dto.MetricFamily, error) {
 	c := t.Config.WithDefaults()
@@ -63,32 +62,19 @@ func Fetch(ctx context.Context, client *http.Client, t Target) ([]*dto.MetricFam
 	if len(body) > MaxBodyBytes {
 		return nil, &Refusal{Reason: BodyTooLarge, Count: len(body), Limit: MaxBodyBytes}
 	}
-	fams, err := parse(body, expfmt.ResponseFormat(resp.Header))
+	fams, err := parse(body, resp.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, fmt.Errorf("parse %s (%s): %w", t.URL(), resp.Header.Get("Content-Type"), err)
 	}
 	return fams, nil
 }
 
-// parse decodes an exposition in format.
-func parse(body []byte, format expfmt.Format) ([]*dto.MetricFamily, error) {
-	if format.FormatType() == expfmt.TypeProtoDelim {
-		var out []*dto.MetricFamily
-		dec := expfmt.NewDecoder(bytes.NewReader(body), format)
-		for {
-			mf := &dto.MetricFamily{}
-			err := dec.Decode(mf)
-			if errors.Is(err, io.EOF) {
-				return out, checkNames(out)
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, mf)
-		}
-	}
-	if format.FormatType() == expfmt.TypeOpenMetrics {
-		return nil, errors.New("OpenMetrics is not read; serve Prometheus's text format to Accept: text/plain")
+// parse decodes an exposition in Prometheus's text format (what the
+// scrape asks for); another format is refused, so every family parsed has
+// one type and well-formed samples.
+func parse(body []byte, contentType string) ([]*dto.MetricFamily, error) {
+	if mt, _, err := mime.ParseMediaType(contentType); contentType != "" && (err != nil || mt != "text/plain") {
+		return nil, fmt.Errorf("content type %q is not read; serve Prometheus's text format (text/plain) to Accept: text/plain", contentType)
 	}
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	byName, err := p.TextToMetricFamilies(bytes.NewReader(body))
@@ -102,8 +88,9 @@ func parse(body []byte, format expfmt.Format) ([]*dto.MetricFamily, error) {
 	return out, checkNames(out)
 }
 
-// checkNames refuses names a Prometheus registry would refuse: not
-// classic, or a label starting with __ (reserved for Prometheus).
+// checkNames refuses what a Prometheus registry would refuse: names
+// that are not classic, a label starting with __ (reserved for
+// Prometheus), a label value that is not UTF-8.
 func checkNames(fams []*dto.MetricFamily) error {
 	for _, mf := range fams {
 		if !model.LegacyValidation.IsValidMetricName(mf.GetName()) {
@@ -113,6 +100,9 @@ func checkNames(fams []*dto.MetricFamily) error {
 			for _, lp := range m.GetLabel() {
 				if n := lp.GetName(); !model.LegacyValidation.IsValidLabelName(n) || strings.HasPrefix(n, "__") {
 					return fmt.Errorf("metric %s: label name %q is not valid", mf.GetName(), n)
+				}
+				if !utf8.ValidString(lp.GetValue()) {
+					return fmt.Errorf("metric %s: label %s: value %q is not UTF-8", mf.GetName(), lp.GetName(), lp.GetValue())
 				}
 			}
 		}
