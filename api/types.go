@@ -147,6 +147,9 @@ type RevisionTraffic struct {
 	P50 float64 `json:"p50Ms"`
 	P95 float64 `json:"p95Ms"`
 	P99 float64 `json:"p99Ms"`
+	// ActiveUsers is the estimated number of distinct users over the last
+	// window (spec.metrics.activeUsers; gantry_active_users); 0 when none.
+	ActiveUsers float64 `json:"activeUsers"`
 }
 
 // HistoryEntry is one rollout with the versions it moved between.

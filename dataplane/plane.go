@@ -300,11 +300,10 @@ func (p *Plane) Counters(_ context.Context, app, name string) (Counters, error) 
 		}
 		ec := EnvCounters{
 			App: e.state.App, Env: e.state.Name, Epoch: e.state.Status.Epoch,
-			Revisions: e.proxy.Stats(), Rejections: e.proxy.Rejections(),
+			Revisions: e.proxy.Stats(), Rejections: e.proxy.Rejections(), Users: e.proxy.ActiveUsers(),
 		}
 		if app == "" { // the exporters' read; the rollout engine's skips the routes
 			ec.Routes, ec.DroppedRouteLabels = e.proxy.RouteStats(), e.proxy.DroppedRouteLabels()
-			ec.Users = e.proxy.ActiveUsers()
 		}
 		c.Environments = append(c.Environments, ec)
 	}

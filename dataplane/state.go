@@ -144,7 +144,7 @@ type EnvCounters struct {
 	DroppedRouteLabels uint64 `json:",omitempty"`
 	// Users are the main listener's sketches of each revision's distinct
 	// users over the last window (proxy.ActiveUsers): revisions with users
-	// only, and only in a read of every environment.
+	// only.
 	Users []proxy.UserStats `json:",omitempty"`
 }
 

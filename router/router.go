@@ -123,4 +123,8 @@ type RevisionStats struct {
 	InFlight int64
 	// P50, P95 and P99 are latency quantiles; zero without requests.
 	P50, P95, P99 time.Duration
+	// ActiveUsers is the estimated number of distinct users over the
+	// environment's window (UsersWindow); zero when none, or when the
+	// router does not count users.
+	ActiveUsers float64
 }

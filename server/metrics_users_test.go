@@ -65,10 +65,22 @@ func checkActiveUsers(t *testing.T, set func(*server.Options)) {
 		checkUserLabels(t, m)
 		got[label(m, "version")] = m.GetGauge().GetValue()
 	}
+	st, err := e.c.Status(ctx, "web", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]float64{}
+	for _, rs := range st.Revisions {
+		status[rs.Version] = rs.Traffic.ActiveUsers
+	}
 	for _, v := range []string{"v1", "v2"} {
 		want := len(served[v])
-		if bound := math.Max(1, 3*activeusers.StdError*float64(want)); math.Abs(got[v]-float64(want)) > bound {
+		bound := math.Max(1, 3*activeusers.StdError*float64(want))
+		if math.Abs(got[v]-float64(want)) > bound {
 			t.Errorf("gantry_active_users{version=%q} = %.1f; want %d ± %.0f (all: %v)", v, got[v], want, bound, got)
+		}
+		if math.Abs(status[v]-float64(want)) > bound {
+			t.Errorf("status API: %s has %.1f active users; want %d ± %.0f", v, status[v], want, bound)
 		}
 		t.Logf("%s: %d clients, %.1f estimated", v, want, got[v])
 	}

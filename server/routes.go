@@ -107,7 +107,7 @@ func (r *routes) traffic(app, env string) (string, []api.RevisionTraffic) {
 		out = append(out, api.RevisionTraffic{
 			Revision: s.Revision, Group: s.Group, Weight: s.Weight,
 			Requests: s.Requests, Errors: s.Errors, ClientClosed: s.ClientClosed, InFlight: s.InFlight,
-			P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99),
+			P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), ActiveUsers: s.ActiveUsers,
 		})
 	}
 	return addr, out

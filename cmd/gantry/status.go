@@ -408,7 +408,7 @@ func printStatus(w io.Writer, st api.Status) {
 		fmt.Fprintln(w, "never deployed")
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REVISION\tVERSION\tREADY\tWEIGHT\tREQUESTS\t5XX\tP50\tP99\tINSTANCES")
+	fmt.Fprintln(tw, "REVISION\tVERSION\tREADY\tWEIGHT\tREQUESTS\t5XX\tP50\tP99\tUSERS\tINSTANCES")
 	for _, rs := range st.Revisions {
 		ready := 0
 		var inst []string
@@ -426,8 +426,8 @@ func printStatus(w io.Writer, st api.Status) {
 		if rs.Number == st.Stable && rs.Group == "" {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%s\n", rs.Name(), mark, rs.Version, ready, len(rs.Instances),
-			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, strings.Join(inst, " "))
+		fmt.Fprintf(tw, "%s%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t%.1fms\t%.1fms\t%.0f\t%s\n", rs.Name(), mark, rs.Version, ready, len(rs.Instances),
+			rs.Traffic.Weight, rs.Traffic.Requests, rs.Traffic.Errors, rs.Traffic.P50, rs.Traffic.P99, rs.Traffic.ActiveUsers, strings.Join(inst, " "))
 	}
 	tw.Flush()
 	if st.Unrouted > 0 {

@@ -92,6 +92,10 @@ func (r *Router) Stats(app, env string) []router.RevisionStats {
 	_, ec, shares, _ := r.counters(app, env)
 	out := []router.RevisionStats{}
 	seen := map[router.Key]bool{}
+	users := map[router.Key]float64{}
+	for _, u := range ec.Users {
+		users[router.Key{Revision: u.Revision, Group: u.Group}] = u.Users.Estimate()
+	}
 	for _, s := range ec.Revisions {
 		k := router.Key{Revision: s.Revision, Group: s.Group}
 		seen[k] = true
@@ -99,6 +103,7 @@ func (r *Router) Stats(app, env string) []router.RevisionStats {
 			Revision: s.Revision, Group: s.Group, Weight: shares[k],
 			Requests: s.Requests, Errors: s.Status5xx, ClientClosed: s.ClientClosed, InFlight: s.InFlight,
 			P50: s.Latency.Quantile(0.50), P95: s.Latency.Quantile(0.95), P99: s.Latency.Quantile(0.99),
+			ActiveUsers: users[k],
 		})
 	}
 	for k, w := range shares {
