@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,23 @@ func waitSplit(g *gantry, read func(*gantry) (split, error), want split) {
 	})
 }
 
+// waitAllOn waits until revision rev has all the traffic: through its own
+// Service, as the rollout's last step sets it, or through the
+// environment's Service, as the engine sets it once the rollout has ended
+// (steady state: no weights, and only revision rev runs).
+func waitAllOn(g *gantry, read func(*gantry) (split, error), rev int) {
+	g.t.Helper()
+	own := split{RevisionServiceName("api", "production", rev): 100}.String()
+	env := split{ServiceName("api", "production"): 100}.String()
+	waitFor(g.t, "all traffic on revision "+strconv.Itoa(rev), func() (bool, string) {
+		got, err := read(g)
+		if err != nil {
+			return false, err.Error()
+		}
+		return got.String() == own || got.String() == env, got.String()
+	})
+}
+
 // waitPausedAt waits until rollout id pauses at step (a canary step index).
 func (g *gantry) waitPausedAt(id int64, step int) {
 	g.t.Helper()
@@ -174,7 +192,7 @@ func TestCanary_routers(t *testing.T) {
 			waitSplit(g, tt.read, split{rev(1): 50, rev(2): 50})
 			g.promote()
 			g.waitPhase(r2.ID, rollout.Succeeded)
-			waitSplit(g, tt.read, split{rev(2): 100})
+			waitAllOn(g, tt.read, 2)
 			waitFor(t, "revision 1 scaled away", func() (bool, string) {
 				got := g.replicas()
 				return got["1"] == 0 && got["2"] == 4, fmt.Sprint(got)
@@ -189,7 +207,7 @@ func TestCanary_routers(t *testing.T) {
 			}
 			g.engine.Kick()
 			g.waitPhase(r3.ID, rollout.Aborted)
-			waitSplit(g, tt.read, split{rev(2): 100})
+			waitAllOn(g, tt.read, 2)
 			waitFor(t, "revision 3 scaled away", func() (bool, string) {
 				got := g.replicas()
 				return got["3"] == 0 && got["2"] == 4, fmt.Sprint(got)
