@@ -148,7 +148,7 @@ func (c *clientConn) headRead(err error) bool {
 
 // parse parses head into c.req, answering a request it refuses.
 func (c *clientConn) parse(head []byte) bool {
-	if reason := c.req.parse(head, c.p.opts.StickyCookie); reason != reasonNone {
+	if reason := c.req.parse(head, c.p.opts.StickyCookie, c.p.routing.Load().userCookie); reason != reasonNone {
 		c.reject(reason)
 		return false
 	}

@@ -75,7 +75,7 @@ func forwardOnce(in []byte) ([]byte, parseVerdict) {
 		return nil, parseIncomplete
 	}
 	var req request
-	if req.parse(head, "") != reasonNone {
+	if req.parse(head, "", "") != reasonNone {
 		return nil, parseRefused
 	}
 	var out bytes.Buffer

@@ -23,11 +23,14 @@ type request struct {
 	host           []byte // the Host value
 	hasHost        bool
 	sticky         []byte // value of the sticky cookie, if present
+	user           []byte // value of the user cookie (Table.UserCookie), if present
+	hasXFF         bool   // the head has an X-Forwarded-For line
 }
 
-// parse parses and validates head, looking for the cookie named cookie (""
-// for none). It returns why the request must be refused, or reasonNone.
-func (r *request) parse(head []byte, cookie string) Reason {
+// parse parses and validates head, looking for the sticky cookie and the
+// user cookie by name ("" for none). It returns why the request must be
+// refused, or reasonNone.
+func (r *request) parse(head []byte, cookie, userCookie string) Reason {
 	r.conn.reset()
 	*r = request{head: head, body: framing{contentLength: -1}, conn: r.conn}
 	if reason := r.parseRequestLine(); reason != reasonNone {
@@ -66,6 +69,11 @@ func (r *request) parse(head []byte, cookie string) Reason {
 			if cookie != "" && r.sticky == nil {
 				r.sticky = findCookie(value, cookie)
 			}
+			if userCookie != "" && r.user == nil {
+				r.user = findCookie(value, userCookie)
+			}
+		case hXForwardedFor:
+			r.hasXFF = true
 		}
 	}
 	r.hasHost = hosts > 0

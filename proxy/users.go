@@ -83,12 +83,10 @@ func (c *clientConn) countUser(st *revStats, start time.Time) {
 // client's address, the one a trusted proxy in front reported in
 // X-Forwarded-For when the connection comes from one.
 func (c *clientConn) userHash() uint64 {
-	if name := c.p.routing.Load().userCookie; name != "" {
-		if v := c.req.cookie(name); len(v) > 0 {
-			return activeusers.Hash(v)
-		}
+	if len(c.req.user) > 0 {
+		return activeusers.Hash(c.req.user)
 	}
-	if c.fwd.trusted {
+	if c.fwd.trusted && c.req.hasXFF {
 		if ip := c.req.forwardedClient(c.p.opts.TrustedProxies); len(ip) > 0 {
 			return activeusers.Hash(ip)
 		}
@@ -113,16 +111,6 @@ func (r *request) headerValues(name string, f func(value []byte) bool) {
 			return
 		}
 	}
-}
-
-// cookie returns the value of the request's cookie name, or nil.
-func (r *request) cookie(name string) []byte {
-	var v []byte
-	r.headerValues("cookie:", func(value []byte) bool {
-		v = findCookie(value, name)
-		return v != nil
-	})
-	return v
 }
 
 // forwardedClient returns the client that the trusted proxies in front

@@ -128,17 +128,17 @@ func TestProxy_ActiveUsersIdentity(t *testing.T) {
 func TestRequest_forwardedClientAllocs(t *testing.T) {
 	var r request
 	head := []byte("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.1, 203.0.113.5\r\nX-Forwarded-For: 10.1.2.3\r\nCookie: a=b; session=xyz\r\n\r\n")
-	if reason := r.parse(head, ""); reason != reasonNone {
+	if reason := r.parse(head, "", "session"); reason != reasonNone {
 		t.Fatal(reason)
 	}
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	if got := string(r.forwardedClient(trusted)); got != "203.0.113.5" {
 		t.Errorf("forwarded client %q; want 203.0.113.5", got)
 	}
-	if got := string(r.cookie("session")); got != "xyz" {
+	if got := string(r.user); got != "xyz" || !r.hasXFF {
 		t.Errorf("cookie session %q; want xyz", got)
 	}
-	if n := testing.AllocsPerRun(100, func() { r.forwardedClient(trusted); r.cookie("session") }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { r.parse(head, "", "session"); r.forwardedClient(trusted) }); n != 0 {
 		t.Errorf("forwardedClient and cookie allocate %.0f times; want 0", n)
 	}
 }
@@ -156,7 +156,7 @@ func BenchmarkClientConn_countUser(b *testing.B) {
 	}{{"address", false}, {"forwarded", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := &clientConn{p: p, fwd: forwarded{ip: []byte("192.0.2.10"), trusted: tc.trusted}}
-			c.req.parse([]byte("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\nX-Forwarded-For: 203.0.113.5, 10.1.2.3\r\n\r\n"), "")
+			c.req.parse([]byte("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: bench\r\nX-Forwarded-For: 203.0.113.5, 10.1.2.3\r\n\r\n"), "", "")
 			b.ReportAllocs()
 			for b.Loop() {
 				c.countUser(st, start)
