@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/internal/daemontest"
 )
 
@@ -102,23 +103,30 @@ func promQuery(t *testing.T, base, query, by string) map[string]float64 {
 	return out
 }
 
-func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
-	e := startServer(t, 60)
-	base := startPrometheus(t, e)
-	awaitScrape(t, base) // load only once Prometheus scrapes gantry, so the rate has samples
+// loadAndSettle sends the sample load for 3 seconds and returns the status
+// API's per-revision traffic once it has counted every request sent (a
+// response reaches the client just before the proxy records its request).
+func loadAndSettle(t *testing.T, e *env) map[string]api.RevisionTraffic {
+	t.Helper()
 	l, stop := e.load(t)
 	time.Sleep(3 * time.Second)
 	stop()
 	if l.Total() == 0 {
 		t.Fatal("the load sent no request")
 	}
-	// A response reaches the client just before the proxy records its
-	// request: wait until the status API has counted every one sent.
 	want := revisionTraffic(t, e)
 	for settle := time.Now().Add(10 * time.Second); want["1"].Requests < l.Total() && time.Now().Before(settle); {
 		time.Sleep(50 * time.Millisecond)
 		want = revisionTraffic(t, e)
 	}
+	return want
+}
+
+func TestMetrics_realPrometheusAgreesWithStatus(t *testing.T) {
+	e := startServer(t, 60)
+	base := startPrometheus(t, e)
+	awaitScrape(t, base) // load only once Prometheus scrapes gantry, so the rate has samples
+	want := loadAndSettle(t, e)
 	if want["1"].Requests == 0 {
 		t.Fatalf("status API: revision 1 served nothing: %+v", want)
 	}
@@ -167,17 +175,7 @@ func TestMetrics_realPrometheusNativeHistograms(t *testing.T) {
 		"  terminationGracePeriodSeconds: 5\n  metrics: {routes: [\"/\", \"/users/{id}\"]}\n", 1))
 	base := startPrometheusWith(t, e, []string{"--enable-feature=native-histograms"})
 	awaitScrape(t, base)
-	l, stop := e.load(t) // GET /: route "/"
-	time.Sleep(3 * time.Second)
-	stop()
-	if l.Total() == 0 {
-		t.Fatal("the load sent no request")
-	}
-	want := revisionTraffic(t, e)
-	for settle := time.Now().Add(10 * time.Second); want["1"].Requests < l.Total() && time.Now().Before(settle); {
-		time.Sleep(50 * time.Millisecond)
-		want = revisionTraffic(t, e)
-	}
+	want := loadAndSettle(t, e) // GET /: route "/"
 	var count, routeCount map[string]float64
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		count = promQuery(t, base, `sum by (version) (histogram_count(gantry_request_duration_seconds{app="web",env="prod"}))`, "version")
