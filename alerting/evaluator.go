@@ -48,6 +48,9 @@ type Options struct {
 	// Now stamps Run's evaluations; nil: the ticker's time. Tests use it
 	// to run rules with minutes-long ranges and `for` in seconds.
 	Now func() time.Time
+	// Queries are PromQL expressions read from the History besides the
+	// rules (see SetQueries); nil: none.
+	Queries []string
 }
 
 // Evaluator evaluates alerting and recording rules with Prometheus's
@@ -57,9 +60,11 @@ type Evaluator struct {
 	rules  []Rule
 	engine *promql.Engine
 
-	mu     sync.Mutex
-	alerts []map[uint64]Alert // per rule, by alert key
-	health []RuleHealth       // per rule
+	mu      sync.Mutex
+	alerts  []map[uint64]Alert // per rule, by alert key
+	health  []RuleHealth       // per rule
+	queries []string           // of SetQueries
+	full    bool               // the History's cap was reached (warned)
 }
 
 // RuleHealth is a rule's last evaluation.
@@ -95,7 +100,36 @@ func New(opts Options) (*Evaluator, error) {
 	for i, r := range rules {
 		e.health[i].Rule = r
 	}
+	if err := e.SetQueries(opts.Queries); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// SetQueries says which PromQL expressions, besides the rules, read the
+// History (such as the analysis checks of the rollouts in progress), and
+// bounds the History to the series that the alerting rules, those
+// expressions and the recording rules they read select (by metric name
+// and the label matchers the expressions spell out). Series nothing
+// selects any more are forgotten; newly selected ones are kept from the
+// next evaluation on. A query through Query of anything else sees no data.
+func (e *Evaluator) SetQueries(exprs []string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	sel, err := selectionFor(e.rules, exprs)
+	if err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	e.queries = slices.Clone(exprs)
+	e.opts.History.SetSelection(sel)
+	return nil
+}
+
+// Queries are the expressions of the last SetQueries.
+func (e *Evaluator) Queries() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.queries)
 }
 
 // History is the samples the rules read.
@@ -123,11 +157,14 @@ func (e *Evaluator) Run(ctx context.Context) {
 // History, alerting rules advance their alerts. A rule's error is kept in
 // its health and logged; the other rules still run.
 func (e *Evaluator) Step(ctx context.Context, now time.Time) {
-	samples, err := Gather(e.opts.Gatherer)
-	if err != nil {
-		e.opts.Logf("alerting: gather gantry's metrics: %v", err)
+	h := e.opts.History
+	if !h.selectsNothing() {
+		samples, err := Gather(e.opts.Gatherer)
+		if err != nil {
+			e.opts.Logf("alerting: gather gantry's metrics: %v", err)
+		}
+		h.Add(now, samples)
 	}
-	e.opts.History.Add(now, samples)
 	var all []Transition
 	for i, r := range e.rules {
 		tr, err := e.evalRule(ctx, i, r, now)
@@ -142,8 +179,25 @@ func (e *Evaluator) Step(ctx context.Context, now time.Time) {
 			e.opts.Logf("alerting: rule %s at %s: %v", r.Name(), r.Where(), err)
 		}
 	}
+	e.warnFull()
 	if e.opts.Observe != nil {
 		e.opts.Observe(now, e.Alerts(), all)
+	}
+}
+
+// warnFull logs once when the History's series cap starts refusing
+// series, and once when it has room again.
+func (e *Evaluator) warnFull() {
+	st := e.opts.History.Stats()
+	e.mu.Lock()
+	was := e.full
+	e.full = st.Full
+	e.mu.Unlock()
+	switch {
+	case st.Full && !was:
+		e.opts.Logf("alerting: warning: the history keeps its cap of %d series (--alert-history-max-series): samples of further series are dropped, and rules and checks that read them see no data; narrow their selectors or raise the cap (gantry_alerting_history_dropped_samples_total counts them)", st.MaxSeries)
+	case !st.Full && was:
+		e.opts.Logf("alerting: the history is below its cap of %d series again (%d kept)", st.MaxSeries, st.Series)
 	}
 }
 

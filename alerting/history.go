@@ -20,22 +20,30 @@ const (
 	// rules' ranges ([5m]) plus their `for` (10m) with room to spare.
 	DefaultRetention = 30 * time.Minute
 	// DefaultMaxSeries bounds the series History keeps; samples of new
-	// series beyond it are dropped and counted.
-	DefaultMaxSeries = 100_000
+	// series beyond it are dropped and counted. The plan's two rules at
+	// 100 apps x 3 revisions keep about 10,000 (every latency bucket of
+	// every revision); 20,000 series of 120 samples (30 minutes at 15s)
+	// are about 60 MB.
+	DefaultMaxSeries = 20_000
 )
 
 // History is a bounded in-memory time-series store of gantry's own
 // metrics, the storage the PromQL engine reads. It keeps float samples
-// only, for Retention, of at most MaxSeries series. It is safe for
-// concurrent use.
+// only, for Retention, of at most MaxSeries series, and of those only the
+// series its Selection keeps (every series until SetSelection). It is
+// safe for concurrent use.
 type History struct {
 	retention time.Duration
 	maxSeries int
 
-	mu      sync.RWMutex
-	series  map[uint64]*series
-	dropped uint64
-	latest  int64 // Unix ms of the newest Add; 0: none
+	mu       sync.RWMutex
+	series   map[uint64]*series
+	sel      *Selection // nil: every series
+	dropped  uint64     // samples of new series refused at maxSeries
+	full     bool       // a new series was refused, and there is no room yet
+	skipped  uint64     // samples the selection did not keep
+	latest   int64      // Unix ms of the newest Add; 0: none
+	fullTime time.Time  // when the cap was last reached (full went true)
 }
 
 type series struct {
@@ -63,12 +71,18 @@ func (h *History) Add(ts time.Time, batch []Sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.latest = max(h.latest, t)
+	full := false
 	for _, s := range batch {
 		key := s.Labels.Hash()
 		se := h.series[key]
 		if se == nil {
+			if !h.sel.Keeps(s.Labels) {
+				h.skipped++
+				continue
+			}
 			if len(h.series) >= h.maxSeries {
 				h.dropped++
+				full = true
 				continue
 			}
 			se = &series{lset: s.Labels}
@@ -80,6 +94,24 @@ func (h *History) Add(ts time.Time, batch []Sample) {
 		se.samples = append(se.samples, sample{t: t, f: s.Value})
 	}
 	h.trim(t - h.retention.Milliseconds())
+	if full && !h.full {
+		h.full, h.fullTime = true, ts
+	} else if len(h.series) < h.maxSeries {
+		h.full = false
+	}
+}
+
+// SetSelection keeps from now on only the series sel keeps (nil: every
+// series) and forgets those it does not.
+func (h *History) SetSelection(sel *Selection) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sel = sel
+	for k, se := range h.series {
+		if !sel.Keeps(se.lset) {
+			delete(h.series, k)
+		}
+	}
 }
 
 // trim drops samples older than minT and series left without any.
@@ -109,11 +141,36 @@ func (h *History) Latest() time.Time {
 	return time.UnixMilli(h.latest)
 }
 
-// Stats reports the series kept and the samples dropped because MaxSeries was reached.
-func (h *History) Stats() (series int, dropped uint64) {
+// HistoryStats describes what a History keeps.
+type HistoryStats struct {
+	// Series is the series kept; MaxSeries the cap on them.
+	Series, MaxSeries int
+	// Samples is the samples kept, of every series.
+	Samples int
+	// Dropped counts the samples of new series refused because Series
+	// had reached MaxSeries (rules and checks over them see no data);
+	// Full says the cap refuses series, since FullSince (it clears
+	// once series expire and leave room).
+	Dropped   uint64
+	Full      bool
+	FullSince time.Time
+	// Unselected counts the samples of series no rule or check reads,
+	// not kept.
+	Unselected uint64
+}
+
+// Stats reports what h keeps and what it refused.
+func (h *History) Stats() HistoryStats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.series), h.dropped
+	st := HistoryStats{Series: len(h.series), MaxSeries: h.maxSeries, Dropped: h.dropped, Full: h.full, Unselected: h.skipped}
+	if h.full {
+		st.FullSince = h.fullTime
+	}
+	for _, se := range h.series {
+		st.Samples += len(se.samples)
+	}
+	return st
 }
 
 // Sample is one value of one series.
@@ -232,3 +289,10 @@ func (s sample) H() *histogram.Histogram       { return nil }
 func (s sample) FH() *histogram.FloatHistogram { return nil }
 func (s sample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
 func (s sample) Copy() chunks.Sample           { return s }
+
+// selectsNothing reports whether h's selection keeps no series at all.
+func (h *History) selectsNothing() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.sel.Empty()
+}

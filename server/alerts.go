@@ -40,7 +40,7 @@ func (s *Server) newAlerts(rules []alerting.Rule, reg prometheus.Gatherer) (*ale
 		return nil, nil
 	}
 	ev, err := alerting.New(alerting.Options{Rules: rules, Gatherer: reg, Interval: s.opts.AlertInterval,
-		Observe: s.observeAlerts, Logf: s.opts.Logf, Now: s.opts.AlertClock})
+		Observe: s.observeAlerts, Logf: s.opts.Logf, Now: s.opts.AlertClock, History: s.newHistory()})
 	if err != nil {
 		return nil, err
 	}

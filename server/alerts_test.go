@@ -107,8 +107,18 @@ route:
 	if json.Unmarshal(trigger.body, &tk) != nil || json.Unmarshal(resolve.body, &rk) != nil || tk.DedupKey == "" || tk.DedupKey != rk.DedupKey {
 		t.Errorf("PagerDuty resolve %s does not match trigger %s", resolve.body, trigger.body)
 	}
+	mfs := scrape(t, e)
+	// The history keeps what the plan's rules read (the per-revision
+	// requests and latency buckets, the recorded series), not every series.
+	exposed := 0
+	for _, mf := range mfs {
+		exposed += len(mf.GetMetric())
+	}
+	if kept := mfs["gantry_alerting_history_series"].GetMetric(); len(kept) != 1 || kept[0].GetGauge().GetValue() == 0 || int(kept[0].GetGauge().GetValue()) >= exposed {
+		t.Errorf("gantry_alerting_history_series %v: want some, fewer than the %d metrics gantry exposes", kept, exposed)
+	}
 	sent := map[string]float64{}
-	for _, m := range scrape(t, e)["gantry_notifications_total"].GetMetric() {
+	for _, m := range mfs["gantry_notifications_total"].GetMetric() {
 		if label(m, "result") == "sent" {
 			sent[label(m, "receiver")] = m.GetCounter().GetValue()
 		}

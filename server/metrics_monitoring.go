@@ -24,6 +24,10 @@ func (c monitoringCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- notificationsDesc
 	ch <- notificationRetriesDesc
 	ch <- checkMeasurementsDesc
+	ch <- historySeriesDesc
+	ch <- historyMaxSeriesDesc
+	ch <- historySamplesDesc
+	ch <- historyDroppedDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -39,6 +43,7 @@ func (c monitoringCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(notificationRetriesDesc, prometheus.CounterValue, float64(st.Retries), name)
 		}
 	}
+	c.s.collectHistory(ch)
 	if qc := c.s.checks; qc != nil {
 		qc.mu.Lock()
 		defer qc.mu.Unlock()

@@ -45,6 +45,7 @@ type checkCount struct {
 // checkRun is one rollout's checks and their measurements.
 type checkRun struct {
 	checks []querycheck.Check
+	exprs  []string // the checks' queries for this rollout
 	ms     [][]querycheck.Measurement
 	next   []time.Time
 	done   bool // a check failed: the rollout was aborted
@@ -55,7 +56,8 @@ type checkRun struct {
 func (s *Server) newQueryChecks(reg prometheus.Gatherer) (*queryChecks, error) {
 	c := &queryChecks{runs: map[int64]*checkRun{}, counts: map[checkCount]uint64{}}
 	if s.alerts == nil {
-		ev, err := alerting.New(alerting.Options{Gatherer: reg, Interval: s.opts.AlertInterval, Logf: s.opts.Logf, Now: s.opts.AlertClock})
+		ev, err := alerting.New(alerting.Options{Gatherer: reg, Interval: s.opts.AlertInterval, Logf: s.opts.Logf, Now: s.opts.AlertClock,
+			History: s.newHistory()})
 		if err != nil {
 			return nil, err
 		}
@@ -91,10 +93,7 @@ func (s *Server) checkQuery(ctx context.Context, expr string) ([]float64, error)
 	if q, ok := s.opts.MetricSource.(instantQuerier); ok {
 		return q.InstantQuery(ctx, expr)
 	}
-	ev := s.checks.ev
-	if ev == nil {
-		ev = s.alerts.ev
-	}
+	ev := s.historyEvaluator()
 	at := ev.History().Latest()
 	if at.IsZero() {
 		return nil, nil // no samples yet: no data
@@ -151,6 +150,7 @@ func (s *Server) stepQueryChecks(ctx context.Context, now time.Time) {
 			delete(c.runs, id)
 		}
 	}
+	s.selectHistory(c.runs)
 }
 
 // newCheckRun compiles the new revision's checks (the spec was checked
@@ -166,7 +166,13 @@ func newCheckRun(s *Server, r rollout.Rollout, target rollout.Revision) *checkRu
 			s.opts.Logf("rollout %d of %s/%s: check %s: %v", r.ID, r.App, r.Env, qc.Name, err)
 			continue
 		}
+		expr, err := chk.Render(querycheck.Vars{App: r.App, Env: r.Env, Revision: target.Number, Version: target.Version})
+		if err != nil {
+			s.opts.Logf("rollout %d of %s/%s: check %s: %v", r.ID, r.App, r.Env, qc.Name, err)
+			continue
+		}
 		run.checks = append(run.checks, chk)
+		run.exprs = append(run.exprs, expr)
 	}
 	run.ms = make([][]querycheck.Measurement, len(run.checks))
 	run.next = make([]time.Time, len(run.checks))
@@ -174,17 +180,12 @@ func newCheckRun(s *Server, r rollout.Rollout, target rollout.Revision) *checkRu
 }
 
 func (s *Server) measureChecks(ctx context.Context, engine *rollout.Engine, r rollout.Rollout, target rollout.Revision, run *checkRun, now time.Time) {
-	vars := querycheck.Vars{App: r.App, Env: r.Env, Revision: target.Number, Version: target.Version}
 	for i, chk := range run.checks {
 		if now.Before(run.next[i]) {
 			continue
 		}
 		run.next[i] = now.Add(chk.Interval - queryCheckTick/2) // the next tick at or after the interval
-		expr, err := chk.Render(vars)
-		var values []float64
-		if err == nil {
-			values, err = s.checkQuery(ctx, expr)
-		}
+		values, err := s.checkQuery(ctx, run.exprs[i])
 		m := querycheck.Measure(chk, now, values, err)
 		run.ms[i] = append(run.ms[i], m)
 		s.checks.counts[checkCount{r.App, r.Env, chk.Name, m.Outcome}]++

@@ -86,6 +86,10 @@ type Options struct {
 	// AlertInterval is how often the metrics are sampled and the rules
 	// evaluated; 0: alerting.DefaultInterval (15s).
 	AlertInterval time.Duration
+	// AlertHistoryMaxSeries caps the series the alerting history keeps
+	// (only those the rules and the checks of rollouts in progress read);
+	// 0: alerting.DefaultMaxSeries (20,000).
+	AlertHistoryMaxSeries int
 	// AlertClock stamps the alert rules' evaluations; nil: the wall clock.
 	// Tests set it to run minutes of rule time in seconds.
 	AlertClock func() time.Time

@@ -108,6 +108,7 @@ a rollout step by step is in gantry events.`,
 	cmd.Flags().StringVar(&analysisPrometheus, "analysis-prometheus", "", "Prometheus base URL the canary analysis reads its per-revision counts from, instead of gantry's proxy (series labelled app, env and revision; docs/monitoring.md)")
 	cmd.Flags().StringVar(&opts.Notifications, "notifications", "", "notifications file: Slack, PagerDuty, signed webhook and Alertmanager receivers of alerts and rollout events (docs/monitoring.md)")
 	cmd.Flags().DurationVar(&opts.AlertInterval, "alert-interval", 0, "how often the alert rules sample gantry's metrics and are evaluated (default 15s)")
+	cmd.Flags().IntVar(&opts.AlertHistoryMaxSeries, "alert-history-max-series", 0, "cap on the series the alerting history keeps of those the rules and checks read; beyond it samples are dropped, with a warning and gantry_alerting_history_dropped_samples_total (default 20000)")
 	kube = kubeFlags(cmd)
 	cmd.Flags().BoolVar(&opts.NoProxyStandby, "no-proxy-standby", false, "keep no warm standby beside the data plane (gantry proxy --standby takes over at once when gantry proxy dies; it costs one idle process, about 50 MB resident)")
 	cmd.Flags().BoolVar(&opts.StopInstancesOnExit, "stop-instances-on-exit", false, "stop every instance when the server stops, instead of leaving them for the next server to adopt")

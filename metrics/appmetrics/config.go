@@ -15,8 +15,9 @@ const (
 	MaxDefaultTimeout = 10 * time.Second
 	// DefaultSeriesLimit is how many series one instance may export.
 	DefaultSeriesLimit = 1000
-	// MaxSeriesLimit bounds Config.SeriesLimit (gantry's in-memory history
-	// keeps 100,000 series in all).
+	// MaxSeriesLimit bounds Config.SeriesLimit (what /metrics serves per
+	// instance; gantry's in-memory alerting history keeps only the series
+	// rules and checks read, 20,000 at most by default).
 	MaxSeriesLimit = 10_000
 	// DefaultLabelValueLimit is how many values one label of one metric may
 	// take in one instance's exposition.
