@@ -47,6 +47,9 @@ type Options struct {
 	// Traffic returns an environment's proxy address and per-revision
 	// traffic; nil: none shown.
 	Traffic func(app, env string) (addr string, revisions []RevisionTraffic)
+	// Scrapes returns the last scrape of each instance of an environment
+	// whose metrics gantry scrapes (RevisionStatus.Scrapes); nil: none shown.
+	Scrapes func(app, env string) []ScrapeStatus
 	// DataPlane reports the data plane's health; nil: none shown.
 	DataPlane func() *DataPlane
 	// Logs opens one instance's log from tailBytes before its end (0: from

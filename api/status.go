@@ -106,6 +106,12 @@ func (h *handler) readStatus(ctx context.Context, app, env string) (Status, erro
 			get(t.Revision, t.Group).Traffic = t
 		}
 	}
+	if h.opts.Scrapes != nil {
+		for _, sc := range h.opts.Scrapes(app, env) {
+			rs := get(sc.Revision, sc.Group)
+			rs.Scrapes = append(rs.Scrapes, sc)
+		}
+	}
 	if h.opts.Conditions != nil {
 		st.Conditions = h.opts.Conditions(app, env)
 	}

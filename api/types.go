@@ -120,6 +120,9 @@ type RevisionStatus struct {
 	Version   string             `json:"version"`
 	Instances []rollout.Instance `json:"instances"`
 	Traffic   RevisionTraffic    `json:"traffic"`
+	// Scrapes are the last scrapes of the instances' own metrics, one per
+	// instance (spec.metrics.scrape); none when the spec asks for none.
+	Scrapes []ScrapeStatus `json:"scrapes,omitempty"`
 }
 
 // Name is how displays name the entry: "3", or "3 baseline" for a group.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/metrics/appmetrics"
 	"github.com/gantry-dev/gantry/rollout"
 )
@@ -39,8 +40,8 @@ func (s *Server) newAppMetrics() *appmetrics.Scraper {
 	return appmetrics.New(appmetrics.Options{Reserved: reservedMetricName, OnFailure: s.scrapeFailed})
 }
 
-// scrapeFailed records a ScrapeFailed event with the typed facts.
-func (s *Server) scrapeFailed(t appmetrics.Target, err error) {
+// scrapeFacts are the typed facts of a failed scrape of t.
+func scrapeFacts(t appmetrics.Target, err error) *rollout.ScrapeFacts {
 	f := &rollout.ScrapeFacts{Instance: t.Instance, Revision: t.Revision, Version: t.Version, URL: t.URL()}
 	var r *appmetrics.Refusal
 	if errors.As(err, &r) {
@@ -48,6 +49,30 @@ func (s *Server) scrapeFailed(t appmetrics.Target, err error) {
 	} else {
 		f.Error = err.Error()
 	}
+	return f
+}
+
+// scrapeStatus lists the last scrape of each scraped instance of app's env.
+func (s *Server) scrapeStatus(app, env string) []api.ScrapeStatus {
+	var out []api.ScrapeStatus
+	for _, ts := range s.appMetrics.Targets() {
+		t, st := ts.Target, ts.Status
+		if t.App != app || t.Env != env {
+			continue
+		}
+		sc := api.ScrapeStatus{Instance: t.Instance, Revision: t.Revision, Group: t.Group, URL: t.URL(), LastScrape: st.At,
+			DurationMs: float64(st.Duration.Microseconds()) / 1000, Series: st.Series, Scrapes: st.Scrapes}
+		if st.Err != nil {
+			sc.LastError = scrapeFacts(t, st.Err)
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+// scrapeFailed records a ScrapeFailed event with the typed facts.
+func (s *Server) scrapeFailed(t appmetrics.Target, err error) {
+	f := scrapeFacts(t, err)
 	s.recordEvent(rollout.Event{App: t.App, Env: t.Env, Type: rollout.Warning, Reason: rollout.ReasonScrapeFailed,
 		Message: fmt.Sprintf("instance %s (revision %d): scrape of %s: %v", t.Instance, t.Revision, t.URL(), err),
 		Details: &rollout.Details{Scrape: f}})

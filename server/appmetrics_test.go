@@ -8,6 +8,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/server"
 )
@@ -65,6 +66,38 @@ func TestAppMetrics_reexposedWithTargetLabels(t *testing.T) {
 	if up != 3 {
 		t.Errorf("gantry_instance_scrape_up: %d instances up, want 3", up)
 	}
+	// The status API gives each instance's last scrape.
+	scrapes := waitScrapes(t, e, "3 instances scraped without error", func(sc api.ScrapeStatus) bool {
+		return sc.LastError == nil && sc.Series > 0 && !sc.LastScrape.IsZero()
+	})
+	for _, sc := range scrapes {
+		if !instances[sc.Instance] || sc.Revision != 1 || sc.Scrapes < 1 || !strings.HasSuffix(sc.URL, "/metrics") {
+			t.Errorf("scrape status %+v, want an instance of revision 1 of %v", sc, instances)
+		}
+	}
+}
+
+// waitScrapes waits until the status API of web/prod lists 3 scrapes
+// that all pass ok, and returns them.
+func waitScrapes(t *testing.T, e *env, what string, ok func(api.ScrapeStatus) bool) []api.ScrapeStatus {
+	t.Helper()
+	var out []api.ScrapeStatus
+	waitFor(t, 30*time.Second, what, func() bool {
+		st, err := e.c.Status(context.Background(), "web", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = out[:0]
+		for _, rs := range st.Revisions {
+			for _, sc := range rs.Scrapes {
+				if ok(sc) {
+					out = append(out, sc)
+				}
+			}
+		}
+		return len(out) == 3
+	})
+	return out
 }
 
 // TestAppMetrics_seriesLimitRefusesTheScrape: the sample exports more
@@ -75,13 +108,14 @@ func TestAppMetrics_seriesLimitRefusesTheScrape(t *testing.T) {
 	e := startServerWith(t, scrapeSpec(", seriesLimit: 1, labelValueLimit: 1"))
 	ctx := context.Background()
 	var facts *rollout.ScrapeFacts
-	waitFor(t, 30*time.Second, "a ScrapeFailed event", func() bool {
+	// Under load a scrape may also time out first: wait for the refusal.
+	waitFor(t, 30*time.Second, "a ScrapeFailed event refusing TooManySeries", func() bool {
 		evs, err := e.c.Events(ctx, "web", "prod", 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, ev := range evs {
-			if ev.Reason == rollout.ReasonScrapeFailed && ev.Details != nil && ev.Details.Scrape != nil {
+			if ev.Reason == rollout.ReasonScrapeFailed && ev.Details != nil && ev.Details.Scrape != nil && ev.Details.Scrape.Refusal == "TooManySeries" {
 				facts = ev.Details.Scrape
 				return true
 			}
@@ -90,6 +124,14 @@ func TestAppMetrics_seriesLimitRefusesTheScrape(t *testing.T) {
 	})
 	if facts.Refusal != "TooManySeries" || facts.Limit != 1 || facts.Count < 2 || facts.Series != facts.Count || facts.Revision != 1 || facts.Instance == "" {
 		t.Errorf("ScrapeFailed facts %+v, want refusal TooManySeries over the limit of 1", facts)
+	}
+	// The status API gives the same facts per instance.
+	for _, sc := range waitScrapes(t, e, "3 instances' scrapes refused", func(sc api.ScrapeStatus) bool {
+		return sc.LastError != nil && sc.LastError.Refusal == "TooManySeries"
+	}) {
+		if f := sc.LastError; f.Limit != 1 || f.Count < 2 || sc.Series != f.Count || f.Instance != sc.Instance {
+			t.Errorf("scrape status %+v (%+v), want TooManySeries over the limit of 1", sc, f)
+		}
 	}
 	var dropped float64
 	waitFor(t, 30*time.Second, "dropped series counted", func() bool {

@@ -176,6 +176,7 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 		o.Conditions = s.conditions
 		o.Analysis = p.engine.LiveAnalysis
 		o.Traffic = p.routes.traffic
+		o.Scrapes = s.scrapeStatus
 		o.Logs = func(ctx context.Context, app, env, instance string, tail int64, follow bool, since time.Time) (io.ReadCloser, error) {
 			return p.backend.Logs(ctx, app, env, instance, backend.LogOptions{TailBytes: tail, Follow: follow, Since: since})
 		}

@@ -318,6 +318,7 @@ func statusTree(st api.Status, d rollout.Description, now time.Time) string {
 		fmt.Fprintf(&b, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
 	}
 	printConditions(&b, st.Conditions)
+	printScrapes(&b, st)
 	return b.String()
 }
 
@@ -434,6 +435,7 @@ func printStatus(w io.Writer, st api.Status) {
 		fmt.Fprintf(w, "%d request(s) found no ready instance and were answered 503\n", st.Unrouted)
 	}
 	printConditions(w, st.Conditions)
+	printScrapes(w, st)
 }
 
 // printConditions prints an environment's conditions, one a line.
