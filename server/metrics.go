@@ -1,27 +1,28 @@
 package server
 
 import (
-	"net/http"
-
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gantry-dev/gantry/featureflag"
 )
 
-// newMetrics returns the handler of GET /metrics and its registry: a registry of its own
-// (no global state), with the Go runtime's and the process's collectors,
-// the flag evaluation counters and the extra collectors (the proxy's,
-// backends' and engine's, read at scrape time).
-func newMetrics(flags *featureflag.Catalog, extra ...prometheus.Collector) (http.Handler, *prometheus.Registry) {
+// newMetrics returns the handler of GET /metrics, also the Gatherer of
+// everything it serves: a registry of its own (no global state), with the
+// Go runtime's and the process's collectors, the flag evaluation counters,
+// the proxy's and backends' counters (rc, read once per scrape) and the
+// extra collectors (the engine's and others', read at scrape time).
+func newMetrics(flags *featureflag.Catalog, rc runtimeCollector, extra ...prometheus.Collector) *metricsSource {
 	reg := prometheus.NewRegistry()
+	src := &metricsSource{reg: reg, read: rc.read}
+	rc.src = src
 	reg.MustRegister(
 		prometheus.NewGoCollector(),
 		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 		flagCollector{flags},
+		rc,
 	)
 	reg.MustRegister(extra...)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), reg
+	return src
 }
 
 var flagEvaluations = prometheus.NewDesc("gantry_flag_evaluations_total",

@@ -11,13 +11,12 @@ import (
 	"github.com/gantry-dev/gantry/proxy"
 )
 
-// The metric types below are what the proxy's collectors report at scrape
-// time, in place of client_golang's const metrics: the label pairs of one
-// revision or route are built once and shared by its series, empty label
-// values are left out (Prometheus drops empty labels anyway), and a latency
-// histogram is written straight from the proxy's buckets (no map, no sort).
-// With 100 apps × 3 revisions × 20 routes a scrape writes tens of
-// thousands of series, so their cost per series is the scrape's cost.
+// The label pairs of one revision or route are built once and shared by
+// its series (seriesTable), empty label values are left out (Prometheus
+// drops empty labels anyway), and a latency histogram is written straight
+// from the proxy's buckets (no map, no sort). With 100 apps × 3 revisions
+// × 20 routes a scrape writes tens of thousands of series, so their cost
+// per series is the scrape's cost.
 
 // labelPairs returns names and values as label pairs sorted by name,
 // without the pairs whose value is empty.
@@ -39,29 +38,6 @@ func withLabel(pairs []*dto.LabelPair, lp *dto.LabelPair) []*dto.LabelPair {
 	i, _ := slices.BinarySearchFunc(pairs, lp.GetName(), func(p *dto.LabelPair, n string) int { return strings.Compare(*p.Name, n) })
 	out = append(append(append(out, pairs[:i]...), lp), pairs[i:]...)
 	return out
-}
-
-// valueMetric is a counter or gauge read at scrape time.
-type valueMetric struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair
-	typ    prometheus.ValueType
-	value  float64
-}
-
-// Desc implements prometheus.Metric.
-func (m valueMetric) Desc() *prometheus.Desc { return m.desc }
-
-// Write implements prometheus.Metric.
-func (m valueMetric) Write(out *dto.Metric) error {
-	out.Label = m.labels
-	v := m.value
-	if m.typ == prometheus.CounterValue {
-		out.Counter = &dto.Counter{Value: &v}
-	} else {
-		out.Gauge = &dto.Gauge{Value: &v}
-	}
-	return nil
 }
 
 // Native histograms of the proxy's latencies: schema 1 (two buckets per

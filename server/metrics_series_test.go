@@ -34,7 +34,7 @@ func native(t *testing.T, h *dto.Histogram) *histogram.Histogram {
 func write(t *testing.T, h proxy.Histogram, bounds []int) *dto.Histogram {
 	t.Helper()
 	var m dto.Metric
-	if err := (latencyMetric{durationDesc, nil, &h, bounds}).Write(&m); err != nil {
+	if err := (latencyMetric{durationFamily.desc, nil, &h, bounds}).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetHistogram()

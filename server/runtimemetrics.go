@@ -26,17 +26,6 @@ var (
 	revisionLabels = []string{"app", "env", "revision", "version", "group"}
 	instanceLabels = []string{"app", "env", "revision", "version", "instance"}
 
-	requestsDesc = prometheus.NewDesc("gantry_requests_total",
-		"Requests the proxy finished, by revision and status class (1xx..5xx, or client_closed for clients that went away first, logged as 499). Revision 0 carries requests no revision could take.",
-		append(revisionLabels[:5:5], "code_class"), nil)
-	proxyErrorsDesc = prometheus.NewDesc("gantry_proxy_errors_total",
-		"502, 503 and 504 responses the proxy produced itself (also counted in gantry_requests_total{code_class=\"5xx\"}).",
-		revisionLabels, nil)
-	inFlightDesc = prometheus.NewDesc("gantry_requests_in_flight",
-		"Requests being served right now.", revisionLabels, nil)
-	durationDesc = prometheus.NewDesc("gantry_request_duration_seconds",
-		"Time from the request head read to the response body handed to the client, one bucket per doubling from 100µs to about 105s.",
-		revisionLabels, nil)
 	rejectedDesc = prometheus.NewDesc("gantry_proxy_rejected_total",
 		"Requests refused for the client's fault (malformed, timed out, over the connection limit), by reason; never counted to a revision.",
 		[]string{"app", "env", "reason"}, nil)
@@ -57,18 +46,37 @@ var (
 // statsReader is what /metrics reads from the leader's router.
 type statsReader interface{ AllStats() []proxyrouter.EnvStats }
 
-// runtimeCollector reads, at scrape time, the proxy's atomic per-revision
-// counters, the backends' instance stats and the active rollouts. Nothing
-// is reported while the server follows.
-type runtimeCollector struct{ s *Server }
+// runtimeCollector reports, at scrape time, from the proxy's counters read
+// once per scrape (src.currentEnvs; the per-revision and per-route
+// families are src's seriesTable's): the rejections, the dropped route
+// labels and the active users; and the backends' instance stats and the
+// active rollouts. Nothing is reported while the server follows.
+type runtimeCollector struct {
+	s   *Server
+	src *metricsSource
+}
+
+// read returns the proxy's counters of every environment; nil while the
+// server follows.
+func (c runtimeCollector) read() []proxyrouter.EnvStats {
+	parts := c.s.leading()
+	if parts.routes == nil {
+		return nil
+	}
+	sr, ok := parts.routes.router.(statsReader)
+	if !ok {
+		return nil
+	}
+	return sr.AllStats()
+}
 
 // Describe implements prometheus.Collector.
 func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{requestsDesc, proxyErrorsDesc, inFlightDesc, durationDesc, rejectedDesc,
-		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc, activeUsersDesc} {
+	for _, d := range []*prometheus.Desc{rejectedDesc, droppedSeriesDesc, activeUsersDesc,
+		cpuDesc, memoryDesc, restartsDesc, readyDesc, rolloutsDesc} {
 		ch <- d
 	}
-	for _, d := range append(routeDescs, instanceFileDescs...) {
+	for _, d := range instanceFileDescs {
 		ch <- d
 	}
 }
@@ -79,12 +87,10 @@ func (c runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 	if parts.routes == nil {
 		return
 	}
-	sr, ok := parts.routes.router.(statsReader)
-	if !ok {
-		return
-	}
-	for _, e := range sr.AllStats() {
-		collectRevisions(ch, e)
+	envs := c.src.currentEnvs()
+	for i := range envs {
+		e := &envs[i]
+		collectProxyExtras(ch, e)
 		if parts.backend != nil {
 			collectInstances(ch, e.App, e.Env, parts.backend)
 		}
@@ -92,10 +98,10 @@ func (c runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.collectRollouts(ch)
 }
 
-// collectRevisions reports one environment's proxy counters, bounded to
-// revision 0 and the newest maxRevisionsExported revisions, and those
-// revisions' per-route counters.
-func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
+// exportedRevisions returns the revisions /metrics reports of an
+// environment, revision 0 and the newest maxRevisionsExported, and their
+// numbers.
+func exportedRevisions(e *proxyrouter.EnvStats) ([]proxy.RevisionStats, map[int]bool) {
 	revs := e.Revisions // ordered by revision
 	keep := revs
 	if n := len(revs); n > maxRevisionsExported+1 {
@@ -107,20 +113,21 @@ func collectRevisions(ch chan<- prometheus.Metric, e proxyrouter.EnvStats) {
 	exported := make(map[int]bool, len(keep))
 	for _, s := range keep {
 		exported[s.Revision] = true
-		lp := labelPairs(revisionLabels, []string{e.App, e.Env, strconv.Itoa(s.Revision), s.Version, s.Group})
-		for _, cc := range routeClasses(proxy.RouteStats{Requests: s.Requests, Status2xx: s.Status2xx, Status3xx: s.Status3xx,
-			Status4xx: s.Status4xx, Status5xx: s.Status5xx, ClientClosed: s.ClientClosed}) {
-			ch <- valueMetric{requestsDesc, withLabel(lp, cc.label), prometheus.CounterValue, float64(cc.n)}
-		}
-		ch <- valueMetric{proxyErrorsDesc, lp, prometheus.CounterValue, float64(s.ProxyErrors)}
-		ch <- valueMetric{inFlightDesc, lp, prometheus.GaugeValue, float64(s.InFlight)}
-		ch <- latencyMetric{durationDesc, lp, &s.Latency, revisionBounds}
 	}
+	return keep, exported
+}
+
+// collectProxyExtras reports one environment's rejections, dropped route
+// labels and, for the revisions exportedRevisions keeps, active users.
+func collectProxyExtras(ch chan<- prometheus.Metric, e *proxyrouter.EnvStats) {
 	for _, r := range e.Rejections {
 		ch <- prometheus.MustNewConstMetric(rejectedDesc, prometheus.CounterValue, float64(r.Count), e.App, e.Env, r.Reason.String())
 	}
-	collectRoutes(ch, e, exported)
-	collectUsers(ch, e, exported)
+	if len(e.Routes) > 0 || e.DroppedRouteLabels > 0 {
+		ch <- prometheus.MustNewConstMetric(droppedSeriesDesc, prometheus.CounterValue, float64(e.DroppedRouteLabels), e.App, e.Env, "route")
+	}
+	_, exported := exportedRevisions(e)
+	collectUsers(ch, *e, exported)
 }
 
 // revisionBounds are the classic bucket bounds of

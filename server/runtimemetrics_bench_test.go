@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gantry-dev/gantry/alerting"
 	"github.com/gantry-dev/gantry/dataplane"
@@ -20,28 +19,19 @@ import (
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 )
 
-// fixedStats feeds collectRevisions fixed environments' counters.
-type fixedStats []proxyrouter.EnvStats
-
-func (f fixedStats) Describe(ch chan<- *prometheus.Desc) { ch <- requestsDesc }
-func (f fixedStats) Collect(ch chan<- prometheus.Metric) {
-	for _, e := range f {
-		collectRevisions(ch, e)
-	}
+// scrapeFixture serves scrapeEnvs as /metrics serves the proxy's counters.
+func scrapeFixture() *metricsSource {
+	envs := scrapeEnvs()
+	src := &metricsSource{reg: prometheus.NewRegistry(), read: func() []proxyrouter.EnvStats { return envs }}
+	src.reg.MustRegister(extrasCollector{src})
+	return src
 }
 
-// scrapeFixture is 100 apps with 3 revisions each and 20 route templates
+// scrapeEnvs are 100 apps with 3 revisions each and 20 route templates
 // (21 labels with other), every bucket of every histogram filled, two
 // status classes per route.
-func scrapeFixture() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(scrapeEnvs())
-	return reg
-}
-
-// scrapeEnvs are scrapeFixture's counters.
-func scrapeEnvs() fixedStats {
-	var envs fixedStats
+func scrapeEnvs() []proxyrouter.EnvStats {
+	var envs []proxyrouter.EnvStats
 	for a := 0; a < 100; a++ {
 		e := proxyrouter.EnvStats{App: fmt.Sprintf("app%03d", a), Env: "prod"}
 		for r := 1; r <= 3; r++ {
@@ -84,7 +74,7 @@ func cpuTime() time.Duration {
 // samples).
 func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 	reg := scrapeFixture()
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := httptest.NewServer(reg)
 	defer srv.Close()
 	for _, c := range []struct{ name, accept, encoding string }{
 		{"text", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "identity"},

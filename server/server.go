@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/gantry-dev/gantry/api"
 	"github.com/gantry-dev/gantry/audit"
 	"github.com/gantry-dev/gantry/auth"
@@ -248,9 +246,9 @@ func New(ctx context.Context, opts Options) (s *Server, err error) {
 		return nil, fmt.Errorf("the state store %T keeps no feature flags: use gantry's SQLite or PostgreSQL store", s.store)
 	}
 	s.flags = featureflag.NewCatalog(featureflag.CatalogOptions{Store: flagStore})
-	var reg *prometheus.Registry
 	s.appMetrics = s.newAppMetrics()
-	s.metrics, reg = newMetrics(s.flags, append(s.rollouts.collectors(), runtimeCollector{s}, storeCollector{s.events}, monitoringCollector{s}, hostCollector{}, appMetricsCollector{s})...)
+	reg := newMetrics(s.flags, runtimeCollector{s: s}, append(s.rollouts.collectors(), storeCollector{s.events}, monitoringCollector{s}, hostCollector{}, appMetricsCollector{s})...)
+	s.metrics = reg
 	if s.alerts, err = s.newAlerts(rules, reg); err != nil {
 		return nil, err
 	}
