@@ -197,7 +197,7 @@ func mainTable(e Environment) proxy.Table {
 	}
 	t := table(routes)
 	t.RouteTemplates = e.RouteTemplates
-	t.ActiveUsersWindow, t.UserCookie = e.UsersWindow, e.UserCookie
+	t.ActiveUsersWindow, t.UserCookie, t.UserSeed = e.UsersWindow, e.UserCookie, e.UserSeed
 	return t
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gantry-dev/gantry/metrics/activeusers"
 	"github.com/gantry-dev/gantry/proxy"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router"
@@ -44,6 +45,10 @@ type Environment struct {
 	// addresses over 5 minutes.
 	UsersWindow time.Duration `json:",omitempty"`
 	UserCookie  string        `json:",omitempty"`
+	// UserSeed keys the hash of users' identities (proxy.Table.UserSeed):
+	// the installation's, the same from every server, so that counts merge
+	// across processes. Zero: the public zero seed.
+	UserSeed activeusers.Seed `json:",omitzero"`
 	// Listener configures the main listener; a change takes effect when the
 	// listener is next opened (a changed Listen).
 	Listener router.Listener

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gantry-dev/gantry/metrics/activeusers"
 	"github.com/gantry-dev/gantry/metrics/routelabel"
 )
 
@@ -30,6 +31,11 @@ type Table struct {
 	// app's session cookie) for ActiveUsers; requests without it count by
 	// client address. Empty: users are client addresses.
 	UserCookie string
+	// UserSeed keys the hash of users' identities (activeusers.Seed): the
+	// installation's, so that the sketches of every proxy of it merge and
+	// cannot be inflated by chosen identities. Zero: the public zero seed.
+	// A connection counted by address keeps the hash it first took.
+	UserSeed activeusers.Seed
 }
 
 // Route is one revision's place in the table.
@@ -68,8 +74,9 @@ type routing struct {
 	endpoints int
 	// paths maps request paths to route labels; nil without templates.
 	paths *routelabel.Matcher
-	// userCookie is Table.UserCookie.
+	// userCookie is Table.UserCookie; userSeed Table.UserSeed.
 	userCookie string
+	userSeed   activeusers.Seed
 }
 
 // route is a compiled Route.
@@ -161,7 +168,7 @@ func contains(list []*endpoint, e *endpoint) bool {
 // compile builds the routing for t. Callers hold p.mu; endpoints are shared
 // with the previous routing when their address is unchanged.
 func (p *Proxy) compile(t Table) *routing {
-	rt := &routing{userCookie: t.UserCookie}
+	rt := &routing{userCookie: t.UserCookie, userSeed: t.UserSeed}
 	for _, r := range t.Revisions {
 		stats := p.statsFor(statsKey{r.Revision, r.Group}, r.Version)
 		if r.Weight <= 0 || len(r.Endpoints) == 0 {

@@ -78,21 +78,23 @@ func (c *clientConn) countUser(st *revStats, start time.Time) {
 	st.users.Add(c.userHash(), start.UnixNano())
 }
 
-// userHash returns the hash of the identity of the request's user: the
-// value of the table's UserCookie when the request carries it; else the
-// client's address, the one a trusted proxy in front reported in
-// X-Forwarded-For when the connection comes from one.
+// userHash returns the hash, keyed with the table's UserSeed, of the
+// identity of the request's user: the value of the table's UserCookie
+// when the request carries it; else the client's address, the one a
+// trusted proxy in front reported in X-Forwarded-For when the connection
+// comes from one.
 func (c *clientConn) userHash() uint64 {
+	seed := c.p.routing.Load().userSeed
 	if len(c.req.user) > 0 {
-		return activeusers.Hash(c.req.user)
+		return seed.Hash(c.req.user)
 	}
 	if c.fwd.trusted && c.req.hasXFF {
 		if ip := c.req.forwardedClient(c.p.opts.TrustedProxies); len(ip) > 0 {
-			return activeusers.Hash(ip)
+			return seed.Hash(ip)
 		}
 	}
 	if c.user == 0 {
-		c.user = activeusers.Hash(c.fwd.ip)
+		c.user = seed.Hash(c.fwd.ip)
 	}
 	return c.user
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gantry-dev/gantry/metrics/activeusers"
 	"github.com/gantry-dev/gantry/rollout"
 )
 
@@ -70,6 +71,10 @@ type Environment struct {
 	// Routers that do not count users ignore them.
 	UsersWindow time.Duration
 	UserCookie  string
+	// UserSeed keys the hash of users' identities: the installation's
+	// (activeusers.Seed), so that every process's counts merge; zero: the
+	// public zero seed.
+	UserSeed activeusers.Seed
 	// Preview asks for a second listener that serves only the revision
 	// rollout.Traffic.Preview names, before it takes real traffic. Which
 	// rollouts need one is the strategy's business, not the router's.

@@ -64,10 +64,16 @@ func (s *Server) lead(ctx context.Context) (err error) {
 	if s.kube != nil {
 		router = newEnvRouters(router, s.kube, s.recordEvent)
 	}
+	seed, err := s.usersSeed(ctx)
+	if err != nil {
+		_ = router.Close(ctx)
+		return err
+	}
 	routes := &routes{
 		router:    router,
 		instances: func(app, env string) []rollout.Instance { return backends.Instances(app, env) },
 		describe:  strategy.Describe,
+		userSeed:  seed,
 	}
 	defer func() {
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/api"
+	"github.com/gantry-dev/gantry/metrics/activeusers"
 	"github.com/gantry-dev/gantry/rollout"
 	"github.com/gantry-dev/gantry/router"
 	"github.com/gantry-dev/gantry/spec"
@@ -22,6 +23,8 @@ type routes struct {
 	// describe says what a resolved spec's strategy needs, such as a
 	// preview listener; ok false: no strategy of the spec's type.
 	describe func(spec.AppSpec) (d rollout.Description, ok bool)
+	// userSeed keys the hash of active users (usersSeed).
+	userSeed activeusers.Seed
 
 	// pushMu orders pushes: a snapshot read after another is also set after it.
 	pushMu sync.Mutex
@@ -46,7 +49,8 @@ func (r *routes) open(app spec.App) error {
 			App: app.Metadata.Name, Name: e.Name,
 			Listen: e.Proxy.Listen, StickyCookie: e.Proxy.StickyCookie, RouteTemplates: resolved.Metrics.RouteTemplates(),
 			UsersWindow: resolved.Metrics.UsersWindow(), UserCookie: resolved.Metrics.UserCookie(),
-			Preview: d.Preview, PreviewListen: d.PreviewListen,
+			UserSeed: r.userSeed,
+			Preview:  d.Preview, PreviewListen: d.PreviewListen,
 			Listener: listener(e.Proxy),
 		}
 		if err := r.router.Open(re); err != nil {

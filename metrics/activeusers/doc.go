@@ -3,7 +3,7 @@
 // fixed 4 KiB of registers per window slot, whatever the number of users,
 // updated on the proxy's request path without locks or allocations.
 //
-// A user is an identity the caller hashes with Hash (the proxy hashes the
+// A user is an identity the caller hashes with Seed.Hash (the proxy hashes the
 // client's address, or a session cookie). Sketch is the mergeable form
 // (one byte per register, merged by taking each register's maximum), the
 // one that travels from the data plane to gantry server; its Estimate uses
@@ -12,7 +12,9 @@
 // and stays within about 1.04/sqrt(4096) = 1.6% (standard error) from a
 // handful of users to billions. Window is the live, windowed form.
 //
-// The hash is seeded with a constant so that every gantry process hashes
-// a user alike: sketches from a data plane process and from the one that
-// took its listeners over merge into one count.
+// The hash is SipHash keyed with a Seed that is secret and one per
+// installation: every gantry process of it hashes a user alike, so
+// sketches from a data plane process and from the one that took its
+// listeners over merge into one count, while someone who can choose many
+// identities cannot choose ones that inflate the estimate.
 package activeusers

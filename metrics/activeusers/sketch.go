@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 const (
@@ -21,23 +19,6 @@ const (
 // StdError is the estimate's relative standard error: 1.04/sqrt(Registers),
 // about 1.6%. About 99.7% of estimates fall within 3 StdErrors.
 var StdError = 1.04 / math.Sqrt(Registers)
-
-// seed is mixed into every hash; a constant, so that every process hashes
-// a user alike and sketches of different processes merge.
-const seed = 0x9e3779b97f4a7c15
-
-// Hash returns the 64-bit hash of a user's identity that Add takes.
-func Hash(id []byte) uint64 { return mix(xxhash.Sum64(id) ^ seed) }
-
-// mix is SplitMix64's finalizer: every input bit flips about half the
-// output bits, so the register index and the rank are independent.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	return x ^ x>>31
-}
 
 // position returns the register a hash updates and the rank it offers.
 func position(h uint64) (index int, rank uint8) {

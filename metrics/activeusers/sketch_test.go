@@ -10,7 +10,7 @@ import (
 func addN(s *Sketch, prefix string, n int) {
 	b := []byte(prefix)
 	for i := 0; i < n; i++ {
-		s.Add(Hash(strconv.AppendInt(b, int64(i), 10)))
+		s.Add(testSeed.Hash(strconv.AppendInt(b, int64(i), 10)))
 	}
 }
 
@@ -94,7 +94,7 @@ func BenchmarkHash(b *testing.B) {
 	id := []byte("203.0.113.195")
 	var sink uint64
 	for b.Loop() {
-		sink += Hash(id)
+		sink += testSeed.Hash(id)
 	}
 	_ = sink
 }

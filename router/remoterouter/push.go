@@ -62,7 +62,7 @@ func (r *Router) desired(k envKey, e *envRoute) dataplane.Environment {
 		App: k.app, Name: k.env,
 		Listen: e.env.Listen, StickyCookie: e.env.StickyCookie, Listener: e.env.Listener,
 		RouteTemplates: e.env.RouteTemplates, UsersWindow: e.env.UsersWindow, UserCookie: e.env.UserCookie,
-		Maintenance: e.maintenance, Traffic: e.traffic,
+		UserSeed: e.env.UserSeed, Maintenance: e.maintenance, Traffic: e.traffic,
 	}
 	if !e.reported {
 		d.Routes = e.applied.Routes

@@ -47,6 +47,7 @@ func (r *Router) counters(app, env string) (dataplane.Counters, dataplane.EnvCou
 		}
 		return c, dataplane.EnvCounters{}, shares, false
 	}
+	r.users.merge(c, time.Now()) // the status API's active users carry a takeover too
 	return c, c.Environments[0], shares, true
 }
 

@@ -16,7 +16,7 @@ import (
 func usersRead(boot string, from, to int) dataplane.Counters {
 	var s activeusers.Sketch
 	for i := from; i < to; i++ {
-		s.Add(activeusers.Hash([]byte("u" + strconv.Itoa(i))))
+		s.Add(activeusers.Seed{}.Hash([]byte("u" + strconv.Itoa(i))))
 	}
 	return dataplane.Counters{Boot: dataplane.Boot{ID: boot}, Environments: []dataplane.EnvCounters{{
 		App: "web", Env: "prod", Epoch: 1,

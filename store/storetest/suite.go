@@ -30,6 +30,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Context", contextTests},
 		{"AnalysisStates", analysisTests},
 		{"Pipeline", pipelineTests},
+		{"Installation", installationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
