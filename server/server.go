@@ -380,6 +380,11 @@ func (s *Server) Run(ctx context.Context) error {
 			defer wg.Done()
 			s.runAppMetrics(ctx)
 		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runUsersRead(ctx)
+		}()
 		if s.alerts != nil {
 			wg.Add(1)
 			go func() {
