@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -17,6 +19,9 @@ import (
 type Client struct {
 	socket string
 	hc     *http.Client
+
+	mu      sync.Mutex
+	indexes map[string]*countersIndex // per counters query: the series index last read
 }
 
 // NewClient returns a Client of the data plane serving the control socket
@@ -66,15 +71,65 @@ func (c *Client) Check(ctx context.Context) (Liveness, error) {
 }
 
 // Counters reads the counters of app/name, or of every environment when
-// app is empty.
+// app is empty. It asks for the compact version 2 (CountersMediaType),
+// sending the series index it holds for the same query, and reads JSON
+// from a data plane that answers with it (one older than version 2).
 func (c *Client) Counters(ctx context.Context, app, name string) (Counters, error) {
-	var out Counters
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	path := "/v1/counters"
 	if app != "" {
 		path += "?" + url.Values{"app": {app}, "env": {name}}.Encode()
 	}
-	err := c.call(ctx, http.MethodGet, path, nil, &out)
-	return out, err
+	c.mu.Lock()
+	held := c.indexes[path]
+	c.mu.Unlock()
+	out, idx, err := c.counters(ctx, path, held)
+	if errors.Is(err, errIndexNotHeld) {
+		out, idx, err = c.counters(ctx, path, nil)
+	}
+	if err != nil {
+		return Counters{}, err
+	}
+	c.mu.Lock()
+	if idx != nil && idx != held {
+		if c.indexes == nil || len(c.indexes) >= maxIndexes {
+			c.indexes = map[string]*countersIndex{}
+		}
+		c.indexes[path] = idx
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// counters reads path once, naming held (when not nil) as the index held.
+func (c *Client) counters(ctx context.Context, path string, held *countersIndex) (Counters, *countersIndex, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gantry-proxy"+path, nil)
+	if err != nil {
+		return Counters{}, nil, err
+	}
+	req.Header.Set("Accept", CountersMediaType+", application/json;q=0.5")
+	if held != nil {
+		req.Header.Set(CountersIndexHeader, held.hexID())
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return Counters{}, nil, fmt.Errorf("data plane at %s: %w", c.socket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != CountersMediaType {
+		var out Counters
+		return out, nil, c.decodeReply(resp, http.MethodGet, path, &out)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return Counters{}, nil, fmt.Errorf("data plane at %s: GET %s: %w", c.socket, path, err)
+	}
+	out, idx, err := decodeCounters(body, held)
+	if err != nil && !errors.Is(err, errIndexNotHeld) {
+		err = fmt.Errorf("data plane at %s: GET %s: %w", c.socket, path, err)
+	}
+	return out, idx, err
 }
 
 // Drain returns when no request is in flight to addr, or with ctx's error.
@@ -114,6 +169,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("data plane at %s: %w", c.socket, err)
 	}
 	defer resp.Body.Close()
+	return c.decodeReply(resp, method, path, out)
+}
+
+// decodeReply reads a JSON answer into out (nil: none); a non-2xx answer
+// is an error carrying the data plane's message (ErrStale for 409,
+// ErrNotFound for 404).
+func (c *Client) decodeReply(resp *http.Response, method, path string, out any) error {
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&e)

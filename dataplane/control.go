@@ -18,7 +18,8 @@ import (
 //	PUT    /v1/environments/{app}/{env} Environment → EnvStatus (409: ErrStale)
 //	DELETE /v1/environments/{app}/{env}
 //	GET    /v1/health                   Liveness (boot, requests in flight)
-//	GET    /v1/counters[?app=&env=]     Counters
+//	GET    /v1/counters[?app=&env=]     Counters (JSON, or version 2 when
+//	                                    accepted: counterswire.go)
 //	POST   /v1/listeners                the listener stream (watch.go)
 //	POST   /v1/drain                    {"addr": "host:port"}, answered when idle
 //	                                    ({"noWait": true}: 204 idle, 503 busy)
@@ -66,6 +67,16 @@ func Handler(p *Plane, extra http.Handler) http.Handler {
 	})
 	mux.HandleFunc("GET /v1/counters", func(w http.ResponseWriter, r *http.Request) {
 		c, _ := p.Counters(r.Context(), r.FormValue("app"), r.FormValue("env"))
+		if acceptsCountersV2(r.Header.Get("Accept")) {
+			b, err := encodeCounters(c, r.Header.Get(CountersIndexHeader))
+			if err != nil {
+				replyErr(w, http.StatusInternalServerError, fmt.Errorf("counters: %w", err))
+				return
+			}
+			w.Header().Set("Content-Type", CountersMediaType)
+			_, _ = w.Write(b)
+			return
+		}
 		reply(w, http.StatusOK, c)
 	})
 	mux.HandleFunc("POST /v1/listeners", listenersHandler(p))

@@ -8,7 +8,8 @@
 // A Plane is the data plane itself; it can run inside a test or benchmark.
 // Serve exposes a Plane on a control socket (a Unix socket with mode 0600
 // in the server's data directory, JSON over HTTP, callers checked by their
-// user ID); Client programs it from the server. The interface is
+// user ID; the counters also in a compact binary form, counterswire.go);
+// Client programs it from the server. The interface is
 // backend-neutral: environments are listeners, addresses and weights, never
 // processes, so the same process can front instances anywhere.
 //

@@ -129,8 +129,7 @@ func (w *pbWriter) appendHistogram(b []byte, s histSample, bounds []int) []byte 
 	b = protowire.AppendVarint(b, h.Counts[0])
 	w.spans, w.deltas = nativeBuckets(h.Counts[:], w.spans[:0], w.deltas[:0])
 	if len(w.spans) == 0 {
-		// An empty native histogram still needs a span to be read as one.
-		w.spans = append(w.spans, nativeSpan{})
+		w.spans = append(w.spans, nativeSpan{}) // as latencyMetric writes an empty one
 	}
 	for _, sp := range w.spans {
 		p := protowire.AppendTag(w.part[:0], pbSpanOffset, protowire.VarintType)

@@ -105,37 +105,9 @@ func (m latencyMetric) Write(out *dto.Metric) error {
 	cum := make([]uint64, len(m.bounds))
 	classic := make([]dto.Bucket, len(m.bounds))
 	ptrs := make([]*dto.Bucket, len(m.bounds))
-	var (
-		next    int // m.bounds[next] is the next classic bound
-		spans   []*dto.BucketSpan
-		deltas  []int64
-		idx     int32 = math.MinInt32 // native bucket being summed
-		end     int32                 // index past the last bucket of spans
-		n, prev int64                 // idx's count, the previous bucket's
-	)
-	flush := func() {
-		if n == 0 {
-			return
-		}
-		if len(spans) > 0 && idx == end {
-			*spans[len(spans)-1].Length++
-		} else {
-			off := idx - end // the first span's offset is its index
-			spans = append(spans, &dto.BucketSpan{Offset: &off, Length: new(uint32(1))})
-		}
-		end = idx + 1
-		deltas = append(deltas, n-prev)
-		prev, n = n, 0
-	}
+	next := 0 // m.bounds[next] is the next classic bound
 	for b, c := range h.Counts {
 		v.count += c
-		if b > 0 && c > 0 {
-			if nativeIndex[b] != idx {
-				flush()
-				idx = nativeIndex[b]
-			}
-			n += int64(c)
-		}
 		if next < len(m.bounds) && m.bounds[next] == b {
 			cum[next] = v.count
 			classic[next] = dto.Bucket{UpperBound: &upperBounds[b], CumulativeCount: &cum[next]}
@@ -143,8 +115,16 @@ func (m latencyMetric) Write(out *dto.Metric) error {
 			next++
 		}
 	}
-	flush()
-	hist := &dto.Histogram{
+	native, deltas := nativeBuckets(h.Counts[:], nil, nil)
+	if len(native) == 0 {
+		// An empty native histogram still needs a span to be read as one.
+		native = append(native, nativeSpan{})
+	}
+	spans := make([]*dto.BucketSpan, len(native))
+	for i := range native {
+		spans[i] = &dto.BucketSpan{Offset: &native[i].offset, Length: &native[i].length}
+	}
+	out.Histogram = &dto.Histogram{
 		SampleCount:   &v.count,
 		SampleSum:     &v.sum,
 		Bucket:        ptrs,
@@ -154,11 +134,6 @@ func (m latencyMetric) Write(out *dto.Metric) error {
 		PositiveSpan:  spans,
 		PositiveDelta: deltas,
 	}
-	if len(spans) == 0 {
-		// An empty native histogram still needs a span to be read as one.
-		hist.PositiveSpan = []*dto.BucketSpan{{Offset: new(int32(0)), Length: new(uint32(0))}}
-	}
-	out.Histogram = hist
 	return nil
 }
 

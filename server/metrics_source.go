@@ -73,12 +73,21 @@ func (m *metricsSource) gather() ([]*dto.MetricFamily, []tableFamily, error) {
 	return mfs, tfs, err
 }
 
+// release drops the scrape's read once its samples are written, so that
+// the counters are not kept until the next scrape; callers hold m.mu.
+func (m *metricsSource) release() {
+	m.envs = nil
+	clear(m.table.durations)
+	clear(m.table.routeDurations)
+}
+
 // Gather implements prometheus.Gatherer: every family, the big ones built
 // afresh (their label pairs are shared between calls and must not be
 // changed).
 func (m *metricsSource) Gather() ([]*dto.MetricFamily, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer m.release()
 	mfs, tfs, err := m.gather()
 	for _, tf := range tfs {
 		if mf := tf.dtoFamily(); mf != nil {
@@ -111,6 +120,7 @@ func (m *metricsSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body.b = body.b[:0]
 	err := m.encode(body, format, gz)
+	m.release()
 	m.mu.Unlock()
 	defer func() {
 		m.mu.Lock()

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-dev/gantry/alerting"
-	"github.com/gantry-dev/gantry/dataplane"
 	"github.com/gantry-dev/gantry/proxy"
 	"github.com/gantry-dev/gantry/router/proxyrouter"
 )
@@ -104,26 +102,8 @@ func BenchmarkScrape_100apps3revisions20routes(b *testing.B) {
 		})
 	}
 	// With the data plane process (gantry proxy), each scrape first reads
-	// every counter over its control socket (GET /v1/counters, JSON):
-	// encoded by the proxy process, decoded by the server.
-	b.Run("dataplane-counters", func(b *testing.B) {
-		envs := scrapeEnvs()
-		var size int
-		cpu := cpuTime()
-		for b.Loop() {
-			body, err := json.Marshal(dataplane.Counters{Environments: envs})
-			if err != nil {
-				b.Fatal(err)
-			}
-			var c dataplane.Counters
-			if err := json.Unmarshal(body, &c); err != nil {
-				b.Fatal(err)
-			}
-			size = len(body)
-		}
-		b.ReportMetric(float64(size), "bytes/scrape")
-		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/scrape")
-	})
+	// every counter over its control socket: dataplane's
+	// BenchmarkCounters_100apps3revisions20routes times that read.
 	b.Run("alerting", func(b *testing.B) {
 		h := alerting.NewHistory(0, 0)
 		var n int
