@@ -14,7 +14,10 @@
 # template too, ROUTES templates as spec.metrics.routes, and the counters
 # read every second as gantry server's /metrics scrape does; default 0), TLS
 # (1: also compare both terminating TLS with the same certificate; 0: plain
-# HTTP only).
+# HTTP only), NOLOOPS (1: also run proxyrun without event loops, a goroutine
+# per connection, as "gantry-gor"), EVPROXY (1: also run bench/evproxy, the
+# event-loop prototype; EVFLAGS: its flags), CPU (1: CPU time per request by
+# process).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -207,6 +210,13 @@ if [ "$ROUTES" -gt 0 ]; then
 	TARGET[gantry+]="http://$GANTRY_ON/"
 	TARGET[gproxy+]="http://$DATAPLANE_ON/"
 	NAMES+=(gantry+ gproxy+)
+fi
+if [ "${NOLOOPS:-0}" = 1 ]; then
+	GOMAXPROCS=$PROCS "$TMP/proxyrun" -stable "$STABLE" -canary "$CANARY" -weights 95/5 -event-loops -1 >"$TMP/gantry-gor.addr" 2>"$TMP/gantry-gor.log" &
+	PIDS+=($!)
+	PROXY_PIDS[gantry-gor]=$!
+	TARGET[gantry-gor]="http://$(wait_addr "$TMP/gantry-gor.addr")/"
+	NAMES+=(gantry-gor)
 fi
 if [ "${EVPROXY:-0}" = 1 ]; then
 	(cd "$ROOT" && go build -o "$TMP/evproxy" ./bench/evproxy)

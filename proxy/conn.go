@@ -53,6 +53,9 @@ type clientConn struct {
 	headBy   time.Time
 	reqStart time.Time
 
+	// ev is the connection's state while an event loop serves it.
+	ev evConn
+
 	// Per-request scratch space, reused so the request path does not allocate.
 	req   request
 	resp  response
@@ -60,30 +63,36 @@ type clientConn struct {
 }
 
 func newClientConn(p *Proxy, c net.Conn) *clientConn {
-	cc := &clientConn{p: p, conn: c, rio: newRawIO(c), started: time.Now(), first: true}
-	cc.roundFn = cc.round
-	cc.rio.writeTimeout = p.opts.ClientWriteTimeout
+	cc := &clientConn{p: p, conn: c, rio: newRawIO(c)}
 	cc.rw = cc.rio
 	if p.tlsConfig != nil {
 		cc.tls = tls.Server(&rioConn{Conn: c, rio: cc.rio}, p.tlsConfig)
 		cc.rw = cc.tls
 	}
+	cc.init(c.RemoteAddr())
+	return cc
+}
+
+// init prepares a new connection from addr, read and written through c.rw.
+func (c *clientConn) init(addr net.Addr) {
+	c.started, c.first = time.Now(), true
+	c.roundFn = c.round
+	c.rio.writeTimeout = c.p.opts.ClientWriteTimeout
 	if v := clientReaders.Get(); v != nil {
-		cc.br = v.(*bufio.Reader)
-		cc.br.Reset(cc.rw)
+		c.br = v.(*bufio.Reader)
+		c.br.Reset(c.rw)
 	} else {
-		cc.br = bufio.NewReaderSize(cc.rw, clientReadBuf)
+		c.br = bufio.NewReaderSize(c.rw, clientReadBuf)
 	}
 	if v := clientWriters.Get(); v != nil {
-		cc.bw = v.(*bufio.Writer)
-		cc.bw.Reset(cc.rw)
+		c.bw = v.(*bufio.Writer)
+		c.bw.Reset(c.rw)
 	} else {
-		cc.bw = bufio.NewWriterSize(cc.rw, clientWriteBuf)
+		c.bw = bufio.NewWriterSize(c.rw, clientWriteBuf)
 	}
-	cc.fwd = p.forwardedFor(c.RemoteAddr())
-	cc.idle.Store(true)
-	cc.fresh.Store(true)
-	return cc
+	c.fwd = c.p.forwardedFor(addr)
+	c.idle.Store(true)
+	c.fresh.Store(true)
 }
 
 func (c *clientConn) close() {
@@ -94,11 +103,29 @@ func (c *clientConn) close() {
 		c.tls.Close() // sends close_notify
 	}
 	c.conn.Close()
+	c.release()
+}
+
+// release returns the connection's buffers and forgets it.
+func (c *clientConn) release() {
 	c.br.Reset(nil)
 	c.bw.Reset(nil)
 	clientReaders.Put(c.br)
 	clientWriters.Put(c.bw)
+	c.rio.pending = nil
 	c.p.forget(c)
+}
+
+// kill closes the connection from outside its goroutine or event loop
+// (Shutdown, reclaiming idle connections): what it was doing fails.
+func (c *clientConn) kill() {
+	if l := c.ev.loop.Load(); l != nil {
+		l.kill(c)
+		return
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
 }
 
 // serve reads requests and forwards them until the connection ends.

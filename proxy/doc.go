@@ -2,10 +2,15 @@
 // listens on one address and sends each HTTP/1.x request to a ready instance
 // of an active revision, chosen by weight.
 //
-// The request path is a purpose-built HTTP/1.1 forwarder on net.Conn: one
-// goroutine per client connection (none per request), request and response
-// heads parsed in place in pooled bufio buffers without header maps, bodies
-// streamed (Content-Length, chunked, close-delimited) and upgrades tunnelled.
+// The request path is a purpose-built HTTP/1.1 forwarder: on Linux, plain
+// client connections are served by per-core event loops (evloop_linux.go:
+// one goroutine locked to its thread per loop, with its own epoll set and
+// upstream pool) for bodiless requests answered with a Content-Length or no
+// body, and handed to a goroutine of their own for anything else; TLS
+// connections and other systems have one goroutine per client connection
+// (none per request). Request and response heads are parsed in place in
+// pooled bufio buffers without header maps, bodies streamed (Content-Length,
+// chunked, close-delimited) and upgrades tunnelled.
 // Routing reads an immutable table held in an atomic.Pointer, swapped by
 // SetTable; per-revision metrics are atomic counters and a fixed-bucket
 // histogram. Nothing on the request path takes a lock except the per-endpoint

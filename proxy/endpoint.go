@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +28,7 @@ const (
 type endpoint struct {
 	id   string
 	addr string
+	ap   netip.AddrPort // addr parsed; invalid for a host name (event loops leave those to goroutines)
 
 	inFlight atomic.Int64
 
@@ -53,6 +55,13 @@ type upstreamConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
+
+	// While an event loop owns the connection (conn is nil then): its
+	// socket, the client connection it serves (nil: idle in the loop's
+	// pool), and whether the upstream signalled anything while idle.
+	fd     int
+	client *clientConn
+	evSeen bool
 }
 
 // endpointFor returns the live endpoint for e, creating it or bringing a
@@ -63,6 +72,7 @@ func (p *Proxy) endpointFor(e Endpoint) *endpoint {
 		ep = &endpoint{
 			id:          e.ID, // kept for the endpoint's life: request goroutines log it
 			addr:        e.Addr,
+			ap:          parseAddrPort(e.Addr),
 			maxIdle:     p.opts.MaxIdlePerEndpoint,
 			dialTimeout: p.opts.DialTimeout,
 			idleTimeout: p.opts.IdleTimeout,
@@ -155,4 +165,14 @@ func (ep *endpoint) remove() {
 // and without consuming anything.
 func (uc *upstreamConn) open() bool {
 	return uc.rio.peek() == peerQuiet
+}
+
+// parseAddrPort parses an IP:port address; anything else (a host name) is
+// the zero AddrPort.
+func parseAddrPort(addr string) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -20,14 +20,13 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 	length := max(req.body.contentLength, 0)
 	expect := req.expectContinue && minor == 1
 
-	sent := start
+	x := exchangeState{isHead: isHead, minor: minor, keep: keep, wantUpgrade: wantUpgrade, sent: start}
 	uc, ok := c.sendHead(&t, &length)
 	if !ok {
 		return outcome{status: 502, proxyError: true}, c.answer(502, false)
 	}
 
 	// Stream the rest of the request body.
-	upstreamBroken := false
 	if chunked || length > 0 {
 		if expect {
 			c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
@@ -63,15 +62,33 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 			}
 			// The upstream stopped reading; it may have answered already
 			// (413, say). Relay that answer if there is one, then close.
-			upstreamBroken = true
-			keep = false
+			x.upstreamBroken = true
+			x.keep = false
 		}
 	}
-
-	// Read the response head, relaying informational responses.
 	if chunked || length > 0 {
-		sent = time.Now()
+		x.sent = time.Now()
 	}
+	t.uc = uc
+	return c.relay(t, setCookie, st, start, x)
+}
+
+// exchangeState is what relay needs to know of the request it relays the
+// response to (its head is gone by then).
+type exchangeState struct {
+	isHead, wantUpgrade bool
+	minor               int
+	keep                bool      // the client connection may carry another request
+	upstreamBroken      bool      // the upstream stopped reading the request body
+	sent                time.Time // when the request was sent in full
+}
+
+// relay reads the response to the request sent on t.uc, relaying
+// informational responses, and relays it (or the upgraded stream) to the
+// client. It owns t.uc, and reports as exchange does.
+func (c *clientConn) relay(t target, setCookie []byte, st *revStats, start time.Time, x exchangeState) (outcome, bool) {
+	uc, isHead, minor, wantUpgrade, keep, sent := t.uc, x.isHead, x.minor, x.wantUpgrade, x.keep, x.sent
+	// Read the response head, relaying informational responses.
 	resp := &c.resp
 	var head []byte
 	for {
@@ -124,7 +141,7 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 	}
 
 	kind := resp.bodyKind(isHead)
-	upstreamKeep := resp.reusable() && kind != bodyUntilEOF && !upstreamBroken
+	upstreamKeep := resp.reusable() && kind != bodyUntilEOF && !x.upstreamBroken
 	decode := kind == bodyChunked && minor == 0
 	if kind == bodyUntilEOF || decode {
 		keep = false
@@ -137,7 +154,7 @@ func (c *clientConn) exchange(t target, setCookie []byte, st *revStats, start ti
 		conn = "keep-alive"
 	}
 	resp.writeHead(c.bw, clientHead{dropTE: decode, setCookie: setCookie, connection: conn})
-	length = resp.body.contentLength
+	length := resp.body.contentLength
 	uc.br.Discard(len(head))
 	uc.rio.readTimeout = c.p.opts.UpstreamTimeout
 

@@ -40,6 +40,13 @@ func (c *clientConn) forward(start time.Time) bool {
 		setCookie = t.route.setCookie
 	}
 	o, keep := c.exchange(t, setCookie, st, start)
+	finish(t, st, paths, pi, start, o)
+	return keep
+}
+
+// finish ends an exchange with t: the in-flight counts go down and the
+// outcome is recorded.
+func finish(t target, st *revStats, paths *routelabel.Matcher, pi int, start time.Time, o outcome) {
 	t.ep.inFlight.Add(-1)
 	st.inFlight.Add(-1)
 	if !o.recorded && o.reject == reasonNone {
@@ -47,7 +54,6 @@ func (c *clientConn) forward(start time.Time) bool {
 		st.record(o, d)
 		t.route.recordPath(paths, pi, o, d)
 	}
-	return keep
 }
 
 // target is where a request goes: a route, one of its endpoints and a
@@ -66,6 +72,11 @@ type target struct {
 func (c *clientConn) connect(rt *routing, r *route) (target, error) {
 	tried := c.tried[:0]
 	var lastErr error
+	if c.ev.preTried != nil {
+		// An event loop found this endpoint refusing (see evloop_linux.go).
+		tried, lastErr = append(tried, c.ev.preTried), c.ev.preErr
+		c.ev.preTried, c.ev.preErr = nil, nil
+	}
 	for len(tried) < len(c.tried) {
 		ep := r.endpoint(tried)
 		if ep == nil {

@@ -90,6 +90,17 @@ type Options struct {
 	// client's address and X-Forwarded-Proto to the listener's scheme.
 	// Empty: no client is trusted.
 	TrustedProxies []netip.Prefix
+	// EventLoops is how many event loops serve plain-HTTP client
+	// connections (Linux only; see docs/architecture.md): each a goroutine
+	// locked to its own thread with its own epoll set and upstream
+	// connection pool, which reads request heads and relays bodiless
+	// exchanges with Content-Length or empty responses without a Go
+	// scheduler round per socket event; anything else (request bodies,
+	// upgrades, chunked or close-delimited responses, a client slow to
+	// read) is handed to a goroutine. Zero: GOMAXPROCS. Negative: none,
+	// every connection is served by its own goroutine (also with TLS, and
+	// on other systems).
+	EventLoops int
 	// Logf receives notable events (dial failures, upstream errors,
 	// malformed requests). Nil: silent.
 	Logf func(format string, args ...any)

@@ -34,6 +34,13 @@ type Proxy struct {
 	shutting atomic.Bool
 	accepted sync.WaitGroup // the accept loop
 	served   sync.WaitGroup // client connections
+
+	loops     []*evLoop      // event loops serving plain connections; none: goroutines
+	nextLoop  int            // the loop the next connection goes to (accept loop only)
+	loopsDone sync.WaitGroup // the loops' goroutines
+	// acceptWake is an eventfd that wakes the accept loop of event loops
+	// (Linux) when shutting down; 0: none.
+	acceptWake int
 }
 
 // Listen binds opts.Addr and starts serving in background goroutines with an
@@ -74,6 +81,7 @@ func Listen(opts Options) (*Proxy, error) {
 	if len(opts.Table.Revisions) > 0 {
 		p.SetTable(opts.Table)
 	}
+	p.startLoops()
 	p.accepted.Add(1)
 	go p.acceptLoop()
 	return p, nil
@@ -169,6 +177,7 @@ func (p *Proxy) HandOver(ctx context.Context) error { return p.shutdown(ctx, tru
 func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 	p.shutting.Store(true)
 	p.ln.Close()
+	p.wakeAccept()
 	p.accepted.Wait()
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
@@ -186,7 +195,7 @@ func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 		n := len(p.conns)
 		for c := range p.conns {
 			if err != nil {
-				c.conn.Close()
+				c.kill()
 				continue
 			}
 			if !c.idle.Load() {
@@ -194,7 +203,7 @@ func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 				continue
 			}
 			if !graceKeptAlive && !c.fresh.Load() {
-				c.conn.Close()
+				c.kill()
 				continue
 			}
 			h := c.heads.Load()
@@ -207,7 +216,7 @@ func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 				quiet[c] = q
 			}
 			if now.Sub(q.at) > idleGrace {
-				c.conn.Close()
+				c.kill()
 			}
 		}
 		p.mu.Unlock()
@@ -221,6 +230,7 @@ func (p *Proxy) shutdown(ctx context.Context, graceKeptAlive bool) error {
 		}
 	}
 	p.served.Wait()
+	p.stopLoops()
 	p.mu.Lock()
 	for _, ep := range p.endpoints {
 		ep.remove()
@@ -235,45 +245,75 @@ const idleGrace = time.Second
 
 func (p *Proxy) acceptLoop() {
 	defer p.accepted.Done()
+	if p.acceptToLoops() {
+		return
+	}
 	var backoff time.Duration
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
-			if p.shutting.Load() || errors.Is(err, net.ErrClosed) {
+			if p.acceptFailed(err, &backoff) {
 				return
 			}
-			// Out of file descriptors or similar: make room by closing idle
-			// keep-alive connections, and back off rather than spin (the
-			// pending connection stays in the backlog meanwhile).
-			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				p.mu.Lock()
-				p.reclaimIdle(reclaimOnEMFILE)
-				p.mu.Unlock()
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			p.logf("accept: %v; retrying in %v", err, backoff)
-			time.Sleep(backoff)
 			continue
 		}
 		backoff = 0
-		p.mu.Lock()
-		if p.shutting.Load() {
-			p.mu.Unlock()
+		switch cc, v := p.admit(func() *clientConn { return newClientConn(p, c) }); v {
+		case admitStop:
 			c.Close()
 			return
-		}
-		if len(p.conns) >= p.opts.MaxConns && p.reclaimIdle(1) == 0 {
-			p.served.Add(1)
-			p.mu.Unlock()
+		case admitRefuse:
 			p.refuseConn(c)
-			continue
+		default:
+			go cc.serve()
 		}
-		cc := newClientConn(p, c)
-		p.conns[cc] = struct{}{}
-		p.served.Add(1)
-		p.mu.Unlock()
-		go cc.serve()
 	}
+}
+
+// acceptFailed handles an accept error and reports whether accepting is
+// over (the listener closed). Out of file descriptors or similar: it makes
+// room by closing idle keep-alive connections, and backs off rather than
+// spin (the pending connection stays in the backlog meanwhile).
+func (p *Proxy) acceptFailed(err error, backoff *time.Duration) bool {
+	if p.shutting.Load() || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		p.mu.Lock()
+		p.reclaimIdle(reclaimOnEMFILE)
+		p.mu.Unlock()
+	}
+	*backoff = min(max(2**backoff, 5*time.Millisecond), time.Second)
+	p.logf("accept: %v; retrying in %v", err, *backoff)
+	time.Sleep(*backoff)
+	return false
+}
+
+// admission is what becomes of an accepted connection.
+type admission uint8
+
+const (
+	admitServe  admission = iota // served (the connection is registered)
+	admitRefuse                  // over MaxConns with none idle: answer 503 (counted in p.served)
+	admitStop                    // shutting down: close it
+)
+
+// admit registers the connection newConn makes, unless the proxy is
+// shutting down or at MaxConns with no idle connection to close.
+func (p *Proxy) admit(newConn func() *clientConn) (*clientConn, admission) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutting.Load() {
+		return nil, admitStop
+	}
+	if len(p.conns) >= p.opts.MaxConns && p.reclaimIdle(1) == 0 {
+		p.served.Add(1)
+		return nil, admitRefuse
+	}
+	cc := newConn()
+	p.conns[cc] = struct{}{}
+	p.served.Add(1)
+	return cc, admitServe
 }
 
 // reclaimOnEMFILE is how many idle connections are closed when the process
@@ -290,7 +330,7 @@ func (p *Proxy) reclaimIdle(n int) int {
 			break
 		}
 		if c.keptAlive.CompareAndSwap(true, false) {
-			c.conn.Close()
+			c.kill()
 			closed++
 		}
 	}

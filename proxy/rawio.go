@@ -46,6 +46,14 @@ type rawIO struct {
 	fd      uintptr
 	drained bool
 
+	// loop is set while an event loop owns the socket fd (evloop_linux.go):
+	// Read makes one raw read and returns errWouldBlock instead of waiting,
+	// deadlines are the loop's, and Write writes what the socket takes and
+	// keeps the rest in pending for the loop (or the goroutine it hands the
+	// connection to) to write when the socket drains.
+	loop    bool
+	pending []byte
+
 	// The state of the read and of the write under way (one of each may
 	// run at once, in a tunnel).
 	rp, wp     []byte
@@ -56,14 +64,23 @@ type rawIO struct {
 
 // newRawIO returns a rawIO for c.
 func newRawIO(c net.Conn) *rawIO {
-	r := &rawIO{conn: c}
+	r := &rawIO{}
+	r.attach(c)
+	return r
+}
+
+// attach makes r read and write c, through Go's poller, keeping its
+// timeouts and what is pending (an event loop hands its socket to a
+// goroutine as c).
+func (r *rawIO) attach(c net.Conn) {
+	r.conn, r.raw, r.loop, r.inRound = c, nil, false, false
+	r.readDL, r.writeDL, r.readBy = time.Time{}, time.Time{}, time.Time{}
 	if sc, ok := c.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			r.raw = raw
 			r.rfn, r.wfn, r.pfn = r.read, r.write, r.peekFD
 		}
 	}
-	return r
 }
 
 // armRead sets the read deadline the current timeout asks for.
@@ -101,6 +118,9 @@ func nextDeadline(cur, by time.Time, timeout time.Duration) (time.Time, bool) {
 func (r *rawIO) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if r.loop {
+		return r.readInRound(p)
 	}
 	r.armRead()
 	if r.raw == nil {
@@ -170,6 +190,9 @@ func (r *rawIO) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	if r.loop {
+		return r.writeOrKeep(p)
+	}
 	r.armWrite()
 	if r.raw == nil {
 		return r.conn.Write(p)
@@ -213,6 +236,9 @@ const (
 // peek looks at the connection without waiting, consuming anything, or
 // heeding deadlines. Without a file descriptor it reports peerQuiet.
 func (r *rawIO) peek() peerState {
+	if r.loop {
+		return peekState(r.fd)
+	}
 	if r.raw == nil {
 		return peerQuiet
 	}
@@ -222,3 +248,35 @@ func (r *rawIO) peek() peerState {
 }
 
 func (r *rawIO) peekFD(fd uintptr) { r.peeked = peekState(fd) }
+
+// writeOrKeep writes what of p the socket takes now, without waiting, and
+// appends the rest to r.pending; once something is pending, everything
+// after it is appended too. It fails only when the socket does.
+func (r *rawIO) writeOrKeep(p []byte) (int, error) {
+	rest := p
+	if len(r.pending) == 0 {
+		r.wp, r.wn, r.werr = p, 0, nil
+		r.write(r.fd)
+		rest = p[r.wn:]
+		r.wp = nil
+		if r.werr != nil {
+			return r.wn, r.werr
+		}
+	}
+	r.pending = append(r.pending, rest...)
+	return len(p), nil
+}
+
+// flushPending writes what writeOrKeep kept, without waiting. It reports
+// whether everything was written.
+func (r *rawIO) flushPending() (bool, error) {
+	if len(r.pending) == 0 {
+		return true, nil
+	}
+	r.wp, r.wn, r.werr = r.pending, 0, nil
+	r.write(r.fd)
+	n := copy(r.pending, r.pending[r.wn:])
+	r.pending = r.pending[:n]
+	r.wp = nil
+	return n == 0, r.werr
+}

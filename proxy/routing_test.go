@@ -149,7 +149,8 @@ func TestProxy_StaleKeepAlive(t *testing.T) {
 		c.Close()
 		closed <- struct{}{}
 	})
-	p := startProxy(t, Options{})
+	// It looks into the goroutines' pool; an event loop's is its own.
+	p := startProxy(t, Options{EventLoops: -1})
 	p.SetTable(table(rev(1, 100, up.addr())))
 	c := newClient(t)
 	for i := 0; i < 5; i++ {

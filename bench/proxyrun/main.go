@@ -33,6 +33,7 @@ func main() {
 	cert := flag.String("cert", "", "terminate TLS with this PEM certificate file (with -key); empty: plain HTTP")
 	key := flag.String("key", "", "PEM private key file of -cert")
 	routes := flag.Int("routes", 0, "count requests per route too, with this many route templates (/ and /api/rN/{id}); 0: none")
+	loops := flag.Int("event-loops", 0, "proxy.Options.EventLoops: event loops serving plain connections; 0: GOMAXPROCS, -1: none (a goroutine per connection)")
 	readStats := flag.Duration("read-stats", 0, "read every counter (per revision, per route, rejections) this often, as gantry server's /metrics does on each scrape; 0: never")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -49,14 +50,14 @@ func main() {
 	if *cert != "" || *key != "" {
 		tlsFiles = &proxy.TLSFiles{CertFile: *cert, KeyFile: *key}
 	}
-	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles, *routes, *readStats); err != nil {
+	if err := run(*addr, *stable, *canary, *weights, *sticky, tlsFiles, *routes, *readStats, *loops); err != nil {
 		fmt.Fprintln(os.Stderr, "proxyrun:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles, routes int, readStats time.Duration) error {
+func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles, routes int, readStats time.Duration, loops int) error {
 	if stable == "" || canary == "" {
 		return fmt.Errorf("-stable and -canary are required (host:port of each upstream)")
 	}
@@ -71,6 +72,7 @@ func run(addr, stable, canary, weights, sticky string, tlsFiles *proxy.TLSFiles,
 		Name:         "bench",
 		StickyCookie: sticky,
 		TLS:          tlsFiles,
+		EventLoops:   loops,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, format+"\n", args...)
 		},
