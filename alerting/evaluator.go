@@ -158,8 +158,8 @@ func (e *Evaluator) Run(ctx context.Context) {
 // its health and logged; the other rules still run.
 func (e *Evaluator) Step(ctx context.Context, now time.Time) {
 	h := e.opts.History
-	if !h.selectsNothing() {
-		samples, err := Gather(e.opts.Gatherer)
+	if sel := h.selection(); !sel.Empty() {
+		samples, err := gather(e.opts.Gatherer, sel) // of the families it keeps
 		if err != nil {
 			e.opts.Logf("alerting: gather gantry's metrics: %v", err)
 		}

@@ -13,11 +13,18 @@ import (
 // names scraped series: counters, gauges and untyped values under their
 // name; histograms as _bucket (with le), _sum and _count; summaries with
 // quantile, _sum and _count.
-func Gather(g prometheus.Gatherer) ([]Sample, error) {
+func Gather(g prometheus.Gatherer) ([]Sample, error) { return gather(g, nil) }
+
+// gather is Gather of the families whose series sel may keep (nil: all):
+// the others are not flattened at all.
+func gather(g prometheus.Gatherer, sel *Selection) ([]Sample, error) {
 	mfs, err := g.Gather()
 	out := make([]Sample, 0, 256)
 	for _, mf := range mfs {
 		name := mf.GetName()
+		if sel != nil && !sel.keepsName(name) && !sel.keepsName(name+"_bucket") && !sel.keepsName(name+"_sum") && !sel.keepsName(name+"_count") {
+			continue
+		}
 		for _, m := range mf.GetMetric() {
 			b := labels.NewBuilder(labels.EmptyLabels())
 			for _, lp := range m.GetLabel() {

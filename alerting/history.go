@@ -290,9 +290,9 @@ func (s sample) FH() *histogram.FloatHistogram { return nil }
 func (s sample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
 func (s sample) Copy() chunks.Sample           { return s }
 
-// selectsNothing reports whether h's selection keeps no series at all.
-func (h *History) selectsNothing() bool {
+// selection is h's Selection (nil: every series).
+func (h *History) selection() *Selection {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.sel.Empty()
+	return h.sel
 }
