@@ -137,6 +137,12 @@ func TestScrape_dataPlaneProcessAtScale(t *testing.T) {
 		t.Errorf("%d route histograms of the scale apps, want %d (3 revisions × 21 route labels each)", hists, apps*3*21)
 	}
 
+	// What the data plane spends with nothing to do, for comparison with
+	// its CPU time per scrape below.
+	idle := procCPU(t, rec.PID)
+	time.Sleep(2 * time.Second)
+	t.Logf("SCRAPE data plane CPU while idle: %v per second", (procCPU(t, rec.PID)-idle)/2)
+
 	for _, f := range []struct{ name, accept, encoding string }{
 		{"text-gzip", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "gzip"},
 		{"protobuf-gzip", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,*/*;q=0.1", "gzip"},
