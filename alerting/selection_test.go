@@ -2,6 +2,8 @@ package alerting
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +128,39 @@ func TestEvaluator_selection(t *testing.T) {
 	}
 	if v, _ := ev.Query(ctx, q, now); len(v) != 0 {
 		t.Fatalf("after SetQueries(nil), %s is still kept: %v", q, v)
+	}
+}
+
+// TestEvaluator_warnsAtTheCap: when the history's cap starts refusing
+// series the evaluator warns once, naming the cap and the flag, and once
+// more when there is room again.
+func TestEvaluator_warnsAtTheCap(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gantry_requests_total"}, []string{"app"})
+	reg.MustRegister(reqs)
+	reqs.WithLabelValues("a").Add(1)
+	reqs.WithLabelValues("b").Add(1)
+	var logs []string
+	ev, err := New(Options{Gatherer: reg, History: NewHistory(time.Minute, 1), Queries: []string{"gantry_requests_total"},
+		Logf: func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, now := context.Background(), time.Unix(1_800_000_000, 0)
+	for range 3 {
+		now = now.Add(15 * time.Second)
+		ev.Step(ctx, now)
+	}
+	if len(logs) != 1 || !strings.Contains(logs[0], "cap of 1 series (--alert-history-max-series)") {
+		t.Fatalf("logs at the cap: %q", logs)
+	}
+	if st := ev.History().Stats(); !st.Full || st.Dropped != 3 || st.Series != 1 {
+		t.Fatalf("history at the cap: %+v", st)
+	}
+	reqs.Reset() // both series go; once the kept one expires there is room
+	now = now.Add(2 * time.Minute)
+	ev.Step(ctx, now)
+	if len(logs) != 2 || !strings.Contains(logs[1], "below its cap") {
+		t.Fatalf("logs once there is room: %q", logs)
 	}
 }
