@@ -45,6 +45,9 @@ func (s *Supervisor) keepStandby(ctx context.Context) {
 			s.mu.Unlock()
 			var err error
 			sb, err = s.adoptOrStartStandby(ctx, client)
+			if err == nil {
+				s.awaitFollowing(ctx, client, sb)
+			}
 			s.mu.Lock()
 			s.starting = nil
 			if err == nil {
@@ -126,6 +129,25 @@ func (s *Supervisor) takeStandby() *standbyProc {
 	return sb
 }
 
+// awaitFollowing waits (up to standbyTakeover) for sb to hold the active
+// process's listeners and tables, so that a standby the supervisor
+// reports (Health.StandbyPID) is one that can take over. A standby
+// still reading its first frame when the active process dies takes over
+// all the same: awaitSuccession waits for it.
+func (s *Supervisor) awaitFollowing(ctx context.Context, client *Client, sb *standbyProc) {
+	deadline := time.Now().Add(standbyTakeover)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if l, err := client.Check(ctx); err == nil && l.Boot.PID == sb.boot.PID && l.Standby != nil && l.Standby.Following != "" {
+			return
+		}
+		if !Alive(sb.boot.PID) || zombie(sb.boot.PID) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.opts.Logf("standby data plane pid %d holds nothing of the active one after %v", sb.boot.PID, standbyTakeover)
+}
+
 // awaitStandbyStart waits for a standby being started, if any, to be
 // known: it may have read the dead process's stream before its death and
 // take over. It reports whether one was being started.
@@ -146,8 +168,10 @@ func (s *Supervisor) awaitStandbyStart(ctx context.Context) bool {
 
 // awaitSuccession waits for sb to serve the control socket after the
 // active process (boot dead) died; false when it did not within
-// standbyTakeover, or at once when sb holds nothing of the dead one (it
-// started after its last frame).
+// standbyTakeover, or at once when sb follows another process than the
+// dead one. A standby that follows none yet may be reading the dead one's
+// first frame, and then takes over: it is waited for, not killed in the
+// middle of its takeover.
 func (s *Supervisor) awaitSuccession(ctx context.Context, sb *standbyProc, dead string) (Liveness, bool) {
 	if sb == nil {
 		return Liveness{}, false
@@ -160,7 +184,7 @@ func (s *Supervisor) awaitSuccession(ctx context.Context, sb *standbyProc, dead 
 		if err == nil && l.Boot.PID == sb.boot.PID {
 			return l, true
 		}
-		if sl, err := standby.Check(ctx); err == nil && sl.Boot.PID == sb.boot.PID && sl.Standby != nil && sl.Standby.Following != dead {
+		if sl, err := standby.Check(ctx); err == nil && sl.Boot.PID == sb.boot.PID && sl.Standby != nil && sl.Standby.Following != "" && sl.Standby.Following != dead {
 			return Liveness{}, false
 		}
 		if !Alive(sb.boot.PID) || zombie(sb.boot.PID) {

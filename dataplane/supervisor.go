@@ -282,7 +282,7 @@ func (s *Supervisor) check(ctx context.Context) {
 			return
 		}
 		if sb != nil {
-			s.opts.Logf("standby data plane pid %d did not take over (it held nothing of pid %d, or took more than %v); starting a data plane", sb.boot.PID, h.Boot.PID, standbyTakeover)
+			s.opts.Logf("standby data plane pid %d did not take over (it follows another process than pid %d, or took more than %v); starting a data plane", sb.boot.PID, h.Boot.PID, standbyTakeover)
 			_ = syscall.Kill(sb.boot.PID, syscall.SIGKILL)
 		}
 	}
