@@ -2,21 +2,24 @@ package proxy
 
 import (
 	"bufio"
-	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// TestProxy_OutOfFileDescriptors runs itself in a child process with a low
-// open-file limit: clients keep connecting and leaving their connections
-// idle until the process runs out of descriptors. The proxy, failing to
-// accept (EMFILE), closes idle keep-alive connections to make room, so
-// every client that could connect is served instead of left waiting.
+// TestProxy_OutOfFileDescriptors runs the proxy (and its upstream) in a
+// child process with a low open-file limit; the clients, in this process,
+// keep connecting and leaving their connections idle until the proxy runs
+// out of descriptors. The proxy, failing to accept (EMFILE), closes idle
+// keep-alive connections to make room, so every client is served instead
+// of left waiting. (The clients are in another process so that their own
+// sockets do not count against the proxy's limit.)
 func TestProxy_OutOfFileDescriptors(t *testing.T) {
 	if os.Getenv("GANTRY_PROXY_FD_CHILD") == "1" {
 		outOfFileDescriptors(t)
@@ -24,12 +27,83 @@ func TestProxy_OutOfFileDescriptors(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestProxy_OutOfFileDescriptors$", "-test.v")
 	cmd.Env = append(os.Environ(), "GANTRY_PROXY_FD_CHILD=1")
-	out, err := cmd.CombinedOutput()
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out := bufio.NewReader(stdout)
+	var addr string
+	var lines []string
+	for addr == "" {
+		line, err := out.ReadString('\n')
+		lines = append(lines, line)
+		if err != nil {
+			cmd.Wait()
+			if s := strings.Join(lines, ""); strings.Contains(s, "--- SKIP") {
+				t.Skipf("child skipped:\n%s", s)
+			}
+			t.Fatalf("child gave no address: %v\n%s%s", err, strings.Join(lines, ""), stderr.String())
+		}
+		addr, _ = strings.CutPrefix(strings.TrimSpace(line), "proxy at ")
+		if addr == strings.TrimSpace(line) {
+			addr = ""
+		}
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	const clients = 200
+	served := 0
+	for i := range clients {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if got := readStatus(t, bufio.NewReader(c)); got != 200 {
+			stdin.Close()
+			rest, _ := io.ReadAll(out)
+			cmd.Wait()
+			t.Fatalf("client %d (%d open): status %d, want 200; the proxy's process:\n%s%s", i, len(conns), got, rest, stderr.String())
+		}
+		served++
+	}
+	// Some of the idle connections were closed to make room.
+	reclaimed := 0
+	for _, c := range conns[:len(conns)/2] {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			reclaimed++
+		}
+	}
+	if reclaimed == 0 {
+		t.Errorf("%d clients served and none of the first half was reclaimed; the limit was never reached", served)
+	}
+	t.Logf("%d clients served, %d idle connections reclaimed", served, reclaimed)
+	stdin.Close()
+	rest, _ := io.ReadAll(out)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the proxy's process: %v\n%s%s", err, rest, stderr.String())
 	}
 }
 
+// outOfFileDescriptors is the child's part: a proxy with little room for
+// descriptors, serving until its standard input closes.
 func outOfFileDescriptors(t *testing.T) {
 	up := startRaw(t, fixedResponder("ok"))
 	p := startProxy(t, Options{MaxConns: 1 << 20, Logf: func(string, ...any) {}})
@@ -47,39 +121,6 @@ func outOfFileDescriptors(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skipf("setrlimit: %v", err)
 	}
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	served := 0
-	for i := 0; i < 200; i++ {
-		c, err := net.Dial("tcp", p.Addr())
-		if err != nil {
-			if errors.Is(err, syscall.EMFILE) && served > 0 {
-				break // the client side ran out; enough
-			}
-			t.Fatalf("dial %d: %v", i, err)
-		}
-		conns = append(conns, c)
-		c.SetDeadline(time.Now().Add(20 * time.Second))
-		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		if got := readStatus(t, bufio.NewReader(c)); got != 200 {
-			t.Fatalf("client %d (%d open): status %d, want 200", i, len(conns), got)
-		}
-		served++
-	}
-	// Some of the idle connections were closed to make room.
-	reclaimed := 0
-	for _, c := range conns[:len(conns)/2] {
-		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
-			reclaimed++
-		}
-	}
-	if reclaimed == 0 {
-		t.Errorf("%d clients served and none of the first half was reclaimed; the limit was never reached", served)
-	}
-	t.Logf("%d clients served, %d idle connections reclaimed", served, reclaimed)
+	fmt.Printf("proxy at %s\n", p.Addr())
+	io.Copy(io.Discard, os.Stdin)
 }
