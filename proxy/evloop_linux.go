@@ -4,22 +4,33 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"runtime"
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// evLoop is an event loop: one goroutine locked to its OS thread, with
-// its own epoll set (edge-triggered), that serves the plain client
-// connections the accept loop hands it and keeps its own pool of upstream
-// connections. A socket event costs it no Go scheduler round (no goroutine
-// parked, readied by the poller and picked up by a processor), which is
-// what keeps a goroutine per connection behind nginx on few cores.
+// evLoop is an event loop: one goroutine with its own epoll set
+// (edge-triggered) that serves the plain client connections the accept
+// loop hands it and keeps its own pool of upstream connections. A socket
+// event costs it no Go scheduler round (no goroutine parked, readied by
+// the poller and picked up by a processor), which is what keeps a
+// goroutine per connection behind nginx on few cores.
+//
+// The loop never blocks in a system call: it drains its set with
+// epoll_wait of timeout 0 made as a raw system call (the runtime does not
+// see it, so its monitor has no processor to retake and no thread to
+// wake), and when a drain finds nothing it parks on Go's own poller until
+// the epoll descriptor itself becomes readable, with its next timer as
+// the read deadline (none when nothing can time out: an idle loop costs
+// nothing). It holds no OS thread of its own while parked.
 //
 // A connection's state is in its clientConn (ev, req, resp and the
 // buffers), moved along by events and by the loop's timer scan; see
@@ -30,6 +41,11 @@ type evLoop struct {
 	p      *Proxy
 	epfd   int
 	wakefd int // an eventfd in the epoll set: post writes it
+	// epf is epfd as a file in Go's poller, which the loop parks on; rc
+	// is its raw connection and parkFn l.park, made once.
+	epf    *os.File
+	rc     syscall.RawConn
+	parkFn func(uintptr) bool
 
 	mu     sync.Mutex
 	posted []evPost
@@ -40,8 +56,11 @@ type evLoop struct {
 	conns     map[*clientConn]struct{}      // the client connections it serves
 	idle      map[*endpoint][]*upstreamConn // idle upstream connections, most recent last
 	events    []unix.EpollEvent
+	n         int       // events in events, from the last drain
+	waitErr   error     // the last drain's error
+	parkedTo  time.Time // the read deadline set on epf; zero: none
 	taken     []evPost
-	now       time.Time // when the last epoll_wait returned
+	now       time.Time // when the last drain returned
 	tick      time.Duration
 	nextTick  time.Time
 	nextSweep time.Time
@@ -81,12 +100,6 @@ func (p *Proxy) startLoops() {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		p.logf("start event loops: eventfd: %v; serving connections with goroutines", err)
-		return
-	}
-	p.acceptWake = wfd
 	for range n {
 		l, err := newEvLoop(p)
 		if err != nil {
@@ -96,8 +109,6 @@ func (p *Proxy) startLoops() {
 			}
 			p.loopsDone.Wait()
 			p.loops = nil
-			unix.Close(p.acceptWake)
-			p.acceptWake = 0
 			return
 		}
 		p.loops = append(p.loops, l)
@@ -114,10 +125,6 @@ func (p *Proxy) stopLoops() {
 	}
 	p.loopsDone.Wait()
 	p.loops = nil // a second Shutdown finds none
-	if p.acceptWake > 0 {
-		unix.Close(p.acceptWake)
-		p.acceptWake = 0
-	}
 }
 
 func newEvLoop(p *Proxy) (*evLoop, error) {
@@ -135,90 +142,135 @@ func newEvLoop(p *Proxy) (*evLoop, error) {
 		unix.Close(epfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
+	// In Go's poller (the descriptor must be non-blocking for os.NewFile
+	// to put it there; epoll_wait itself ignores the flag).
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wfd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := epf.SyscallConn()
+	if err == nil {
+		err = epf.SetReadDeadline(time.Time{}) // fails when not in the poller
+	}
+	if err != nil {
+		unix.Close(wfd)
+		epf.Close()
+		return nil, fmt.Errorf("epoll descriptor in Go's poller: %w", err)
+	}
 	o := &p.opts
 	// Timeouts are enforced within an eighth of their value, as rawIO's.
 	tick := min(o.HeaderTimeout, o.DialTimeout, o.ResponseHeaderTimeout, o.UpstreamTimeout, o.IdleTimeout) / 8
 	tick = min(max(tick, time.Millisecond), 250*time.Millisecond)
-	return &evLoop{
+	l := &evLoop{
 		p:      p,
 		epfd:   epfd,
 		wakefd: wfd,
+		epf:    epf,
+		rc:     rc,
 		conns:  map[*clientConn]struct{}{},
 		idle:   map[*endpoint][]*upstreamConn{},
 		events: make([]unix.EpollEvent, 128),
 		tick:   tick,
-	}, nil
+	}
+	l.parkFn = l.park
+	return l, nil
 }
 
-// acceptToLoops is the accept loop when there are event loops: it waits
-// in poll(2) on a duplicate of the listening socket (and on the eventfd
-// Shutdown writes), accepts with accept4, and hands each connection, a
-// non-blocking socket Go's poller never sees, to the loops in turn. It
-// reports false, having done nothing, when there are no loops or the
-// listener has no socket.
+// acceptToLoops is the accept loop when there are event loops: it
+// accepts with accept4 in a raw Read of a duplicate of the listening
+// socket in Go's poller (parked there while none is pending; wakeAccept
+// closes it), and hands each connection, a non-blocking socket Go's
+// poller never sees, to the loops in turn. It reports false, having done
+// nothing, when there are no loops or the listener has no socket.
 func (p *Proxy) acceptToLoops() bool {
-	sc, ok := p.ln.(syscall.Conn)
-	if len(p.loops) == 0 || !ok {
+	if len(p.loops) == 0 {
 		return false
 	}
-	rc, err := sc.SyscallConn()
+	sc, ok := p.ln.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	lrc, err := sc.SyscallConn()
 	if err != nil {
 		return false
 	}
+	// The listener's own raw connection only offers Control: a duplicate
+	// of its socket, non-blocking as the original, goes in the poller.
 	lfd, derr := -1, error(nil)
-	if err := rc.Control(func(s uintptr) { lfd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
+	if err := lrc.Control(func(s uintptr) { lfd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
 		p.logf("event loops: listening socket: %v; serving connections with goroutines", firstErr(err, derr))
 		return false
 	}
-	defer unix.Close(lfd)
-	fds := []unix.PollFd{{Fd: int32(lfd), Events: unix.POLLIN}, {Fd: int32(p.acceptWake), Events: unix.POLLIN}}
+	f := os.NewFile(uintptr(lfd), "listener")
+	rc, err := f.SyscallConn()
+	if err == nil {
+		err = f.SetReadDeadline(time.Time{}) // fails when not in the poller
+	}
+	p.mu.Lock()
+	if err == nil && !p.shutting.Load() {
+		p.acceptFile = f
+	}
+	p.mu.Unlock()
+	if p.acceptFile == nil {
+		f.Close()
+		if err == nil {
+			return true // shutting down already
+		}
+		p.logf("event loops: listening socket in Go's poller: %v; serving connections with goroutines", err)
+		return false
+	}
+	defer f.Close()
+	var (
+		fd   int
+		addr net.Addr
+		aerr error
+	)
+	accept := func(s uintptr) bool {
+		fd, addr, aerr = acceptSocket(int(s))
+		return aerr != unix.EAGAIN
+	}
 	var backoff time.Duration
 	for !p.shutting.Load() {
-		if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
-			if p.acceptFailed(os.NewSyscallError("poll", err), &backoff) {
+		err = rc.Read(accept)
+		if err == nil && aerr != nil {
+			err = os.NewSyscallError("accept4", aerr)
+		}
+		if err != nil {
+			if p.acceptFailed(err, &backoff) {
 				return true
 			}
 			continue
 		}
-		for !p.shutting.Load() && fds[0].Revents != 0 {
-			fd, addr, err := acceptSocket(lfd)
-			if err == unix.EAGAIN {
-				break
+		backoff = 0
+		l := p.loops[p.nextLoop%len(p.loops)]
+		p.nextLoop++
+		switch cc, v := p.admit(func() *clientConn { return newLoopConn(p, l, fd, addr) }); v {
+		case admitStop:
+			unix.Close(fd)
+			return true
+		case admitRefuse:
+			if nc, err := fdConn(fd); err == nil {
+				p.refuseConn(nc)
+			} else {
+				p.rejected.add(ReasonConnLimit)
+				p.served.Done()
 			}
-			if err != nil {
-				if p.acceptFailed(os.NewSyscallError("accept4", err), &backoff) {
-					return true
-				}
-				continue
-			}
-			backoff = 0
-			l := p.loops[p.nextLoop%len(p.loops)]
-			p.nextLoop++
-			switch cc, v := p.admit(func() *clientConn { return newLoopConn(p, l, fd, addr) }); v {
-			case admitStop:
-				unix.Close(fd)
-				return true
-			case admitRefuse:
-				if nc, err := fdConn(fd); err == nil {
-					p.refuseConn(nc)
-				} else {
-					p.rejected.add(ReasonConnLimit)
-					p.served.Done()
-				}
-			default:
-				l.post(evPost{c: cc})
-			}
+		default:
+			l.post(evPost{c: cc})
 		}
 	}
 	return true
 }
 
-// wakeAccept makes acceptToLoops see that the proxy is shutting down.
+// wakeAccept ends acceptToLoops' wait: the proxy is shutting down.
 func (p *Proxy) wakeAccept() {
-	if len(p.loops) > 0 {
-		one := [8]byte{1}
-		unix.Write(p.acceptWake, one[:])
+	p.mu.Lock()
+	if p.acceptFile != nil {
+		p.acceptFile.Close()
 	}
+	p.mu.Unlock()
 }
 
 // acceptSocket accepts a connection on the listening socket lfd, with the
@@ -276,21 +328,62 @@ func (l *evLoop) post(e evPost) {
 // kill closes c in the loop (see clientConn.kill).
 func (l *evLoop) kill(c *clientConn) { l.post(evPost{c: c, kill: true}) }
 
+// drain takes the events ready in the epoll set without waiting, by a
+// raw system call: the runtime does not enter a system call for it.
+func (l *evLoop) drain() {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(l.epfd),
+		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+	l.n, l.waitErr = int(r), nil
+	if e != 0 {
+		l.n = 0
+		if e != unix.EINTR {
+			l.waitErr = os.NewSyscallError("epoll_wait", e)
+		}
+	}
+}
+
+// park is the callback of the epoll file's raw Read: done when a drain
+// found events (or failed), else Go's poller parks the goroutine until
+// the set has some.
+func (l *evLoop) park(uintptr) bool {
+	l.drain()
+	return l.n > 0 || l.waitErr != nil
+}
+
+// wait returns with the next batch of events in l.events[:l.n], or none
+// once the loop's next timer is due.
+func (l *evLoop) wait() {
+	l.drain()
+	if l.n > 0 || l.waitErr != nil {
+		return
+	}
+	var due time.Time // nothing to time out: an idle loop parks until posted to
+	if len(l.conns) > 0 || len(l.idle) > 0 {
+		due = l.nextTick
+	}
+	if !due.Equal(l.parkedTo) {
+		l.epf.SetReadDeadline(due)
+		l.parkedTo = due
+	}
+	if err := l.rc.Read(l.parkFn); err != nil {
+		l.n = 0
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			l.waitErr = err
+		}
+	}
+}
+
 func (l *evLoop) run() {
-	runtime.LockOSThread()
 	defer l.p.loopsDone.Done()
 	l.now = time.Now()
 	l.nextTick = l.now.Add(l.tick)
 	l.nextSweep = l.now.Add(poolSweep)
 	for {
-		wait := max(int((l.nextTick.Sub(l.now)+time.Millisecond-1)/time.Millisecond), 0)
-		if len(l.conns) == 0 && len(l.idle) == 0 {
-			wait = -1 // nothing to time out: an idle loop sleeps until posted to
-		}
-		n, err := unix.EpollWait(l.epfd, l.events, wait)
+		l.wait()
+		n := l.n
 		l.now = time.Now()
-		if err != nil && err != unix.EINTR {
-			l.p.logf("event loop: epoll_wait: %v", err)
+		if l.waitErr != nil {
+			l.p.logf("event loop: %v", l.waitErr)
 			time.Sleep(10 * time.Millisecond)
 		}
 		for i := 0; i < n; i++ {
@@ -541,7 +634,7 @@ func (l *evLoop) close() {
 		delete(l.idle, ep)
 	}
 	unix.Close(l.wakefd)
-	unix.Close(l.epfd)
+	l.epf.Close()
 }
 
 // handMode is where a goroutine takes over a connection from its loop.

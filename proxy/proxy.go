@@ -38,9 +38,9 @@ type Proxy struct {
 	loops     []*evLoop      // event loops serving plain connections; none: goroutines
 	nextLoop  int            // the loop the next connection goes to (accept loop only)
 	loopsDone sync.WaitGroup // the loops' goroutines
-	// acceptWake is an eventfd that wakes the accept loop of event loops
-	// (Linux) when shutting down; 0: none.
-	acceptWake int
+	// acceptFile is a duplicate of the listening socket the accept loop of
+	// event loops (Linux) waits on; Shutdown closes it. Under mu.
+	acceptFile *os.File
 }
 
 // Listen binds opts.Addr and starts serving in background goroutines with an
