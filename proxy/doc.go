@@ -4,8 +4,8 @@
 //
 // The request path is a purpose-built HTTP/1.1 forwarder: on Linux, plain
 // client connections are served by per-core event loops (evloop_linux.go:
-// one goroutine locked to its thread per loop, with its own epoll set and
-// upstream pool) for bodiless requests answered with a Content-Length or no
+// one goroutine per loop, never blocked in a system call, with its own epoll
+// set and upstream pool) for bodiless requests answered with a Content-Length or no
 // body, and handed to a goroutine of their own for anything else; TLS
 // connections and other systems have one goroutine per client connection
 // (none per request). Request and response heads are parsed in place in

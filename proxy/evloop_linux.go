@@ -358,8 +358,11 @@ func (l *evLoop) wait() {
 		return
 	}
 	var due time.Time // nothing to time out: an idle loop parks until posted to
-	if len(l.conns) > 0 || len(l.idle) > 0 {
+	switch {
+	case len(l.conns) > 0:
 		due = l.nextTick
+	case len(l.idle) > 0:
+		due = l.nextSweep // only pooled upstream connections: the sweep is all that is due
 	}
 	if !due.Equal(l.parkedTo) {
 		l.epf.SetReadDeadline(due)

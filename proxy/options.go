@@ -92,7 +92,7 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// EventLoops is how many event loops serve plain-HTTP client
 	// connections (Linux only; see docs/architecture.md): each a goroutine
-	// locked to its own thread with its own epoll set and upstream
+	// (parked on Go's poller when idle) with its own epoll set and upstream
 	// connection pool, which reads request heads and relays bodiless
 	// exchanges with Content-Length or empty responses without a Go
 	// scheduler round per socket event; anything else (request bodies,
