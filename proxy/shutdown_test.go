@@ -38,8 +38,6 @@ func TestProxy_ShutdownHandsKeptAliveClientsOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.SetTable(table(rev(1, 1, up)))
-	next := startProxy(t, Options{Listener: dup})
-	next.SetTable(table(rev(1, 1, up)))
 	url := "http://" + ln.Addr().String() + "/"
 
 	const clients = 8
@@ -66,6 +64,10 @@ func TestProxy_ShutdownHandsKeptAliveClientsOver(t *testing.T) {
 		}()
 	}
 	eventually(t, "requests through the first proxy", func() bool { return statsOf(old, 1).Requests > 200 })
+	// The next proxy starts once the first serves the clients' kept-alive
+	// connections (started together, it could accept them all).
+	next := startProxy(t, Options{Listener: dup})
+	next.SetTable(table(rev(1, 1, up)))
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := old.HandOver(sctx); err != nil {
