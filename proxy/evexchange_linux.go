@@ -131,14 +131,7 @@ func (l *evLoop) next(c *clientConn) {
 func (l *evLoop) forward(c *clientConn) {
 	ex := &c.ev
 	rt := l.p.routing.Load()
-	var r *route
-	if c.req.sticky != nil {
-		r = rt.byCookie(c.req.sticky)
-	}
-	stuck := r
-	if r == nil {
-		r = rt.pick()
-	}
+	r, stuck := rt.choose(c.req.sticky)
 	var ep *endpoint
 	if r != nil {
 		ep = r.endpoint(c.tried[:0])

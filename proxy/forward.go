@@ -13,14 +13,7 @@ import (
 // another request.
 func (c *clientConn) forward(start time.Time) bool {
 	rt := c.p.routing.Load()
-	var r *route
-	if c.req.sticky != nil {
-		r = rt.byCookie(c.req.sticky)
-	}
-	stuck := r
-	if r == nil {
-		r = rt.pick()
-	}
+	r, stuck := rt.choose(c.req.sticky)
 	if r == nil {
 		return c.noEndpoint(start)
 	}

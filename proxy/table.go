@@ -110,6 +110,20 @@ func (rt *routing) pick() *route {
 	return rt.routes[len(rt.routes)-1]
 }
 
+// choose returns the route for a request whose sticky cookie holds
+// sticky (nil: none): the route the cookie names, else one picked by
+// weight (nil when none can take traffic). stuck is the route the cookie
+// named, nil if none: a response from another route sets the cookie.
+func (rt *routing) choose(sticky []byte) (r, stuck *route) {
+	if sticky != nil {
+		stuck = rt.byCookie(sticky)
+	}
+	if stuck != nil {
+		return stuck, stuck
+	}
+	return rt.pick(), nil
+}
+
 // byCookie returns the route whose sticky cookie value is v, or nil.
 func (rt *routing) byCookie(v []byte) *route {
 	for _, r := range rt.routes {
