@@ -3,10 +3,8 @@
 package proxy
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -34,9 +32,11 @@ import (
 //
 // A connection's state is in its clientConn (ev, req, resp and the
 // buffers), moved along by events and by the loop's timer scan; see
-// evexchange_linux.go for the request path and resume for what is handed
-// to a goroutine. Other goroutines reach a loop only through post (a new
-// connection, a kill, the stop) and its eventfd.
+// evexchange_linux.go for the request path, evaccept_linux.go for how
+// connections reach the loops, evpool_linux.go for the loop's upstream
+// connections and evhandoff_linux.go for what is handed to a goroutine.
+// Other goroutines reach a loop only through post (a new connection, a
+// kill, the stop) and its eventfd.
 type evLoop struct {
 	p      *Proxy
 	epfd   int
@@ -176,140 +176,6 @@ func newEvLoop(p *Proxy) (*evLoop, error) {
 	}
 	l.parkFn = l.park
 	return l, nil
-}
-
-// acceptToLoops is the accept loop when there are event loops: it
-// accepts with accept4 in a raw Read of a duplicate of the listening
-// socket in Go's poller (parked there while none is pending; wakeAccept
-// closes it), and hands each connection, a non-blocking socket Go's
-// poller never sees, to the loops in turn. It reports false, having done
-// nothing, when there are no loops or the listener has no socket.
-func (p *Proxy) acceptToLoops() bool {
-	if len(p.loops) == 0 {
-		return false
-	}
-	sc, ok := p.ln.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	lrc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	// The listener's own raw connection only offers Control: a duplicate
-	// of its socket, non-blocking as the original, goes in the poller.
-	lfd, derr := -1, error(nil)
-	if err := lrc.Control(func(s uintptr) { lfd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil || derr != nil {
-		p.logf("event loops: listening socket: %v; serving connections with goroutines", firstErr(err, derr))
-		return false
-	}
-	f := os.NewFile(uintptr(lfd), "listener")
-	rc, err := f.SyscallConn()
-	if err == nil {
-		err = f.SetReadDeadline(time.Time{}) // fails when not in the poller
-	}
-	p.mu.Lock()
-	if err == nil && !p.shutting.Load() {
-		p.acceptFile = f
-	}
-	p.mu.Unlock()
-	if p.acceptFile == nil {
-		f.Close()
-		if err == nil {
-			return true // shutting down already
-		}
-		p.logf("event loops: listening socket in Go's poller: %v; serving connections with goroutines", err)
-		return false
-	}
-	defer f.Close()
-	var (
-		fd   int
-		addr net.Addr
-		aerr error
-	)
-	accept := func(s uintptr) bool {
-		fd, addr, aerr = acceptSocket(int(s))
-		return aerr != unix.EAGAIN
-	}
-	var backoff time.Duration
-	for !p.shutting.Load() {
-		err = rc.Read(accept)
-		if err == nil && aerr != nil {
-			err = os.NewSyscallError("accept4", aerr)
-		}
-		if err != nil {
-			if p.acceptFailed(err, &backoff) {
-				return true
-			}
-			continue
-		}
-		backoff = 0
-		l := p.loops[p.nextLoop%len(p.loops)]
-		p.nextLoop++
-		switch cc, v := p.admit(func() *clientConn { return newLoopConn(p, l, fd, addr) }); v {
-		case admitStop:
-			unix.Close(fd)
-			return true
-		case admitRefuse:
-			if nc, err := fdConn(fd); err == nil {
-				p.refuseConn(nc)
-			} else {
-				p.rejected.add(ReasonConnLimit)
-				p.served.Done()
-			}
-		default:
-			l.post(evPost{c: cc})
-		}
-	}
-	return true
-}
-
-// wakeAccept ends acceptToLoops' wait: the proxy is shutting down.
-func (p *Proxy) wakeAccept() {
-	p.mu.Lock()
-	if p.acceptFile != nil {
-		p.acceptFile.Close()
-	}
-	p.mu.Unlock()
-}
-
-// acceptSocket accepts a connection on the listening socket lfd, with the
-// options Go's listener sets (no Nagle delay, TCP keep-alive every 15s).
-func acceptSocket(lfd int) (int, net.Addr, error) {
-	var fd int
-	var sa unix.Sockaddr
-	var err error
-	for {
-		fd, sa, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != unix.EINTR && err != unix.ECONNABORTED {
-			break
-		}
-	}
-	if err != nil {
-		return -1, nil, err
-	}
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
-	var addr net.Addr = &net.TCPAddr{}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		addr = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
-	case *unix.SockaddrInet6:
-		addr = &net.TCPAddr{IP: net.IP(sa.Addr[:]), Port: sa.Port}
-	}
-	return fd, addr, nil
-}
-
-// newLoopConn returns a connection on socket fd for loop l.
-func newLoopConn(p *Proxy, l *evLoop, fd int, addr net.Addr) *clientConn {
-	c := &clientConn{p: p, rio: &rawIO{loop: true, fd: uintptr(fd)}}
-	c.rw = c.rio
-	c.init(addr)
-	c.ev.fd = fd
-	c.ev.loop.Store(l)
-	return c
 }
 
 // post queues e for the loop and wakes it.
@@ -526,108 +392,6 @@ func (l *evLoop) expire() {
 	}
 }
 
-// take returns an idle upstream connection to ep that still looks open,
-// or nil.
-func (l *evLoop) take(ep *endpoint) *upstreamConn {
-	s := l.idle[ep]
-	for len(s) > 0 {
-		uc := s[len(s)-1]
-		s[len(s)-1] = nil
-		s = s[:len(s)-1]
-		idle := l.now.Sub(uc.idleSince)
-		if idle > ep.idleTimeout || (uc.evSeen || idle >= peekAfterIdle) && !uc.open() {
-			l.closeUp(uc)
-			continue
-		}
-		l.idle[ep] = s
-		uc.evSeen = false
-		return uc
-	}
-	delete(l.idle, ep)
-	return nil
-}
-
-// put keeps uc idle after a complete exchange when the pool has room and
-// its endpoint is still in the table; else it is closed.
-func (l *evLoop) put(uc *upstreamConn) {
-	uc.client = nil
-	ep := uc.ep
-	if uc.br.Buffered() > 0 || ep.removed.Load() || len(l.idle[ep]) >= ep.maxIdle {
-		l.closeUp(uc)
-		return
-	}
-	uc.idleSince = l.now
-	uc.evSeen = false
-	l.idle[ep] = append(l.idle[ep], uc)
-}
-
-// sweep closes the idle connections of endpoints gone from the table and
-// those idle longer than IdleTimeout (the oldest are first).
-func (l *evLoop) sweep() {
-	for ep, s := range l.idle {
-		n := 0
-		if !ep.removed.Load() {
-			for n < len(s) && l.now.Sub(s[n].idleSince) > ep.idleTimeout {
-				n++
-			}
-		} else {
-			n = len(s)
-		}
-		for _, uc := range s[:n] {
-			l.closeUp(uc)
-		}
-		if n == len(s) {
-			delete(l.idle, ep)
-		} else if n > 0 {
-			l.idle[ep] = append(s[:0], s[n:]...)
-		}
-	}
-}
-
-// dial starts a non-blocking connection to ep; connecting reports that it
-// is under way (the loop waits for it to become writable).
-func (l *evLoop) dial(ep *endpoint) (uc *upstreamConn, connecting bool, err error) {
-	ap := ep.ap
-	family, sa := unix.AF_INET, unix.Sockaddr(nil)
-	if ap.Addr().Is4() {
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	} else {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", err)}
-	}
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	err = unix.Connect(fd, sa)
-	if err == unix.EINTR {
-		err = unix.EINPROGRESS
-	}
-	if err != nil && err != unix.EINPROGRESS {
-		unix.Close(fd)
-		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", err)}
-	}
-	if cerr := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: upstreamEvents, Fd: int32(fd)}); cerr != nil {
-		unix.Close(fd)
-		return nil, false, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("epoll_ctl", cerr)}
-	}
-	uc = &upstreamConn{ep: ep, fd: fd, rio: &rawIO{loop: true, fd: uintptr(fd), writeTimeout: ep.timeout}}
-	uc.br = bufio.NewReaderSize(uc.rio, upstreamReadBuf)
-	uc.aw.init(uc.rio)
-	uc.bw = bufio.NewWriterSize(&uc.aw, upstreamWriteBuf)
-	l.setOwner(fd, evOwner{u: uc})
-	return uc, err != nil, nil
-}
-
-// closeUp closes an upstream connection the loop owns.
-func (l *evLoop) closeUp(uc *upstreamConn) {
-	uc.client = nil
-	l.setOwner(uc.fd, evOwner{})
-	unix.Close(uc.fd)
-}
-
 // close releases the loop's descriptors once it has stopped.
 func (l *evLoop) close() {
 	for ep, s := range l.idle {
@@ -638,116 +402,4 @@ func (l *evLoop) close() {
 	}
 	unix.Close(l.wakefd)
 	l.epf.Close()
-}
-
-// handMode is where a goroutine takes over a connection from its loop.
-type handMode uint8
-
-const (
-	handClose   handMode = iota // write what is pending, linger if asked, close
-	handRest                    // write the rest of a response, end its exchange, then serve on
-	handForward                 // forward c.req (its head still buffered), then serve on
-	handRelay                   // relay the response to the request sent on c.ev.t.uc, then serve on
-)
-
-// handOff moves c (and for handRelay its upstream connection) out of the
-// loop to a goroutine of its own, which serves it the ordinary way from
-// then on: the socket is given to Go's poller as a net.Conn, with the
-// buffers and what they hold.
-func (l *evLoop) handOff(c *clientConn, mode handMode) {
-	delete(l.conns, c)
-	nc, err := l.release(c.ev.fd)
-	var uerr error
-	uc := c.ev.t.uc
-	if mode == handRelay {
-		var unc net.Conn
-		if unc, uerr = l.release(uc.fd); uerr == nil {
-			uc.conn = unc
-			uc.rio.attach(unc)
-			uc.client = nil
-		}
-	}
-	if err != nil || uerr != nil {
-		l.p.logf("event loop: hand a connection to a goroutine: %v", firstErr(err, uerr))
-		if nc != nil {
-			nc.Close()
-		}
-		if mode == handRelay {
-			if uerr == nil {
-				uc.conn.Close()
-			}
-			l.finishEx(c, outcome{status: 502, proxyError: true})
-		}
-		c.ev.loop.Store(nil)
-		c.release()
-		return
-	}
-	c.conn = nc
-	c.rio.attach(nc)
-	c.ev.deadline = time.Time{}
-	c.ev.loop.Store(nil)
-	go c.resume(mode)
-}
-
-// release takes fd out of the loop and returns its socket as a net.Conn.
-func (l *evLoop) release(fd int) (net.Conn, error) {
-	l.setOwner(fd, evOwner{})
-	// Explicitly: the duplicate net.FileConn makes would keep it in the set.
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	return fdConn(fd)
-}
-
-// fdConn returns socket fd as a net.Conn (fd itself is closed).
-func fdConn(fd int) (net.Conn, error) {
-	f := os.NewFile(uintptr(fd), "")
-	nc, err := net.FileConn(f)
-	f.Close()
-	return nc, err
-}
-
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-// resume serves a connection handed over by its loop, from the point
-// mode says, then as serve does.
-func (c *clientConn) resume(mode handMode) {
-	defer c.close()
-	ex := &c.ev
-	var err error
-	if p := c.rio.pending; len(p) > 0 {
-		c.rio.pending = nil
-		_, err = c.rio.Write(p)
-	}
-	switch mode {
-	case handClose:
-		return
-	case handRest:
-		o := ex.o
-		if err != nil {
-			o = outcome{clientClosed: true}
-		}
-		finish(ex.t, ex.t.route.stats, ex.paths, ex.pi, ex.start, o)
-		ex.t, ex.counted = target{}, false
-		if err != nil || !ex.x.keep {
-			return
-		}
-	case handForward:
-		if !c.forward(ex.start) {
-			return
-		}
-	case handRelay: // nothing was pending: the response had not begun
-		ex.t.uc.rio.readTimeout = min(watchInterval, c.p.opts.ResponseHeaderTimeout)
-		st := ex.t.route.stats
-		o, keep := c.relay(ex.t, ex.setCookie, st, ex.start, ex.x)
-		finish(ex.t, st, ex.paths, ex.pi, ex.start, o)
-		ex.t, ex.counted = target{}, false
-		if !keep {
-			return
-		}
-	}
-	c.serveRounds()
 }
