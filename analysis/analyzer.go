@@ -42,6 +42,12 @@ type Analyzer struct {
 	warming              bool // the last observation was in a warm-up
 
 	memRun, cpuRun, depRun int
+	// baseUnheard is when the baseline's instances were first seen with
+	// none of them having answered its health check; zero: it has
+	// answered, or has no instances. depWaiting: the last observation's
+	// Dependency comparison waited for it.
+	baseUnheard time.Time
+	depWaiting  bool
 	// latencyKnown: some observation carried latencies, so promotion
 	// needs latency evidence in every step.
 	latencyKnown bool
@@ -374,7 +380,33 @@ func (a *Analyzer) observeInstances(obs Observation) {
 	run(&a.memRun, in.MemLimitBytes > 0 && in.MaxRSSBytes > in.MemLimitBytes)
 	run(&a.cpuRun, in.CPULimitMillis > 0 && in.MaxCPUMillis > in.CPULimitMillis)
 	own, _ := splitDependencies(in.DependencyFailures, obs.BaselineInstances.DependencyFailures)
-	run(&a.depRun, len(own) > 0)
+	a.depWaiting = a.waitForBaselineHealth(obs) && len(own) > 0
+	if !a.depWaiting {
+		run(&a.depRun, len(own) > 0)
+	}
+}
+
+// BaselineHealthWait is how long the Dependency trigger waits for a
+// baseline, none of whose instances has answered its health check yet,
+// before it takes the baseline as reporting no failing dependency. Fresh
+// baseline instances start with the canary's, and the canary's first
+// health answer can come before theirs: compared then, a dependency both
+// fail (an environment problem) looked like the canary's own.
+const BaselineHealthWait = 30 * time.Second
+
+// waitForBaselineHealth tells whether the baseline has instances, none
+// of which has answered its health check yet, since less than
+// BaselineHealthWait.
+func (a *Analyzer) waitForBaselineHealth(obs Observation) bool {
+	b := obs.BaselineInstances
+	if b.Total == 0 || b.HealthReported > 0 {
+		a.baseUnheard = time.Time{}
+		return false
+	}
+	if a.baseUnheard.IsZero() {
+		a.baseUnheard = obs.At
+	}
+	return obs.At.Sub(a.baseUnheard) < BaselineHealthWait
 }
 
 func rate(x, n uint64) float64 {

@@ -49,6 +49,9 @@
 //     instance reports, for DependencyFor (1) consecutive observations.
 //     A dependency both report failing is an environment problem: the
 //     verdict is Hold, with an Environment reason, until it clears.
+//     While the baseline has instances none of which has answered its
+//     health check yet, the comparison waits for them (BaselineHealthWait,
+//     30s, at most).
 //   - ErrorTest and LatencyTest: the sequential tests below.
 //
 // # Comparing like with like

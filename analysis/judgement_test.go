@@ -152,6 +152,76 @@ func TestAnalyzer_WarmUp(t *testing.T) {
 	}
 }
 
+// Fresh baseline instances that have not answered their health check yet
+// are not taken as reporting no failing dependency: the Dependency
+// trigger waits for their answer (a shared outage then holds), and for at
+// most BaselineHealthWait.
+func TestAnalyzer_DependencyWaitsForTheBaselinesHealth(t *testing.T) {
+	db := []string{"database:connection (dial tcp: connection refused)"}
+	canary := Instances{Total: 1, HealthReported: 1, DependencyFailures: db}
+	unheard := Instances{Total: 1}
+	t.Run("baseline answers with the same failure", func(t *testing.T) {
+		a := mustNew(t, DefaultConfig())
+		v := a.Observe(Observation{At: at(1), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard})
+		if v.Action == Rollback {
+			t.Fatalf("baseline not heard yet: %v, want no rollback", v)
+		}
+		if c := dependencyCheck(t, a, Observation{CanaryInstances: canary, BaselineInstances: unheard}); c.Judged || c.Runs != 0 {
+			t.Fatalf("Dependency check while waiting: %+v, want not judged, no runs", c)
+		}
+		heard := Instances{Total: 1, HealthReported: 1, DependencyFailures: []string{"database:connection (timeout)"}}
+		v = a.Observe(Observation{At: at(2), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: heard})
+		if _, ok := v.Reason(Environment); v.Action != Hold || !ok {
+			t.Fatalf("shared outage once heard: %v, want Hold by Environment", v)
+		}
+	})
+	t.Run("baseline answers healthy", func(t *testing.T) {
+		a := mustNew(t, DefaultConfig())
+		a.Observe(Observation{At: at(1), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard})
+		v := a.Observe(Observation{At: at(2), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: Instances{Total: 1, HealthReported: 1}})
+		if v.Action != Rollback || v.Reasons[0].Trigger != Dependency {
+			t.Fatalf("baseline healthy: %v, want Rollback by Dependency", v)
+		}
+	})
+	t.Run("baseline never answers", func(t *testing.T) {
+		a := mustNew(t, DefaultConfig())
+		wait := int(BaselineHealthWait / time.Second)
+		for i := 1; i <= wait; i++ {
+			if v := a.Observe(Observation{At: at(i), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard}); v.Action == Rollback {
+				t.Fatalf("after %ds of waiting: %v, want no rollback before %s", i-1, v, BaselineHealthWait)
+			}
+		}
+		v := a.Observe(Observation{At: at(wait + 1), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard})
+		if v.Action != Rollback || v.Reasons[0].Trigger != Dependency {
+			t.Fatalf("after %s: %v, want Rollback by Dependency", BaselineHealthWait, v)
+		}
+	})
+	t.Run("the wait survives a restart", func(t *testing.T) {
+		a := mustNew(t, DefaultConfig())
+		a.Observe(Observation{At: at(1), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard})
+		b, err := Restore(DefaultConfig(), a.State())
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait := int(BaselineHealthWait / time.Second)
+		v := b.Observe(Observation{At: at(wait + 1), Baseline: quiet, Canary: Window{Requests: 10}, CanaryInstances: canary, BaselineInstances: unheard})
+		if v.Action != Rollback || v.Reasons[0].Trigger != Dependency {
+			t.Fatalf("restored, after %s: %v, want Rollback by Dependency", BaselineHealthWait, v)
+		}
+	})
+}
+
+func dependencyCheck(t *testing.T, a *Analyzer, last Observation) Check {
+	t.Helper()
+	for _, c := range a.Standing(last).Checks {
+		if c.Trigger == Dependency {
+			return c
+		}
+	}
+	t.Fatal("no Dependency check in the standing")
+	return Check{}
+}
+
 // A dependency both groups report failing is an environment problem: no
 // rollback, no promotion; one only the canary reports rolls back.
 func TestAnalyzer_SharedDependency(t *testing.T) {

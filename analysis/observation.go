@@ -47,6 +47,12 @@ type Instances struct {
 	// check reports failing, such as "database", each optionally followed
 	// by " (" and what the check said. Empty: none.
 	DependencyFailures []string
+	// HealthReported counts the instances whose health check has answered
+	// with a body since they started. A baseline with instances of which
+	// none has answered yet reports no failing dependency only because it
+	// has not been asked: the Dependency trigger waits for it, up to
+	// BaselineHealthWait.
+	HealthReported int
 	// Ready counts the instances that take traffic; NewestReady is when
 	// the most recent of them became ready. Zero NewestReady: unknown, and
 	// the group is never warming up (see Config.WarmUp).
@@ -78,7 +84,7 @@ type Observation struct {
 	CanaryInstances Instances
 	// BaselineInstances is the baseline's: a dependency both groups report
 	// failing is an environment problem, not the canary's, and fresh
-	// baseline instances warm up like the canary's. Only
-	// DependencyFailures, Ready and NewestReady are read.
+	// baseline instances warm up like the canary's. Only Total,
+	// DependencyFailures, HealthReported, Ready and NewestReady are read.
 	BaselineInstances Instances
 }

@@ -333,6 +333,9 @@ func groupInstances(instances []Instance, target Revision, group string, everRea
 		}
 		out.MaxRSSBytes = max(out.MaxRSSBytes, in.RSSBytes)
 		out.MaxCPUMillis = max(out.MaxCPUMillis, in.CPUMillis)
+		if in.Health != "" {
+			out.HealthReported++
+		}
 		for _, d := range failingDependencies(in.Health) {
 			if _, seen := deps[d.name]; !seen {
 				deps[d.name] = d.output

@@ -246,7 +246,7 @@ func TestGroupInstances(t *testing.T) {
 		Total: 7, Unhealthy: 2, Ready: 2, NewestReady: t0.Add(3 * time.Second),
 		MaxRSSBytes: 300 << 20, MemLimitBytes: 512 << 20,
 		MaxCPUMillis: 450, CPULimitMillis: 500,
-		DependencyFailures: []string{"database:connection (connection refused)"},
+		DependencyFailures: []string{"database:connection (connection refused)"}, HealthReported: 2,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("groupInstances = %+v\nwant            %+v", got, want)
