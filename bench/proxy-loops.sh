@@ -16,17 +16,10 @@ DURATION=${DURATION:-3}
 PROCS=${PROCS:-$(nproc)}
 LOOPS=${LOOPS:-0 -1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-for tool in perf wrk; do
-	command -v "$tool" >/dev/null || { echo "proxy-loops.sh: needs perf and wrk (apt-get install linux-perf wrk)" >&2; exit 1; }
-done
-T=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+. "$ROOT/bench/upstream.sh"
+bench_begin "proxy-loops.sh: needs perf and wrk (apt-get install linux-perf wrk)" perf wrk
 (cd "$ROOT" && go build -o "$T/upstream" ./bench/upstream && go build -o "$T/proxyrun" ./bench/proxyrun)
-"$T/upstream" -body "hello from stable" >"$T/up.addr" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/up.addr" ] && break; sleep 0.1; done
-UP=$(head -1 "$T/up.addr")
+start_upstream "hello from stable"
 echo "wrk -t2 -c$CONNS, $DURATION s measured per run, GOMAXPROCS=$PROCS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for rep in $(seq "$REPS"); do
 	for loops in $LOOPS; do

@@ -14,17 +14,10 @@ PROCS=${PROCS:-$(nproc)}
 DPPROCS=${DPPROCS:-$PROCS}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-for tool in perf wrk "$NGINX"; do
-	command -v "$tool" >/dev/null || { echo "proxy-syscalls.sh: needs perf, wrk and nginx (apt-get install linux-perf wrk nginx)" >&2; exit 1; }
-done
-T=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+. "$ROOT/bench/upstream.sh"
+bench_begin "proxy-syscalls.sh: needs perf, wrk and nginx (apt-get install linux-perf wrk nginx)" perf wrk "$NGINX"
 (cd "$ROOT" && go build -o "$T/upstream" ./bench/upstream && go build -o "$T/gantry" ./cmd/gantry)
-"$T/upstream" -body "hello from stable" >"$T/up.addr" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/up.addr" ] && break; sleep 0.1; done
-UP=$(head -1 "$T/up.addr")
+start_upstream "hello from stable"
 mkdir -m 700 "$T/dp" "$T/nginx"
 "$T/gantry" proxy --data "$T/dp" --procs "$DPPROCS" 2>"$T/dp.log" &
 G=$!
