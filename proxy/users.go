@@ -162,3 +162,43 @@ func isTrusted(entry []byte, trusted []netip.Prefix) bool {
 	}
 	return false
 }
+
+// UserWindow is one revision's live users window in the form that travels
+// to another process (activeusers.Slots): what a data plane hands over.
+type UserWindow struct {
+	// Revision and Group are the revision's, as in RevisionStats.
+	Revision int
+	Group    string
+	// Slots are the window's sub-windows with users.
+	Slots activeusers.Slots
+}
+
+// UserWindows returns the users windows of the revisions that served a
+// user during the window ending now, for CarryUsers in another Proxy.
+func (p *Proxy) UserWindows() []UserWindow {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now().UnixNano()
+	var out []UserWindow
+	for k, s := range p.stats {
+		if sl := s.users.Export(now); len(sl.Slots) > 0 {
+			out = append(out, UserWindow{Revision: k.revision, Group: k.group, Slots: sl})
+		}
+	}
+	return out
+}
+
+// CarryUsers counts the users of windows another Proxy served (its
+// UserWindows) among this one's active users, each until it would have
+// left the window there. Only revisions in the table count them: call it
+// after SetTable. Windows of another length are skipped.
+func (p *Proxy) CarryUsers(ws []UserWindow) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now().UnixNano()
+	for _, w := range ws {
+		if s := p.stats[statsKey{w.Revision, w.Group}]; s != nil {
+			s.users.Import(w.Slots, now)
+		}
+	}
+}
