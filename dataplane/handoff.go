@@ -40,6 +40,9 @@ type handoff struct {
 	// Stopping marks the last frame of a listener stream: the data plane
 	// stops on purpose (its sockets close; holders let them go).
 	Stopping bool
+	// Users are the main listeners' users windows, in an upgrade's
+	// handoff only (users.go).
+	Users []envUsers `json:",omitempty"`
 }
 
 // handoffTimeout bounds each step of a handover.
@@ -86,6 +89,7 @@ func (u *upgrader) handOver(uc *net.UnixConn) error {
 	}
 	p.mu.Unlock()
 	defer closeFiles(files)
+	h.Users = p.userWindows()
 	unfreeze := func() { p.mu.Lock(); p.frozen = false; p.mu.Unlock() }
 
 	uc.SetDeadline(time.Now().Add(handoffTimeout))
@@ -223,6 +227,7 @@ func restore(ctx context.Context, h handoff, inherited map[string]net.Listener, 
 			return nil, err
 		}
 	}
+	plane.carryUsers(h.Users)
 	return plane, nil
 }
 

@@ -48,6 +48,9 @@ type Plane struct {
 	changed chan struct{}
 	// streams are the listener streams being served.
 	streams sync.WaitGroup
+	// carried are users windows of an earlier process for environments
+	// not applied yet (users.go).
+	carried map[envKey][]proxy.UserWindow
 }
 
 type envKey struct{ app, env string }
@@ -140,6 +143,7 @@ func (p *Plane) Apply(_ context.Context, e Environment) (EnvStatus, error) {
 		next.state.Status.PreviewAddr = next.preview.Addr()
 	}
 	setTables(next)
+	p.applyCarriedLocked(k, cur, next)
 	p.envs[k] = next
 	p.changedLocked()
 	return next.state.Status, nil

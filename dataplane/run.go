@@ -72,6 +72,11 @@ func Run(ctx context.Context, opts RunOptions) error {
 	default:
 		plane = New(Options{Logf: opts.Logf, Binary: binary})
 	}
+	if us, err := takeUsers(opts.DataDir); err != nil {
+		opts.Logf("%v", err)
+	} else {
+		plane.carryUsers(us)
+	}
 	ln, err := listenNext(sock, opts.Takeover || opts.Standby)
 	if err != nil {
 		_ = plane.Close(context.Background())
@@ -106,10 +111,17 @@ func Run(ctx context.Context, opts RunOptions) error {
 		return up.finish()
 	}
 	err = <-served
+	r, rerr := ReadRecord(opts.DataDir)
+	owner := rerr == nil && r.PID == os.Getpid()
+	if owner { // the successor started in this directory carries the users
+		if werr := writeUsers(opts.DataDir, plane.userWindows()); werr != nil {
+			opts.Logf("%v", werr)
+		}
+	}
 	cctx, ccancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer ccancel()
 	cerr := plane.Close(cctx)
-	if r, rerr := ReadRecord(opts.DataDir); rerr == nil && r.PID == os.Getpid() {
+	if owner {
 		_ = os.Remove(filepath.Join(opts.DataDir, RecordFile))
 		_ = os.Remove(sock)
 	}

@@ -19,10 +19,11 @@ import (
 // clients on distinct loopback addresses through a `gantry proxy` data
 // plane, then: kills `gantry server` with SIGKILL and starts it again
 // (the data plane keeps serving), and replaces the data plane with
-// `gantry proxy upgrade` (a new process takes the listeners over), and
-// kills that one (its standby or a new process takes over). After each,
-// the users counted before are still counted (the server carries the
-// sketches it last read of a process that is gone), and the same clients
+// `gantry proxy upgrade` (a new process takes the listeners over, and the
+// sketches with them), and kills that one (its standby or a new process
+// takes over). After each, the users counted before are still counted
+// (the server carries the sketches it last read of a process that is
+// gone; an upgrade carries even those not read yet), and the same clients
 // coming back are not counted twice: every process hashes them with the
 // installation's seed, kept in the state store.
 func TestActiveUsers_carryAcrossRestartAndUpgrade(t *testing.T) {
@@ -50,7 +51,11 @@ func TestActiveUsers_carryAcrossRestartAndUpgrade(t *testing.T) {
 	sendFromAddrs(t, url, 80) // the 60 again and 20 new
 	waitUsers(ctx, t, c, 80, "the 60 again and 20 more, after the server's restart")
 
-	// The data plane is replaced by a new process.
+	// The data plane is replaced by a new process, right after serving
+	// the 80 again and 20 more: nothing reads its counters in between
+	// (unless the leader's 15-second read falls there), so these 20 stay
+	// counted only because the old process hands its sketches over.
+	sendFromAddrs(t, url, 100)
 	before, err := dataplane.ReadRecord(data)
 	if err != nil {
 		t.Fatal(err)
@@ -59,9 +64,9 @@ func TestActiveUsers_carryAcrossRestartAndUpgrade(t *testing.T) {
 		t.Fatalf("gantry proxy upgrade: %v\n%s", err, out)
 	}
 	waitDataPlane(ctx, t, c, func(dp *api.DataPlane) bool { return dp.State == "Up" && dp.Boot != before.BootID })
-	waitUsers(ctx, t, c, 80, "80 clients, after the data plane's upgrade")
-	sendFromAddrs(t, url, 100) // the 80 again and 20 new, to the new process
-	waitUsers(ctx, t, c, 100, "the 80 again and 20 more, after the data plane's upgrade")
+	waitUsers(ctx, t, c, 100, "100 clients, 20 of them served just before the data plane's upgrade")
+	sendFromAddrs(t, url, 120) // the 100 again and 20 new, to the new process
+	waitUsers(ctx, t, c, 120, "the 100 again and 20 more, after the data plane's upgrade")
 
 	// The data plane dies: its standby (or a new process) takes over.
 	upgraded, err := dataplane.ReadRecord(data)
@@ -72,9 +77,9 @@ func TestActiveUsers_carryAcrossRestartAndUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDataPlane(ctx, t, c, func(dp *api.DataPlane) bool { return dp.State == "Up" && dp.Boot != upgraded.BootID })
-	waitUsers(ctx, t, c, 100, "100 clients, after the data plane's takeover")
-	sendFromAddrs(t, url, 120)
-	waitUsers(ctx, t, c, 120, "the 100 again and 20 more, after the data plane's takeover")
+	waitUsers(ctx, t, c, 120, "120 clients, after the data plane's takeover")
+	sendFromAddrs(t, url, 140)
+	waitUsers(ctx, t, c, 140, "the 120 again and 20 more, after the data plane's takeover")
 }
 
 // waitUsers waits until the status API estimates web/prod revision 1's
