@@ -42,7 +42,7 @@ func (l *evLoop) clientEvent(c *clientConn, events uint32) {
 		// Checked as the goroutine path does: every watchInterval while the
 		// response is awaited, from when the request was sent.
 		c.ev.hungUp = true
-		c.ev.watchAt = c.ev.x.sent.Add(watchInterval)
+		l.watch(c, c.ev.x.sent)
 	}
 }
 
@@ -106,11 +106,11 @@ func (l *evLoop) waitHead(c *clientConn) {
 	ex.phase = evHead
 	switch o := &l.p.opts; {
 	case c.first:
-		ex.deadline = c.started.Add(o.HeaderTimeout)
+		l.setDeadline(c, c.started.Add(o.HeaderTimeout))
 	case !c.headBy.IsZero():
-		ex.deadline = c.headBy
+		l.setDeadline(c, c.headBy)
 	default:
-		ex.deadline = l.now.Add(o.IdleTimeout)
+		l.setDeadline(c, l.now.Add(o.IdleTimeout))
 	}
 }
 
@@ -176,7 +176,7 @@ func (l *evLoop) connect(c *clientConn) {
 	uc.client = c
 	if connecting {
 		ex.phase = evConnect
-		ex.deadline = l.now.Add(l.p.opts.DialTimeout)
+		l.setDeadline(c, l.now.Add(l.p.opts.DialTimeout))
 		return
 	}
 	l.send(c)
@@ -253,7 +253,7 @@ func (l *evLoop) send(c *clientConn) {
 	c.br.Discard(len(c.req.head))
 	if len(uc.rio.pending) > 0 {
 		ex.phase = evSend
-		ex.deadline = l.now.Add(l.p.opts.UpstreamTimeout)
+		l.setDeadline(c, l.now.Add(l.p.opts.UpstreamTimeout))
 		return
 	}
 	l.await(c)
@@ -273,7 +273,7 @@ func (l *evLoop) sendRest(c *clientConn) {
 	case done:
 		l.await(c)
 	default:
-		ex.deadline = l.now.Add(l.p.opts.UpstreamTimeout)
+		l.setDeadline(c, l.now.Add(l.p.opts.UpstreamTimeout))
 	}
 }
 
@@ -281,7 +281,7 @@ func (l *evLoop) sendRest(c *clientConn) {
 func (l *evLoop) await(c *clientConn) {
 	ex := &c.ev
 	ex.phase = evAwait
-	ex.deadline = ex.x.sent.Add(l.p.opts.ResponseHeaderTimeout)
+	l.setDeadline(c, ex.x.sent.Add(l.p.opts.ResponseHeaderTimeout))
 }
 
 // response reads the response as far as it has come, and relays a

@@ -26,15 +26,18 @@ import (
 // epoll_wait of timeout 0 made as a raw system call (the runtime does not
 // see it, so its monitor has no processor to retake and no thread to
 // wake), and when a drain finds nothing it parks on Go's own poller until
-// the epoll descriptor itself becomes readable, with its next timer as
-// the read deadline (none when nothing can time out: an idle loop costs
-// nothing). It holds no OS thread of its own while parked.
+// the epoll descriptor itself becomes readable, with its earliest
+// deadline as the read deadline (none when nothing can time out: an idle
+// loop costs nothing; see evtimer_linux.go). It holds no OS thread of its
+// own while parked.
 //
 // A connection's state is in its clientConn (ev, req, resp and the
-// buffers), moved along by events and by the loop's timer scan; see
+// buffers), moved along by events and by the loop's timers; see
 // evexchange_linux.go for the request path, evaccept_linux.go for how
 // connections reach the loops, evpool_linux.go for the loop's upstream
-// connections and evhandoff_linux.go for what is handed to a goroutine.
+// connections, evtimer_linux.go for its deadlines, evhandoff_linux.go for
+// what is handed to a goroutine and evnofd_linux.go for a hand-off without
+// a descriptor to spare.
 // Other goroutines reach a loop only through post (a new connection, a
 // kill, the stop) and its eventfd.
 type evLoop struct {
@@ -52,26 +55,32 @@ type evLoop struct {
 	woken  bool // wakefd was written since the loop last took the posts
 
 	// The loop's own, touched by its goroutine only.
-	owners    []evOwner                     // by file descriptor
-	conns     map[*clientConn]struct{}      // the client connections it serves
-	idle      map[*endpoint][]*upstreamConn // idle upstream connections, most recent last
-	events    []unix.EpollEvent
-	n         int       // events in events, from the last drain
-	waitErr   error     // the last drain's error
-	parkedTo  time.Time // the read deadline set on epf; zero: none
-	taken     []evPost
-	now       time.Time // when the last drain returned
-	tick      time.Duration
-	nextTick  time.Time
-	nextSweep time.Time
-	stop      bool
+	owners   []evOwner                     // by file descriptor
+	conns    map[*clientConn]struct{}      // the client connections it serves
+	idle     map[*endpoint][]*upstreamConn // idle upstream connections, most recent last
+	events   []unix.EpollEvent
+	n        int       // events in events, from the last drain
+	waitErr  error     // the last drain's error
+	parkedTo time.Time // the read deadline set on epf; zero: none
+	taken    []evPost
+	now      time.Time // when the last drain returned
+	// Deadlines are rounded up to multiples of tick from base (see
+	// evtimer_linux.go); due is at or before the earliest of them, zero
+	// when none is set.
+	base     time.Time
+	tick     time.Duration
+	due      time.Time
+	sweepNow bool // SetTable removed endpoints: close their idle connections
+	stop     bool
 }
 
-// evPost is work posted to a loop: a connection to serve or to kill, or
-// (c nil) the order to stop once it serves no connection.
+// evPost is work posted to a loop: a connection to serve or to kill, the
+// order to sweep its idle upstream pool, or (all zero) the order to stop
+// once it serves no connection.
 type evPost struct {
-	c    *clientConn
-	kill bool
+	c     *clientConn
+	kill  bool
+	sweep bool
 }
 
 // evOwner is what a file descriptor in a loop's epoll set belongs to.
@@ -84,9 +93,6 @@ const (
 	clientEvents   = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 	upstreamEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 	hangUpEvents   = unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
-	// poolSweep is how often a loop closes the idle upstream connections
-	// of endpoints that left the table or stayed idle too long.
-	poolSweep = time.Second
 )
 
 // startLoops starts Options.EventLoops loops for a plain listener. A loop
@@ -120,11 +126,25 @@ func (p *Proxy) startLoops() {
 // stopLoops stops the loops once they serve no connection and waits.
 // The accept loop has returned.
 func (p *Proxy) stopLoops() {
+	p.mu.Lock()
+	p.loopsStopping = true // SetTable posts to them no more
+	p.mu.Unlock()
 	for _, l := range p.loops {
 		l.post(evPost{})
 	}
 	p.loopsDone.Wait()
 	p.loops = nil // a second Shutdown finds none
+}
+
+// sweepLoops has every loop close its idle connections to endpoints that
+// left the table. Callers hold p.mu.
+func (p *Proxy) sweepLoops() {
+	if p.loopsStopping {
+		return
+	}
+	for _, l := range p.loops {
+		l.post(evPost{sweep: true})
+	}
 }
 
 func newEvLoop(p *Proxy) (*evLoop, error) {
@@ -172,6 +192,7 @@ func newEvLoop(p *Proxy) (*evLoop, error) {
 		conns:  map[*clientConn]struct{}{},
 		idle:   map[*endpoint][]*upstreamConn{},
 		events: make([]unix.EpollEvent, 128),
+		base:   time.Now(),
 		tick:   tick,
 	}
 	l.parkFn = l.park
@@ -223,14 +244,10 @@ func (l *evLoop) wait() {
 	if l.n > 0 || l.waitErr != nil {
 		return
 	}
-	var due time.Time // nothing to time out: an idle loop parks until posted to
-	switch {
-	case len(l.conns) > 0:
-		due = l.nextTick
-	case len(l.idle) > 0:
-		due = l.nextSweep // only pooled upstream connections: the sweep is all that is due
+	if len(l.conns) == 0 && len(l.idle) == 0 {
+		l.due = time.Time{} // nothing to time out: an idle loop parks until posted to
 	}
-	if !due.Equal(l.parkedTo) {
+	if due := l.due; !due.Equal(l.parkedTo) {
 		l.epf.SetReadDeadline(due)
 		l.parkedTo = due
 	}
@@ -245,8 +262,6 @@ func (l *evLoop) wait() {
 func (l *evLoop) run() {
 	defer l.p.loopsDone.Done()
 	l.now = time.Now()
-	l.nextTick = l.now.Add(l.tick)
-	l.nextSweep = l.now.Add(poolSweep)
 	for {
 		l.wait()
 		n := l.n
@@ -272,9 +287,12 @@ func (l *evLoop) run() {
 				l.upstreamEvent(o.u, ev.Events)
 			}
 		}
-		if !l.now.Before(l.nextTick) {
+		if l.sweepNow {
+			l.sweepNow = false
+			l.sweep()
+		}
+		if !l.due.IsZero() && !l.now.Before(l.due) {
 			l.expire()
-			l.nextTick = l.now.Add(l.tick)
 		}
 		if l.stop && len(l.conns) == 0 {
 			l.close()
@@ -294,6 +312,8 @@ func (l *evLoop) takePosts() {
 	l.mu.Unlock()
 	for _, e := range posts {
 		switch {
+		case e.sweep:
+			l.sweepNow = true
 		case e.c == nil:
 			l.stop = true
 		case e.kill:
@@ -367,29 +387,6 @@ func (l *evLoop) drop(c *clientConn) {
 	unix.Close(c.ev.fd) // the only descriptor of the socket: it leaves the epoll set
 	c.ev.loop.Store(nil)
 	c.release()
-}
-
-// expire acts on the deadlines that passed, checks on clients that hung
-// up while their exchange runs, and sweeps the idle upstream pool.
-func (l *evLoop) expire() {
-	for c := range l.conns {
-		ex := &c.ev
-		if ex.phase == evAwait && ex.hungUp && !l.now.Before(ex.watchAt) {
-			if c.clientGone() {
-				l.abandon(c)
-				continue
-			}
-			ex.watchAt = l.now.Add(watchInterval)
-		}
-		if !ex.deadline.IsZero() && !l.now.Before(ex.deadline) {
-			ex.deadline = time.Time{}
-			l.timeout(c)
-		}
-	}
-	if !l.now.Before(l.nextSweep) {
-		l.sweep()
-		l.nextSweep = l.now.Add(poolSweep)
-	}
 }
 
 // close releases the loop's descriptors once it has stopped.

@@ -12,6 +12,8 @@ func (p *Proxy) startLoops() {}
 
 func (p *Proxy) stopLoops() {}
 
+func (p *Proxy) sweepLoops() {}
+
 func (p *Proxy) acceptToLoops() bool { return false }
 
 func (p *Proxy) wakeAccept() {}

@@ -43,15 +43,17 @@ func (l *evLoop) put(uc *upstreamConn) {
 	uc.idleSince = l.now
 	uc.evSeen = false
 	l.idle[ep] = append(l.idle[ep], uc)
+	l.poolExpiry(uc)
 }
 
 // sweep closes the idle connections of endpoints gone from the table and
-// those idle longer than IdleTimeout (the oldest are first).
+// those idle for IdleTimeout (the oldest are first), and folds the expiry
+// of the oldest left into l.due.
 func (l *evLoop) sweep() {
 	for ep, s := range l.idle {
 		n := 0
 		if !ep.removed.Load() {
-			for n < len(s) && l.now.Sub(s[n].idleSince) > ep.idleTimeout {
+			for n < len(s) && l.now.Sub(s[n].idleSince) >= ep.idleTimeout {
 				n++
 			}
 		} else {
@@ -62,9 +64,13 @@ func (l *evLoop) sweep() {
 		}
 		if n == len(s) {
 			delete(l.idle, ep)
-		} else if n > 0 {
-			l.idle[ep] = append(s[:0], s[n:]...)
+			continue
 		}
+		if n > 0 {
+			s = append(s[:0], s[n:]...)
+			l.idle[ep] = s
+		}
+		l.poolExpiry(s[0])
 	}
 }
 

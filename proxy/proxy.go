@@ -38,6 +38,8 @@ type Proxy struct {
 	loops     []*evLoop      // event loops serving plain connections; none: goroutines
 	nextLoop  int            // the loop the next connection goes to (accept loop only)
 	loopsDone sync.WaitGroup // the loops' goroutines
+	// loopsStopping is set (under mu) once the loops are told to stop.
+	loopsStopping bool
 	// acceptFile is a duplicate of the listening socket the accept loop of
 	// event loops (Linux) waits on; Shutdown closes it. Under mu.
 	acceptFile *os.File
@@ -116,14 +118,19 @@ func (p *Proxy) SetTable(t Table) {
 			live[ep] = true
 		}
 	}
+	removed := false
 	for addr, ep := range p.endpoints {
 		if live[ep] {
 			continue
 		}
+		removed = removed || !ep.removed.Load()
 		ep.remove()
 		if ep.inFlight.Load() == 0 {
 			delete(p.endpoints, addr)
 		}
+	}
+	if removed {
+		p.sweepLoops() // the loops' own pools
 	}
 }
 
