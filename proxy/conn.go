@@ -336,8 +336,24 @@ var errorBody = map[int]string{
 
 // writeError writes a short plain-text error response produced by the proxy.
 func (c *clientConn) writeError(code int, keep bool) error {
-	body := errorBody[code]
-	w := c.bw
+	writeErrorResponse(c.bw, code, errorBody[code], keep)
+	if !keep {
+		c.linger = true
+	}
+	return c.bw.Flush()
+}
+
+// textWriter is what writeErrorResponse writes to (a bufio.Writer or a
+// bytes.Buffer).
+type textWriter interface {
+	WriteString(s string) (int, error)
+	WriteByte(b byte) error
+}
+
+// writeErrorResponse writes the head and body of a plain-text error
+// response produced by the proxy: with Retry-After for a 503, and
+// Connection: close unless keep.
+func writeErrorResponse(w textWriter, code int, body string, keep bool) {
 	w.WriteString("HTTP/1.1 ")
 	w.WriteString(strconv.Itoa(code))
 	w.WriteByte(' ')
@@ -349,11 +365,9 @@ func (c *clientConn) writeError(code int, keep bool) error {
 	}
 	if !keep {
 		w.WriteString("\r\nConnection: close")
-		c.linger = true
 	}
 	w.WriteString("\r\n\r\n")
 	w.WriteString(body)
-	return w.Flush()
 }
 
 // lingerClose half-closes c and reads what the client still sends for a

@@ -84,7 +84,7 @@ func (p *Proxy) acceptToLoops() bool {
 			unix.Close(fd)
 			return true
 		case admitRefuse:
-			if nc, err := fdConn(fd); err == nil {
+			if nc, err := fdConn(fd, func(fd int) { answerRaw(fd, connLimitResponse) }); err == nil {
 				p.refuseConn(nc)
 			} else {
 				p.rejected.add(ReasonConnLimit)

@@ -23,15 +23,18 @@ const (
 // handOff moves c (and for handRelay its upstream connection) out of the
 // loop to a goroutine of its own, which serves it the ordinary way from
 // then on: the socket is given to Go's poller as a net.Conn, with the
-// buffers and what they hold.
+// buffers and what they hold. That takes a duplicate descriptor: when the
+// process has none left, the loop answers on the raw socket itself (see
+// handOffFailed).
 func (l *evLoop) handOff(c *clientConn, mode handMode) {
 	delete(l.conns, c)
-	nc, err := l.release(c.ev.fd)
+	answered := false
+	nc, err := l.release(c.ev.fd, func(fd int) { answered = l.handOffFailed(c, mode, fd) })
 	var uerr error
 	uc := c.ev.t.uc
-	if mode == handRelay {
+	if mode == handRelay && err == nil {
 		var unc net.Conn
-		if unc, uerr = l.release(uc.fd); uerr == nil {
+		if unc, uerr = l.release(uc.fd, nil); uerr == nil {
 			uc.conn = unc
 			uc.rio.attach(unc)
 			uc.client = nil
@@ -39,19 +42,28 @@ func (l *evLoop) handOff(c *clientConn, mode handMode) {
 	}
 	if err != nil || uerr != nil {
 		l.p.logf("event loop: hand a connection to a goroutine: %v", firstErr(err, uerr))
-		if nc != nil {
-			nc.Close()
+		if mode == handRelay && err != nil {
+			l.closeUp(uc) // not released: still the loop's
 		}
-		if mode == handRelay {
-			if uerr == nil {
-				uc.conn.Close()
-			}
-			l.finishEx(c, outcome{status: 502, proxyError: true})
+		if err == nil {
+			// The upstream connection could not be handed over: the
+			// goroutine answers 503 instead of relaying the response.
+			l.finishEx(c, handOffOutcome)
+			c.rio.pending = append(c.rio.pending, outOfDescriptorsResponse...)
+			c.linger = true
+			l.resume(c, nc, handClose)
+			return
 		}
+		l.countHandOffFailed(c, mode, answered)
 		c.ev.loop.Store(nil)
 		c.release()
 		return
 	}
+	l.resume(c, nc, mode)
+}
+
+// resume hands c, now on nc, to a goroutine.
+func (l *evLoop) resume(c *clientConn, nc net.Conn, mode handMode) {
 	c.conn = nc
 	c.rio.attach(nc)
 	c.ev.deadline = time.Time{}
@@ -60,17 +72,23 @@ func (l *evLoop) handOff(c *clientConn, mode handMode) {
 }
 
 // release takes fd out of the loop and returns its socket as a net.Conn.
-func (l *evLoop) release(fd int) (net.Conn, error) {
+// When the process is out of descriptors for that, last (if not nil) is
+// called with fd still open, before it is closed.
+func (l *evLoop) release(fd int, last func(fd int)) (net.Conn, error) {
 	l.setOwner(fd, evOwner{})
 	// Explicitly: the duplicate net.FileConn makes would keep it in the set.
 	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-	return fdConn(fd)
+	return fdConn(fd, last)
 }
 
-// fdConn returns socket fd as a net.Conn (fd itself is closed).
-func fdConn(fd int) (net.Conn, error) {
+// fdConn returns socket fd as a net.Conn (fd itself is closed). When that
+// fails, last (if not nil) is called with fd still open.
+func fdConn(fd int, last func(fd int)) (net.Conn, error) {
 	f := os.NewFile(uintptr(fd), "")
 	nc, err := net.FileConn(f)
+	if err != nil && last != nil {
+		last(fd)
+	}
 	f.Close()
 	return nc, err
 }
