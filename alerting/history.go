@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -157,7 +158,15 @@ type HistoryStats struct {
 	// Unselected counts the samples of series no rule or check reads,
 	// not kept.
 	Unselected uint64
+	// Bytes estimates the memory the series take: their samples'
+	// capacity (16 bytes each), their labels, and seriesOverhead each.
+	// The Go heap around them is not counted.
+	Bytes int64
 }
+
+// seriesOverhead is the bytes a series takes besides its samples and
+// labels: its map entry, its struct and the slice's header, about.
+const seriesOverhead = 96
 
 // Stats reports what h keeps and what it refused.
 func (h *History) Stats() HistoryStats {
@@ -169,6 +178,7 @@ func (h *History) Stats() HistoryStats {
 	}
 	for _, se := range h.series {
 		st.Samples += len(se.samples)
+		st.Bytes += int64(cap(se.samples))*int64(unsafe.Sizeof(sample{})) + int64(se.lset.ByteSize()) + seriesOverhead
 	}
 	return st
 }

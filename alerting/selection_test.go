@@ -77,6 +77,10 @@ func TestHistory_cap(t *testing.T) {
 	if st.Series != 2 || st.Dropped != 1 || !st.Full || !st.FullSince.Equal(now) {
 		t.Fatalf("after 3 series at a cap of 2: %+v", st)
 	}
+	// One sample (16 bytes) and one label each, and the series' overhead.
+	if lo, hi := int64(2*(16+seriesOverhead)), int64(2*(16+seriesOverhead+32)); st.Bytes < lo || st.Bytes > hi {
+		t.Errorf("memory estimate %d bytes for 2 series of 1 sample; want %d to %d", st.Bytes, lo, hi)
+	}
 	h.Add(now.Add(2*time.Minute), batch[:1])
 	if st = h.Stats(); st.Series != 1 || st.Full || st.Samples != 1 {
 		t.Fatalf("after b and c expired: %+v", st)

@@ -14,6 +14,33 @@ type Alerts struct {
 	Alerts []Alert `json:"alerts"`
 	// Rules are the loaded rules, gantry's built-in recording rules first.
 	Rules []AlertRule `json:"rules"`
+	// History is what the embedded alerting history keeps for the rules
+	// and the PromQL checks; nil from a server that does not report it.
+	History *AlertHistory `json:"history,omitempty"`
+}
+
+// AlertHistory describes the embedded alerting history: the series of
+// gantry's own metrics that the alert rules and the PromQL checks of
+// rollouts in progress read, kept in memory for a few minutes.
+type AlertHistory struct {
+	// Series is the series kept; MaxSeries the cap on them
+	// (gantry server --alert-history-max-series, default 20000).
+	Series    int `json:"series"`
+	MaxSeries int `json:"maxSeries"`
+	// Samples is the samples kept, of every series.
+	Samples int `json:"samples"`
+	// Bytes estimates the memory the series take (samples and labels).
+	Bytes int64 `json:"bytes"`
+	// DroppedSamples counts the samples of new series refused because
+	// Series had reached MaxSeries, since the server started: rules and
+	// checks over those series see no data.
+	DroppedSamples uint64 `json:"droppedSamples"`
+	// Full says the cap refuses new series now, since FullSince.
+	Full      bool      `json:"full"`
+	FullSince time.Time `json:"fullSince,omitzero"`
+	// UnselectedSamples counts the samples of series nothing reads, not
+	// kept, since the server started.
+	UnselectedSamples uint64 `json:"unselectedSamples"`
 }
 
 // Alert is one alert: a rule and the label set its expression returned.

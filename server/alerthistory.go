@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gantry-dev/gantry/alerting"
+	"github.com/gantry-dev/gantry/api"
 )
 
 var (
@@ -54,6 +55,17 @@ func (s *Server) selectHistory(runs map[int64]*checkRun) {
 	if err := ev.SetQueries(exprs); err != nil {
 		s.opts.Logf("alerting history: %v", err)
 	}
+}
+
+// historyStats is the alerting history's stats for the API; nil when
+// there is no history.
+func (s *Server) historyStats() *api.AlertHistory {
+	if s.checks == nil {
+		return nil
+	}
+	st := s.historyEvaluator().History().Stats()
+	return &api.AlertHistory{Series: st.Series, MaxSeries: st.MaxSeries, Samples: st.Samples, Bytes: st.Bytes,
+		DroppedSamples: st.Dropped, Full: st.Full, FullSince: st.FullSince, UnselectedSamples: st.Unselected}
 }
 
 // collectHistory reports the alerting history's size and refusals.

@@ -61,7 +61,11 @@ func (a *alerts) alertingRules() int {
 
 // alertList is the API's view of the alerts.
 func (s *Server) alertList() api.Alerts {
-	out := api.Alerts{RuleFiles: s.alerts.files, Alerts: []api.Alert{}, Rules: []api.AlertRule{}}
+	out := api.Alerts{RuleFiles: []string{}, Alerts: []api.Alert{}, Rules: []api.AlertRule{}, History: s.historyStats()}
+	if s.alerts == nil {
+		return out
+	}
+	out.RuleFiles = s.alerts.files
 	for _, a := range s.alerts.ev.Alerts() {
 		out.Alerts = append(out.Alerts, api.Alert{Name: a.Name, State: string(a.State), Rule: a.Rule, Labels: a.Labels,
 			Annotations: a.Annotations, Value: a.Value, ActiveAt: a.ActiveAt, FiredAt: a.FiredAt, ResolvedAt: a.ResolvedAt})

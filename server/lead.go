@@ -172,9 +172,7 @@ func (s *Server) apiHandler(p leaderParts) http.Handler {
 	o := api.Options{Store: s.store, Version: s.opts.Version, Tokens: s.tokens, Audit: s.audit, Policy: auth.DefaultPolicy(),
 		Flags: s.flags, Metrics: s.metrics, Backends: s.opts.Backends.Names(),
 		AuthLimit: s.opts.AuthLimit, CheckCommand: s.checkCommand}
-	if s.alerts != nil {
-		o.Alerts = s.alertList
-	}
+	o.Alerts = s.alertList
 	if p.engine != nil {
 		o.Engine = gatedEngine(p)
 		o.DataPlane = dataPlaneStatus(ownRouter(p.routes.router))

@@ -25,7 +25,7 @@ func newAlertsCmd() *cobra.Command {
 	var rules bool
 	list := &cobra.Command{
 		Use:   "list [--rules]",
-		Short: "List pending, firing and recently resolved alerts (with --rules: every rule and its last evaluation)",
+		Short: "List pending, firing and recently resolved alerts (with --rules: every rule and its last evaluation), and what the alerting history keeps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := r.checkOutput(); err != nil {
@@ -44,9 +44,10 @@ func newAlertsCmd() *cobra.Command {
 			}
 			if rules {
 				printAlertRules(cmd.OutOrStdout(), res)
-				return nil
+			} else {
+				printAlerts(cmd.OutOrStdout(), res, time.Now())
 			}
-			printAlerts(cmd.OutOrStdout(), res, time.Now())
+			printAlertHistory(cmd.OutOrStdout(), res.History, time.Now())
 			return nil
 		},
 	}
