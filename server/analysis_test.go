@@ -14,6 +14,9 @@ import (
 
 // canarySpec runs 3 instances with a canary that sends half the traffic to
 // the new revision and then waits long enough for the analysis to decide.
+// Readiness takes three failed probes, as Kubernetes' default does: on a
+// loaded machine one probe can time out, and with two canary instances one
+// instance unready is above MaxUnhealthyShare and rolls the canary back.
 func canarySpec(disabled ...string) string {
 	analysis := ""
 	if len(disabled) > 0 {
@@ -30,7 +33,7 @@ spec:
   resources:
     limits: {memory: 96Mi, cpu: 300m}
   livenessProbe: {httpGet: {path: /health}, periodSeconds: 1}
-  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 1}
+  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 3}
   progressDeadlineSeconds: 60
   terminationGracePeriodSeconds: 5
 %s  strategy:

@@ -21,7 +21,7 @@ spec:
   workload:
     command: %s
     args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
-  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 1}
+  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 3}
   progressDeadlineSeconds: 120
   terminationGracePeriodSeconds: 5
   analysis: {minRequests: 200, disabled: [ErrorRate], %s}
