@@ -319,9 +319,7 @@ func (p *Plane) Counters(_ context.Context, app, name string) (Counters, error) 
 func (p *Plane) Check(context.Context) (Liveness, error) {
 	h := Liveness{Boot: p.boot}
 	for _, px := range p.proxies() {
-		for _, s := range px.Stats() {
-			h.InFlight += s.InFlight
-		}
+		h.InFlight += px.InFlight()
 	}
 	return h, nil
 }

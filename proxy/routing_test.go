@@ -333,13 +333,14 @@ func TestProxy_WaitIdle(t *testing.T) {
 	if err := p.WaitIdle(ctx, up); err == nil {
 		t.Fatal("WaitIdle returned with a request in flight")
 	}
-	if s := statsOf(p, 1); s.InFlight != 1 {
-		t.Errorf("in flight = %d, want 1", s.InFlight)
+	if s := statsOf(p, 1); s.InFlight != 1 || p.InFlight() != 1 {
+		t.Errorf("in flight = %d, Proxy.InFlight %d, want 1", s.InFlight, p.InFlight())
 	}
 	close(release)
 	if err := p.WaitIdle(context.Background(), up); err != nil {
 		t.Fatalf("WaitIdle: %v", err)
 	}
+	eventually(t, "Proxy.InFlight to reach 0", func() bool { return p.InFlight() == 0 })
 	if body := <-result; body != "done" {
 		t.Errorf("drained request got %q, want done", body)
 	}

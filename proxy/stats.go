@@ -95,6 +95,19 @@ func (s *revStats) snapshot() RevisionStats {
 	return rs
 }
 
+// InFlight returns the number of requests being served right now over every
+// revision (the sum of Stats' InFlight), without taking a snapshot: the
+// cheap read for a frequent health poll.
+func (p *Proxy) InFlight() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var n int64
+	for _, s := range p.stats {
+		n += s.inFlight.Load()
+	}
+	return n
+}
+
 // Stats returns a snapshot of every revision's cumulative counters, ordered
 // by revision number, then group (primary first). Revisions removed from
 // the table keep their counters.

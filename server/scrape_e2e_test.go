@@ -32,7 +32,8 @@ import (
 // revisions and 20 route templates each (programmed on the data plane's
 // control socket), sends requests to every route, then scrapes /metrics
 // as Prometheus does (text gzipped, protobuf gzipped, and the plain text)
-// and logs, per scrape, the wall time, the CPU time of the server and of
+// and logs the data plane's CPU while idle before the scrapes (over
+// GANTRY_SCRAPE_IDLE seconds, default 2) and, per scrape, the wall time, the CPU time of the server and of
 // the data plane process, and the bytes. It checks that the scrape counts
 // every request sent and has every route's histogram. It takes a minute:
 // bench/scrape.sh runs it (GANTRY_SCRAPE_E2E=1); `go test` skips it.
@@ -138,10 +139,12 @@ func TestScrape_dataPlaneProcessAtScale(t *testing.T) {
 	}
 
 	// What the data plane spends with nothing to do, for comparison with
-	// its CPU time per scrape below.
+	// its CPU time per scrape below: GANTRY_SCRAPE_IDLE seconds (default 2).
+	secs := envInt(t, "GANTRY_SCRAPE_IDLE", 2)
+	t.Logf("SCRAPE data plane (PID %d) idle for %d s", rec.PID, secs)
 	idle := procCPU(t, rec.PID)
-	time.Sleep(2 * time.Second)
-	t.Logf("SCRAPE data plane CPU while idle: %v per second", (procCPU(t, rec.PID)-idle)/2)
+	time.Sleep(time.Duration(secs) * time.Second)
+	t.Logf("SCRAPE data plane CPU while idle: %v per second", (procCPU(t, rec.PID)-idle)/time.Duration(secs))
 
 	for _, f := range []struct{ name, accept, encoding string }{
 		{"text-gzip", "text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "gzip"},
