@@ -115,7 +115,7 @@ spec:
     command: %s
     args: [sample, --port, "{{.Port}}", --version, "{{.Version}}", --instance, "{{.Instance}}"]
   livenessProbe: {httpGet: {path: /health}, periodSeconds: 1}
-  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 1}
+  readinessProbe: {httpGet: {path: /ready}, periodSeconds: 1, failureThreshold: 3}
   progressDeadlineSeconds: 120
   terminationGracePeriodSeconds: 5
   strategy:
