@@ -74,7 +74,9 @@ func TestProxy_RemovedEndpointIdleConnectionsClosed(t *testing.T) {
 		closed <- struct{}{}
 	})
 	other := startUpstream(t, nameServer("other"))
-	p := startProxy(t, Options{})
+	// No timeout falls due during the test: an event loop must close its
+	// pooled connection on the change of table itself, not on a timer.
+	p := startProxy(t, Options{DialTimeout: time.Minute})
 	p.SetTable(table(rev(1, 100, up.addr())))
 	if code, _, _ := get(t, newClient(t), "http://"+p.Addr()+"/"); code != 200 {
 		t.Fatalf("status %d", code)
