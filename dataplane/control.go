@@ -160,18 +160,16 @@ func sameUser(c net.Conn) error {
 	if err != nil {
 		return err
 	}
-	var cred *syscall.Ucred
+	var peer uint32
 	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
+	if err := raw.Control(func(fd uintptr) { peer, cerr = peerUID(int(fd)) }); err != nil {
 		return err
 	}
 	if cerr != nil {
 		return cerr
 	}
-	if uid := uint32(os.Getuid()); cred.Uid != uid && cred.Uid != 0 {
-		return fmt.Errorf("control connection from uid %d refused: only uid %d may program this data plane", cred.Uid, uid)
+	if uid := uint32(os.Getuid()); peer != uid && peer != 0 {
+		return fmt.Errorf("control connection from uid %d refused: only uid %d may program this data plane", peer, uid)
 	}
 	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Holder keeps a copy of every listening socket of the data plane serving
@@ -165,12 +163,8 @@ func (in Inheritance) Close() { closeFiles(in.Files) }
 func (in Inheritance) Queued() int {
 	n := 0
 	for _, f := range in.Files {
-		fd, err := fdOf(f)
-		if err != nil {
-			continue
-		}
-		if ti, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
-			n += int(ti.Unacked) // a listening socket's accept queue length
+		if fd, err := fdOf(f); err == nil {
+			n += acceptQueue(fd)
 		}
 	}
 	return n

@@ -20,7 +20,14 @@ type database struct {
 }
 
 func openDownDatabase() (*database, error) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// Not inherited by the processes this one starts: close-on-exec set
+	// under ForkLock (portable, where SOCK_CLOEXEC is Linux's).
+	syscall.ForkLock.RLock()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err == nil {
+		syscall.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("db-down: reserve a closed port: %w", err)
 	}

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command evproxy is a prototype for measurements, not a proxy to use: an
 // HTTP/1.1 keep-alive reverse proxy with one event loop per core (a
 // goroutine locked to its OS thread doing its own epoll_wait on its own
