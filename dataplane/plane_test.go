@@ -105,11 +105,7 @@ func TestRun_Takeover(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	first := make(chan error, 1)
-	go func() { first <- Run(ctx, RunOptions{DataDir: dir, Logf: t.Logf}) }()
-	client := NewClient(filepath.Join(dir, SocketFile))
-	var old State
-	waitFor(t, func() bool { var err error; old, err = client.State(ctx); return err == nil })
+	client, old, first := startRun(ctx, t, dir)
 	st, err := client.Apply(ctx, shopProd(1, upstream(t, "a")))
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +156,18 @@ func TestRun_Takeover(t *testing.T) {
 	if err := <-second; err != nil {
 		t.Errorf("the second data plane: %v", err)
 	}
+}
+
+// startRun runs a data plane (Run) in dir until ctx ends, and returns its
+// client once it answers, its state then, and Run's result.
+func startRun(ctx context.Context, t *testing.T, dir string) (*Client, State, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, RunOptions{DataDir: dir, Logf: t.Logf}) }()
+	client := NewClient(filepath.Join(dir, SocketFile))
+	var st State
+	waitFor(t, func() bool { var err error; st, err = client.State(ctx); return err == nil })
+	return client, st, done
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -57,11 +57,7 @@ func TestRun_usersCarried(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	first := make(chan error, 1)
-	go func() { first <- Run(ctx, RunOptions{DataDir: dir, Logf: t.Logf}) }()
-	client := NewClient(filepath.Join(dir, SocketFile))
-	var old State
-	waitFor(t, func() bool { var err error; old, err = client.State(ctx); return err == nil })
+	client, old, first := startRun(ctx, t, dir)
 	up := upstream(t, "a")
 	st, err := client.Apply(ctx, shopProd(1, up))
 	if err != nil {
