@@ -68,6 +68,12 @@ func TestMetrics_perRevisionCountersAgreeWithStatus(t *testing.T) {
 	if l.Total() == 0 {
 		t.Fatal("the load sent no request")
 	}
+	// The proxy counts a request once it has written the response, which
+	// can be just after the client has read it: wait until every request
+	// the load sent is counted before comparing the two views.
+	waitFor(t, 10*time.Second, "the status API to count every request the load sent", func() bool {
+		return revisionTraffic(t, e)["1"].Requests >= l.Total()
+	})
 	mfs := scrape(t, e)
 	want := revisionTraffic(t, e)
 
