@@ -78,6 +78,18 @@ func busyPlane(t *testing.T) *Plane {
 			resp.Body.Close()
 		}
 	}
+	// A request is counted once its response is written, which can be
+	// just after the client has read it: wait until none is in flight, so
+	// that every read of the counters agrees.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		l, err := p.Check(context.Background())
+		if err == nil && l.InFlight == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("requests still in flight after 10s: %+v, %v", l, err)
+		}
+	}
 	return p
 }
 

@@ -37,16 +37,17 @@ func (c *clientConn) forward(start time.Time) bool {
 	return keep
 }
 
-// finish ends an exchange with t: the in-flight counts go down and the
-// outcome is recorded.
+// finish ends an exchange with t: the outcome is recorded, then the
+// in-flight counts go down, so that a reader who sees none in flight sees
+// every finished request counted.
 func finish(t target, st *revStats, paths *routelabel.Matcher, pi int, start time.Time, o outcome) {
-	t.ep.inFlight.Add(-1)
-	st.inFlight.Add(-1)
 	if !o.recorded && o.reject == reasonNone {
 		d := time.Since(start)
 		st.record(o, d)
 		t.route.recordPath(paths, pi, o, d)
 	}
+	t.ep.inFlight.Add(-1)
+	st.inFlight.Add(-1)
 }
 
 // target is where a request goes: a route, one of its endpoints and a
