@@ -44,10 +44,8 @@ type Analyzer struct {
 	memRun, cpuRun, depRun int
 	// baseUnheard is when the baseline's instances were first seen with
 	// none of them having answered its health check; zero: it has
-	// answered, or has no instances. depWaiting: the last observation's
-	// Dependency comparison waited for it.
+	// answered, or has no instances.
 	baseUnheard time.Time
-	depWaiting  bool
 	// latencyKnown: some observation carried latencies, so promotion
 	// needs latency evidence in every step.
 	latencyKnown bool
@@ -380,8 +378,8 @@ func (a *Analyzer) observeInstances(obs Observation) {
 	run(&a.memRun, in.MemLimitBytes > 0 && in.MaxRSSBytes > in.MemLimitBytes)
 	run(&a.cpuRun, in.CPULimitMillis > 0 && in.MaxCPUMillis > in.CPULimitMillis)
 	own, _ := splitDependencies(in.DependencyFailures, obs.BaselineInstances.DependencyFailures)
-	a.depWaiting = a.waitForBaselineHealth(obs) && len(own) > 0
-	if !a.depWaiting {
+	a.observeBaselineHealth(obs)
+	if len(own) == 0 || !a.waitingForBaseline() {
 		run(&a.depRun, len(own) > 0)
 	}
 }
@@ -394,19 +392,23 @@ func (a *Analyzer) observeInstances(obs Observation) {
 // fail (an environment problem) looked like the canary's own.
 const BaselineHealthWait = 30 * time.Second
 
-// waitForBaselineHealth tells whether the baseline has instances, none
-// of which has answered its health check yet, since less than
-// BaselineHealthWait.
-func (a *Analyzer) waitForBaselineHealth(obs Observation) bool {
+// observeBaselineHealth notes since when the baseline has had instances
+// none of which has answered its health check.
+func (a *Analyzer) observeBaselineHealth(obs Observation) {
 	b := obs.BaselineInstances
-	if b.Total == 0 || b.HealthReported > 0 {
+	switch {
+	case b.Total == 0 || b.HealthReported > 0:
 		a.baseUnheard = time.Time{}
-		return false
-	}
-	if a.baseUnheard.IsZero() {
+	case a.baseUnheard.IsZero():
 		a.baseUnheard = obs.At
 	}
-	return obs.At.Sub(a.baseUnheard) < BaselineHealthWait
+}
+
+// waitingForBaseline tells whether, at the last observation, the
+// baseline's instances had not answered their health check for less than
+// BaselineHealthWait: the Dependency comparison waits for them.
+func (a *Analyzer) waitingForBaseline() bool {
+	return !a.baseUnheard.IsZero() && a.last.Sub(a.baseUnheard) < BaselineHealthWait
 }
 
 func rate(x, n uint64) float64 {

@@ -142,7 +142,7 @@ func (a *Analyzer) Standing(last Observation) Standing {
 		Met: a.cpuRun >= a.cfg.ResourceFor, Judged: in.CPULimitMillis > 0, Scope: ScopeNow, Runs: a.cpuRun, RunsNeeded: a.cfg.ResourceFor})
 	own, _ := splitDependencies(in.DependencyFailures, last.BaselineInstances.DependencyFailures)
 	add(Check{Trigger: Dependency, Kind: Limit, Value: float64(len(own)), Unit: Occurrences,
-		Met: a.depRun >= a.cfg.DependencyFor, Judged: !a.depWaiting, Scope: ScopeNow, Runs: a.depRun, RunsNeeded: a.cfg.DependencyFor})
+		Met: a.depRun >= a.cfg.DependencyFor, Judged: len(own) == 0 || !a.waitingForBaseline(), Scope: ScopeNow, Runs: a.depRun, RunsNeeded: a.cfg.DependencyFor})
 
 	t := a.total
 	add(Check{Trigger: ErrorTest, Kind: Sequential, Value: eValue(a.errTest.m.peak), EValue: eValue(a.errTest.m.logE()),

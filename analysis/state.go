@@ -35,8 +35,6 @@ type State struct {
 	// BaselineUnheard is since when the baseline's instances have not
 	// answered their health check; zero: not waiting for them.
 	BaselineUnheard time.Time `json:"baselineUnheard,omitzero"`
-	// DependencyWaiting: the last Dependency comparison waited for them.
-	DependencyWaiting bool `json:"dependencyWaiting,omitempty"`
 	// LatencyKnown: some observation carried latencies.
 	LatencyKnown bool `json:"latencyKnown,omitempty"`
 	// Rollback is the final verdict, once given.
@@ -100,7 +98,7 @@ func (a *Analyzer) tests() map[string]*mixture {
 func (a *Analyzer) State() State {
 	s := State{Version: stateVersion, Tests: map[string]TestState{}, Total: exportTotals(a.total),
 		CanaryWarm: exportWarm(a.canaryWarm), BaselineWarm: exportWarm(a.baseWarm),
-		MemRun: a.memRun, CPURun: a.cpuRun, DepRun: a.depRun, BaselineUnheard: a.baseUnheard, DependencyWaiting: a.depWaiting, LatencyKnown: a.latencyKnown, Rollback: a.rollback}
+		MemRun: a.memRun, CPURun: a.cpuRun, DepRun: a.depRun, BaselineUnheard: a.baseUnheard, LatencyKnown: a.latencyKnown, Rollback: a.rollback}
 	for name, m := range a.tests() {
 		t := TestState{LogLR: make([]float64, len(m.logLR)), Peak: m.peak}
 		for i, l := range m.logLR {
@@ -160,7 +158,7 @@ func Restore(cfg Config, s State) (*Analyzer, error) {
 	a.begun, a.last = !s.Last.IsZero(), s.Last
 	a.canaryWarm, a.baseWarm = importWarm(s.CanaryWarm), importWarm(s.BaselineWarm)
 	a.memRun, a.cpuRun, a.depRun = s.MemRun, s.CPURun, s.DepRun
-	a.baseUnheard, a.depWaiting = s.BaselineUnheard, s.DependencyWaiting
+	a.baseUnheard = s.BaselineUnheard
 	a.latencyKnown, a.rollback = s.LatencyKnown, s.Rollback
 	return a, nil
 }
