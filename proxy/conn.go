@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -348,6 +349,14 @@ func (c *clientConn) writeError(code int, keep bool) error {
 type textWriter interface {
 	WriteString(s string) (int, error)
 	WriteByte(b byte) error
+}
+
+// closingErrorResponse is the whole of a plain-text error response that
+// closes the connection, for answers written as they are.
+func closingErrorResponse(code int, body string) []byte {
+	var b bytes.Buffer
+	writeErrorResponse(&b, code, body, false)
+	return b.Bytes()
 }
 
 // writeErrorResponse writes the head and body of a plain-text error

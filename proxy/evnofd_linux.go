@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"bytes"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,11 +15,7 @@ import (
 
 // outOfDescriptorsResponse is the loop's answer to a request it could not
 // hand to a goroutine: the 503 head the goroutine path writes, closing.
-var outOfDescriptorsResponse = func() []byte {
-	var b bytes.Buffer
-	writeErrorResponse(&b, 503, "proxy overloaded, retry\n", false)
-	return b.Bytes()
-}()
+var outOfDescriptorsResponse = closingErrorResponse(503, "proxy overloaded, retry\n")
 
 // handOffOutcome is how a request answered outOfDescriptorsResponse is
 // counted, as the goroutine path counts the 503s it produces.

@@ -348,8 +348,7 @@ func (p *Proxy) reclaimIdle(n int) int {
 // it, connections over the cap are closed without an answer.
 const maxRefusing = 64
 
-var connLimitResponse = []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n" +
-	"Content-Length: 21\r\nRetry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n")
+var connLimitResponse = closingErrorResponse(503, "too many connections\n")
 
 // refuseConn answers a connection beyond MaxConns with 503 and closes it,
 // in the background. The caller has added it to p.served.
